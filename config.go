@@ -1,0 +1,216 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/nanobanana-mcp/nanobanana-mcp/tools"
+)
+
+// Config is everything the server needs, built once from flags and their NANOBANANA_*
+// environment twins, and validated before anything starts.
+type Config struct {
+	Transport string
+	Addr      string
+	OutputDir string
+	Output    string
+	Model     string
+	Models    string // --models-file
+
+	Simulate        bool
+	SimulateFaults  string
+	SimulateLatency time.Duration
+
+	KeepDrafts       bool
+	AllowedRoots     []string
+	AllowPrivateURLs bool
+
+	Timeout        time.Duration
+	Timeout4K      time.Duration
+	ConnectTimeout time.Duration
+	Workers        int
+
+	LogLevel  string
+	LogFormat string
+	Version   bool
+
+	// From the SDK's own environment variables, read unchanged.
+	APIKey   string
+	Vertex   bool
+	Project  string
+	Location string
+	BaseURL  string
+}
+
+// envPrefix is the prefix of every flag's environment twin: --output-dir is
+// NANOBANANA_OUTPUT_DIR.
+const envPrefix = "NANOBANANA_"
+
+// parseConfig reads flags, then fills every flag not given on the command line from its
+// environment twin, then validates. Each bad value gets one sentence.
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*Config, error) {
+	c := &Config{}
+	fs := flag.NewFlagSet("nanobanana-mcp", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var roots string
+	fs.StringVar(&c.Transport, "transport", "stdio", "how clients connect: stdio")
+	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "listen address for HTTP transports")
+	fs.StringVar(&c.OutputDir, "output-dir", "", "where images are saved (default: the user's data directory)")
+	fs.StringVar(&c.Output, "output", tools.OutputPreview, "default image delivery: "+strings.Join(tools.OutputModes, "|"))
+	fs.StringVar(&c.Model, "model", "", "default model alias or id (default nano-banana-2)")
+	fs.StringVar(&c.Models, "models-file", "", "a JSON model registry replacing the built-in one")
+	fs.BoolVar(&c.Simulate, "simulate", false, "answer from the built-in Gemini simulator: no key, no network")
+	fs.StringVar(&c.SimulateFaults, "simulate-faults", "", "simulator faults, e.g. 503@0.3,429@0.1 or gemini-3-pro-image:503x5")
+	fs.DurationVar(&c.SimulateLatency, "simulate-latency", 0, "simulator latency per call, e.g. 2s")
+	fs.BoolVar(&c.KeepDrafts, "keep-drafts", false, "also save the model's thought images (drafts)")
+	fs.StringVar(&roots, "allowed-roots", "", "directories input image paths may come from, separated by "+string(os.PathListSeparator)+" (default: the working and output directories)")
+	fs.BoolVar(&c.AllowPrivateURLs, "allow-private-urls", false, "allow input image URLs on loopback and private networks")
+	fs.DurationVar(&c.Timeout, "timeout", 300*time.Second, "per-request deadline up to 2K")
+	fs.DurationVar(&c.Timeout4K, "timeout-4k", 600*time.Second, "per-request deadline at 4K")
+	fs.DurationVar(&c.ConnectTimeout, "connect-timeout", 10*time.Second, "connect and TLS handshake deadline")
+	fs.IntVar(&c.Workers, "workers", 32, "concurrent tool calls over stdio")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "debug|info|warn|error")
+	fs.StringVar(&c.LogFormat, "log-format", "text", "text|json")
+	fs.BoolVar(&c.Version, "version", false, "print the version and exit")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q; flags start with --", fs.Arg(0))
+	}
+	var problems []error
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	fs.VisitAll(func(f *flag.Flag) {
+		env := envPrefix + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v := getenv(env); v != "" && !set[f.Name] {
+			if err := f.Value.Set(v); err != nil {
+				problems = append(problems, fmt.Errorf("%s=%q is not valid for --%s (%s)", env, v, f.Name, f.Usage))
+			}
+		}
+	})
+	c.readSDKEnv(getenv)
+	c.AllowedRoots = filepath.SplitList(roots)
+	problems = append(problems, c.validate(getenv)...)
+	return c, errors.Join(problems...)
+}
+
+// readSDKEnv reads the genai SDK's variables with the SDK's own precedence.
+func (c *Config) readSDKEnv(getenv func(string) string) {
+	c.APIKey = getenv("GOOGLE_API_KEY")
+	if c.APIKey == "" {
+		c.APIKey = getenv("GEMINI_API_KEY")
+	}
+	v := getenv("GOOGLE_GENAI_USE_ENTERPRISE")
+	if v == "" {
+		v = getenv("GOOGLE_GENAI_USE_VERTEXAI")
+	}
+	c.Vertex = strings.EqualFold(v, "true") || v == "1"
+	c.Project = getenv("GOOGLE_CLOUD_PROJECT")
+	c.Location = getenv("GOOGLE_CLOUD_LOCATION")
+	if c.Location == "" {
+		c.Location = getenv("GOOGLE_CLOUD_REGION")
+	}
+	if c.Vertex {
+		c.BaseURL = getenv("GOOGLE_VERTEX_BASE_URL")
+	} else {
+		c.BaseURL = getenv("GOOGLE_GEMINI_BASE_URL")
+	}
+}
+
+func (c *Config) validate(getenv func(string) string) []error {
+	var p []error
+	bad := func(format string, args ...any) { p = append(p, fmt.Errorf(format, args...)) }
+	switch c.Transport {
+	case "stdio":
+	case "sse", "http":
+		bad("--transport %s is not available in this version yet; use --transport stdio", c.Transport)
+	default:
+		bad("--transport %q is not known; use stdio", c.Transport)
+	}
+	if !oneOf(c.Output, tools.OutputModes) {
+		bad("--output %q is not known; use one of %s", c.Output, strings.Join(tools.OutputModes, ", "))
+	}
+	if !oneOf(c.LogLevel, []string{"debug", "info", "warn", "error"}) {
+		bad("--log-level %q is not known; use debug, info, warn or error", c.LogLevel)
+	}
+	if !oneOf(c.LogFormat, []string{"text", "json"}) {
+		bad("--log-format %q is not known; use text or json", c.LogFormat)
+	}
+	for name, d := range map[string]time.Duration{"timeout": c.Timeout, "timeout-4k": c.Timeout4K, "connect-timeout": c.ConnectTimeout} {
+		if d <= 0 {
+			bad("--%s must be a positive duration such as 300s, not %s", name, d)
+		}
+	}
+	if c.SimulateLatency < 0 {
+		bad("--simulate-latency must not be negative")
+	}
+	if c.Workers < 1 || c.Workers > 100 {
+		bad("--workers must be between 1 and 100, not %d", c.Workers)
+	}
+	if (c.SimulateFaults != "" || c.SimulateLatency > 0) && !c.Simulate {
+		bad("--simulate-faults and --simulate-latency only apply with --simulate; add --simulate")
+	}
+	if c.OutputDir == "" {
+		c.OutputDir = defaultOutputDir(getenv)
+	}
+	if c.OutputDir == "" {
+		bad("no data directory could be found for images; set --output-dir or NANOBANANA_OUTPUT_DIR")
+	} else if abs, err := filepath.Abs(c.OutputDir); err == nil {
+		c.OutputDir = abs
+	}
+	if len(c.AllowedRoots) == 0 {
+		if wd, err := os.Getwd(); err == nil {
+			c.AllowedRoots = append(c.AllowedRoots, wd)
+		}
+		c.AllowedRoots = append(c.AllowedRoots, c.OutputDir)
+	}
+	for i, r := range c.AllowedRoots {
+		abs, err := filepath.Abs(r)
+		if err != nil {
+			bad("--allowed-roots entry %q is not a usable path", r)
+			continue
+		}
+		c.AllowedRoots[i] = abs
+	}
+	return p
+}
+
+// defaultOutputDir is under the user's data directory, never the working directory: an MCP
+// client's working directory is often / or the app bundle.
+func defaultOutputDir(getenv func(string) string) string {
+	const sub = "nanobanana-mcp/images"
+	switch runtime.GOOS {
+	case "windows":
+		if d := getenv("LOCALAPPDATA"); d != "" {
+			return filepath.Join(d, filepath.FromSlash(sub))
+		}
+	case "darwin":
+		if h := getenv("HOME"); h != "" {
+			return filepath.Join(h, "Library", "Application Support", filepath.FromSlash(sub))
+		}
+	}
+	if d := getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, filepath.FromSlash(sub))
+	}
+	if h := getenv("HOME"); h != "" {
+		return filepath.Join(h, ".local", "share", filepath.FromSlash(sub))
+	}
+	return ""
+}
+
+func oneOf(v string, allowed []string) bool {
+	for _, a := range allowed {
+		if v == a {
+			return true
+		}
+	}
+	return false
+}

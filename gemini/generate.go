@@ -1,0 +1,90 @@
+package gemini
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"google.golang.org/genai"
+
+	apierrors "github.com/nanobanana-mcp/nanobanana-mcp/errors"
+)
+
+// Generate validates the request, sends it, and returns the final image. An answer without an
+// image is an error (an *apierrors.Error explaining the finish reason), never a success.
+func (c *Client) Generate(ctx context.Context, req Request) (*Result, error) {
+	plan, err := c.reg.Validate(req)
+	if err != nil {
+		return nil, err
+	}
+	return c.Send(ctx, plan)
+}
+
+// errNoKey is the cause of every generation when no API key or Vertex project is configured.
+func errNoKey() error {
+	e := apierrors.New(apierrors.Auth, "No Gemini API key is set; set GEMINI_API_KEY "+
+		"(from https://aistudio.google.com/apikey), configure Vertex AI, or start the server with --simulate.")
+	e.Diagnosis.Actor = apierrors.ActorYou
+	return e
+}
+
+// Send performs one upstream call for a validated plan.
+func (c *Client) Send(ctx context.Context, p *Plan) (*Result, error) {
+	if c.sdk == nil {
+		return nil, errNoKey()
+	}
+	start := c.now()
+	user := UserContent(p)
+	contents := append(append([]*genai.Content{}, p.History...), user)
+	ctx, cancel := context.WithTimeout(ctx, c.deadline(p.ImageSize))
+	defer cancel()
+	ctx, capt := withCapture(ctx)
+
+	resp, err := c.sdk.Models.GenerateContent(ctx, p.Model.ID, contents, c.config(p))
+	if err != nil {
+		return nil, fmt.Errorf("calling %s: %w", p.Model.ID, err)
+	}
+	res, err := readResponse(resp, p, capt.bytes())
+	if err != nil {
+		return nil, err
+	}
+	res.UserContent = user
+	res.Elapsed = c.now().Sub(start)
+	res.Attempts = 1
+	c.log.Debug("generated", "model", res.Model, "bytes", len(res.Image.Data), "drafts", res.DraftCount,
+		"elapsed_ms", res.Elapsed.Milliseconds())
+	return res, nil
+}
+
+// UserContent builds the user turn: the prompt, then the reference images.
+func UserContent(p *Plan) *genai.Content {
+	parts := []*genai.Part{genai.NewPartFromText(p.Prompt)}
+	for _, img := range p.References {
+		parts = append(parts, genai.NewPartFromBytes(img.Data, img.MIMEType))
+	}
+	return genai.NewContentFromParts(parts, genai.RoleUser)
+}
+
+func (c *Client) config(p *Plan) *genai.GenerateContentConfig {
+	cfg := &genai.GenerateContentConfig{
+		ResponseModalities: []string{string(genai.ModalityText), string(genai.ModalityImage)},
+	}
+	ic := &genai.ImageConfig{AspectRatio: p.AspectRatio}
+	if p.Model.TakesSize() {
+		ic.ImageSize = p.ImageSize
+	}
+	if ic.AspectRatio != "" || ic.ImageSize != "" {
+		cfg.ImageConfig = ic
+	}
+	if p.Model.Thinking {
+		// Thoughts are asked for so that drafts can be counted (and kept with --keep-drafts).
+		cfg.ThinkingConfig = &genai.ThinkingConfig{IncludeThoughts: true}
+		if p.ThinkingLevel != "" {
+			cfg.ThinkingConfig.ThinkingLevel = genai.ThinkingLevel(strings.ToUpper(p.ThinkingLevel))
+		}
+	}
+	if p.GoogleSearch {
+		cfg.Tools = []*genai.Tool{{GoogleSearch: &genai.GoogleSearch{}}}
+	}
+	return cfg
+}

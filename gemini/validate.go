@@ -1,0 +1,164 @@
+package gemini
+
+import (
+	"fmt"
+	"strings"
+
+	"google.golang.org/genai"
+
+	apierrors "github.com/nanobanana-mcp/nanobanana-mcp/errors"
+)
+
+// Image is an image sent to the model: a reference image or the image to edit.
+type Image struct {
+	Data     []byte
+	MIMEType string
+}
+
+// Request is one image generation or edit, as a tool asks for it.
+type Request struct {
+	Model         string           // id, alias or retired id; empty means the registry default
+	Prompt        string           // required
+	AspectRatio   string           // empty: the model decides (1:1, or the input image's ratio)
+	ImageSize     string           // empty: the model's default
+	References    []Image          // reference images, sent after the prompt
+	History       []*genai.Content // earlier turns, replayed byte for byte
+	ThinkingLevel string           // "", or one of the model's thinking levels
+	GoogleSearch  bool             // ground the image in Google Search results
+	KeepDrafts    bool             // keep thought images in the Result
+}
+
+// Plan is a validated request: the model resolved, parameters normalised, and notes for the
+// user about anything that was changed on the way.
+type Plan struct {
+	Model         *Model
+	Prompt        string
+	AspectRatio   string
+	ImageSize     string // the size we asked for (or the default), always uppercase K
+	References    []Image
+	History       []*genai.Content
+	ThinkingLevel string
+	GoogleSearch  bool
+	KeepDrafts    bool
+	Notes         []string
+}
+
+// Validate checks a request against the registry before anything is sent upstream. Every
+// problem is an *apierrors.Error whose summary names the allowed values.
+func (r *Registry) Validate(req Request) (*Plan, error) {
+	prompt := strings.TrimSpace(req.Prompt)
+	if prompt == "" {
+		return nil, apierrors.New(apierrors.InvalidRequest,
+			"The prompt is empty; describe the image you want in the prompt argument.")
+	}
+	name := req.Model
+	if strings.TrimSpace(name) == "" {
+		name = r.defaultName
+	}
+	res, err := r.Lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	m := res.Model
+	p := &Plan{Model: m, Prompt: prompt, References: req.References, History: req.History,
+		GoogleSearch: req.GoogleSearch, KeepDrafts: req.KeepDrafts}
+	if res.Note != "" {
+		p.Notes = append(p.Notes, res.Note)
+	}
+	if p.AspectRatio, err = checkRatio(m, req.AspectRatio); err != nil {
+		return nil, err
+	}
+	if p.ImageSize, err = checkSize(m, req.ImageSize, &p.Notes); err != nil {
+		return nil, err
+	}
+	if n := len(req.References); n > m.MaxReferenceImages {
+		return nil, paramError(m, "%d reference images is more than %s accepts (at most %d); send fewer images.",
+			n, m.ID, m.MaxReferenceImages)
+	}
+	for i, img := range req.References {
+		if len(img.Data) == 0 {
+			return nil, apierrors.Newf(apierrors.InvalidRequest, "Reference image %d is empty; pass a PNG, JPEG or WebP image.", i+1)
+		}
+	}
+	if p.ThinkingLevel, err = checkThinking(m, req.ThinkingLevel); err != nil {
+		return nil, err
+	}
+	if req.GoogleSearch && !m.Grounding {
+		return nil, paramError(m, "%s cannot ground images in Google Search; drop google_search or use a model that can (%s).",
+			m.ID, strings.Join(r.modelsWhere(func(m *Model) bool { return m.Grounding }), ", "))
+	}
+	return p, nil
+}
+
+func checkRatio(m *Model, ratio string) (string, error) {
+	ratio = strings.ReplaceAll(strings.TrimSpace(ratio), " ", "")
+	if ratio == "" {
+		return "", nil
+	}
+	for _, r := range m.AspectRatios {
+		if r == ratio {
+			return r, nil
+		}
+	}
+	return "", paramError(m, "Aspect ratio %q is not supported by %s; use one of %s.",
+		ratio, m.ID, strings.Join(m.AspectRatios, ", "))
+}
+
+func checkSize(m *Model, size string, notes *[]string) (string, error) {
+	size = strings.TrimSpace(size)
+	if size == "" {
+		return m.DefaultSize, nil
+	}
+	norm := strings.ToUpper(size)
+	if strings.HasSuffix(norm, "PX") { // "512px" is how people say it; the API wants "512"
+		norm = strings.TrimSuffix(norm, "PX")
+	}
+	for _, s := range m.Sizes {
+		if s == norm {
+			if norm != size {
+				*notes = append(*notes, fmt.Sprintf("image_size %q was normalised to %q (the API wants an uppercase K)", size, norm))
+			}
+			return s, nil
+		}
+	}
+	return "", paramError(m, "Image size %q is not supported by %s; use one of %s.",
+		size, m.ID, strings.Join(m.Sizes, ", "))
+}
+
+func checkThinking(m *Model, level string) (string, error) {
+	level = strings.ToLower(strings.TrimSpace(level))
+	if level == "" {
+		return "", nil
+	}
+	for _, l := range m.ThinkingLevels {
+		if l == level {
+			return l, nil
+		}
+	}
+	if len(m.ThinkingLevels) == 0 {
+		return "", paramError(m, "%s has no thinking levels to choose from; drop thinking_level.", m.ID)
+	}
+	return "", paramError(m, "Thinking level %q is not supported by %s; use one of %s.",
+		level, m.ID, strings.Join(m.ThinkingLevels, ", "))
+}
+
+func paramError(m *Model, format string, args ...any) *apierrors.Error {
+	e := apierrors.Newf(apierrors.UnsupportedParameter, format, args...)
+	e.Diagnosis.Model = m.ID
+	return e
+}
+
+func unknownModelError(name string, known []string) *apierrors.Error {
+	return apierrors.Newf(apierrors.ModelNotFound, "Model %q is not known; use one of %s (see list_models).",
+		name, strings.Join(known, ", "))
+}
+
+func (r *Registry) modelsWhere(ok func(*Model) bool) []string {
+	var ids []string
+	for _, m := range r.models {
+		if ok(m) {
+			ids = append(ids, m.ID)
+		}
+	}
+	return ids
+}

@@ -1,0 +1,136 @@
+// Command nanobanana-mcp is an MCP server that gives MCP clients Google's Gemini image models
+// ("Nano Banana"): generate_image, list_models, and more, with a built-in simulator.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	mcpserver "github.com/mark3labs/mcp-go/server"
+
+	"github.com/nanobanana-mcp/nanobanana-mcp/gemini"
+	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/geminitest"
+	"github.com/nanobanana-mcp/nanobanana-mcp/server"
+	"github.com/nanobanana-mcp/nanobanana-mcp/session"
+	"github.com/nanobanana-mcp/nanobanana-mcp/tools"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "0.1.0-dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "nanobanana-mcp:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+// run is the whole program: configuration, wiring, serving until ctx ends.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	cfg, err := parseConfig(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	if cfg.Version {
+		_, err := fmt.Fprintln(stdout, "nanobanana-mcp", version)
+		return err
+	}
+	logger := newLogger(cfg, stderr)
+	app, err := wire(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer app.close()
+	logger.Info("serving", "version", version, "transport", cfg.Transport, "upstream", app.upstream,
+		"output_dir", cfg.OutputDir)
+	return server.ServeStdio(ctx, app.mcp, app.opts, stdin, stdout)
+}
+
+type app struct {
+	mcp      *mcpserver.MCPServer
+	opts     server.Options
+	upstream string
+	closers  []func() error
+}
+
+func (a *app) close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		_ = a.closers[i]()
+	}
+}
+
+// wire builds the registry, the Gemini client (pointed at the simulator with --simulate), the
+// tools and the MCP server.
+func wire(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error) {
+	a := &app{upstream: "gemini"}
+	reg := gemini.DefaultRegistry()
+	if cfg.Models != "" {
+		var err error
+		if reg, err = gemini.LoadRegistry(cfg.Models); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Model != "" {
+		if err := reg.SetDefault(cfg.Model); err != nil {
+			return nil, fmt.Errorf("--model: %w", err)
+		}
+	}
+	gcfg := gemini.Config{
+		APIKey: cfg.APIKey, Vertex: cfg.Vertex, Project: cfg.Project, Location: cfg.Location, BaseURL: cfg.BaseURL,
+		ConnectTimeout: cfg.ConnectTimeout, Timeout: cfg.Timeout, Timeout4K: cfg.Timeout4K,
+		Registry: reg, Logger: logger,
+	}
+	if cfg.Simulate {
+		sim, err := geminitest.New(geminitest.Config{Latency: cfg.SimulateLatency, Faults: cfg.SimulateFaults, Logger: logger})
+		if err != nil {
+			return nil, fmt.Errorf("starting the simulator: %w", err)
+		}
+		a.closers = append(a.closers, sim.Close)
+		gcfg.APIKey, gcfg.Vertex, gcfg.BaseURL = "simulated", false, sim.URL()
+		a.upstream = "simulator at " + sim.URL()
+	} else if cfg.BaseURL != "" {
+		a.upstream = "gemini via " + cfg.BaseURL
+	}
+	client, err := gemini.NewClient(ctx, gcfg)
+	if err != nil {
+		return nil, err
+	}
+	deps := &tools.Deps{
+		Gemini:       client,
+		Images:       &session.Images{Dir: cfg.OutputDir},
+		AllowedRoots: cfg.AllowedRoots,
+		Logger:       logger,
+		KeepDrafts:   cfg.KeepDrafts,
+		Output:       cfg.Output,
+		Fetch:        tools.FetchOptions{AllowPrivate: cfg.AllowPrivateURLs},
+	}
+	a.opts = server.Options{Name: "nanobanana-mcp", Version: version, Instructions: instructions,
+		Tools: tools.All(deps), Logger: logger, Workers: cfg.Workers}
+	a.mcp = server.New(a.opts)
+	return a, nil
+}
+
+const instructions = "Generate images with Google's Gemini image models. generate_image returns the saved " +
+	"path, a preview, an image_id and a conversation_id; list_models shows what each model supports."
+
+func newLogger(cfg *Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

@@ -1,0 +1,64 @@
+package tools
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+
+	apierrors "github.com/nanobanana-mcp/nanobanana-mcp/errors"
+)
+
+// failure is the one adapter from an error to a tool result: isError, a first line that says
+// what happened and what to do, the fix steps, and the Diagnosis as structuredContent. What
+// only a developer can act on is logged in full and answered with a short message.
+func (d *Deps) failure(ctx context.Context, tool, model string, err error) *mcp.CallToolResult {
+	opts := []apierrors.Option{apierrors.ForModel(model)}
+	if d.Gemini != nil {
+		opts = append(opts, apierrors.WithReplacements(d.Gemini.Registry().Replacement))
+	}
+	diag := apierrors.Classify(err, opts...)
+	level := slog.LevelWarn
+	if diag.Category == apierrors.Unknown {
+		level = slog.LevelError
+	}
+	d.Logger.Log(ctx, level, "tool failed", "tool", tool, "category", diag.Category,
+		"model", diag.Model, "error", apierrors.Sanitize(err.Error()))
+	return diagnosisResult(diag)
+}
+
+func diagnosisResult(diag apierrors.Diagnosis) *mcp.CallToolResult {
+	var b strings.Builder
+	b.WriteString(diag.Summary)
+	for i, step := range diag.Fix {
+		fmt.Fprintf(&b, "\n%d. %s", i+1, step)
+	}
+	return &mcp.CallToolResult{
+		IsError:           true,
+		Content:           []mcp.Content{mcp.NewTextContent(b.String())},
+		StructuredContent: diag,
+	}
+}
+
+// typed binds the arguments into In before the handler runs; arguments of the wrong type get
+// a tool error that says which, not a protocol error.
+func typed[In any](d *Deps, tool string, h func(context.Context, mcp.CallToolRequest, In) *mcp.CallToolResult) server.ToolHandlerFunc {
+	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		var in In
+		if err := req.BindArguments(&in); err != nil {
+			msg := err.Error()
+			var te *json.UnmarshalTypeError
+			if errors.As(err, &te) {
+				msg = fmt.Sprintf("argument %q must be a %s, not a JSON %s", te.Field, te.Type.Kind(), te.Value)
+			}
+			e := apierrors.Newf(apierrors.InvalidRequest, "The %s arguments could not be read: %s; check them against the tool's schema.", tool, msg)
+			return d.failure(ctx, tool, "", e), nil
+		}
+		return h(ctx, req, in), nil
+	}
+}

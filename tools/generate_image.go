@@ -1,0 +1,183 @@
+package tools
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"strings"
+
+	"github.com/mark3labs/mcp-go/mcp"
+
+	apierrors "github.com/nanobanana-mcp/nanobanana-mcp/errors"
+	"github.com/nanobanana-mcp/nanobanana-mcp/gemini"
+	"github.com/nanobanana-mcp/nanobanana-mcp/session"
+)
+
+// Delivery modes for the image in a tool result.
+const (
+	OutputPreview = "preview" // a downscaled inline JPEG plus the saved path
+	OutputPath    = "path"    // the saved path only
+)
+
+// OutputModes lists the delivery modes a caller may ask for.
+var OutputModes = []string{OutputPreview, OutputPath}
+
+// GenerateImageInput is the generate_image argument object.
+type GenerateImageInput struct {
+	Prompt        string   `json:"prompt" jsonschema_description:"What to draw: subject, style, composition, any text to render."`
+	Model         string   `json:"model,omitempty" jsonschema_description:"Model alias or id (see list_models); default nano-banana-2."`
+	AspectRatio   string   `json:"aspect_ratio,omitempty" jsonschema:"enum=1:1,enum=2:3,enum=3:2,enum=3:4,enum=4:3,enum=4:5,enum=5:4,enum=9:16,enum=16:9,enum=21:9,enum=1:4,enum=4:1,enum=1:8,enum=8:1" jsonschema_description:"Aspect ratio; each model supports a subset (see list_models). Default: 1:1, or the reference image's ratio."`
+	ImageSize     string   `json:"image_size,omitempty" jsonschema:"enum=512,enum=1K,enum=2K,enum=4K" jsonschema_description:"Resolution class (uppercase K); each model supports a subset (see list_models). Default 1K."`
+	Images        []string `json:"images,omitempty" jsonschema_description:"Reference images: a file path under the allowed roots, an http(s) URL, a data URL, bare base64, or an image_id from an earlier result."`
+	ThinkingLevel string   `json:"thinking_level,omitempty" jsonschema:"enum=minimal,enum=high" jsonschema_description:"How hard the model thinks before drawing, where the model supports it."`
+	GoogleSearch  bool     `json:"google_search,omitempty" jsonschema_description:"Ground the image in Google Search results (current events, real places), where the model supports it."`
+	Output        string   `json:"output,omitempty" jsonschema:"enum=preview,enum=path" jsonschema_description:"How the image comes back: preview (a small inline JPEG plus the saved path) or path (the path only)."`
+}
+
+// ImageOutput is the structuredContent of generate_image (and later edit_image). Never base64.
+type ImageOutput struct {
+	ConversationID string       `json:"conversation_id" jsonschema_description:"Continue this conversation with edit_image."`
+	ImageID        string       `json:"image_id" jsonschema_description:"Refers to this image in later calls."`
+	Model          string       `json:"model" jsonschema_description:"The model id that made the image."`
+	FallbackFrom   string       `json:"fallback_from,omitempty" jsonschema_description:"The model asked for, when a fallback served the call."`
+	Path           string       `json:"path" jsonschema_description:"Where the full image is saved."`
+	URI            string       `json:"uri" jsonschema_description:"The saved image as a file:// URI."`
+	MIMEType       string       `json:"mime_type"`
+	Width          int          `json:"width"`
+	Height         int          `json:"height"`
+	Bytes          int          `json:"bytes"`
+	AspectRatio    string       `json:"aspect_ratio,omitempty" jsonschema_description:"The ratio asked for; empty when the model chose."`
+	ImageSize      string       `json:"image_size" jsonschema_description:"The size class asked for."`
+	Drafts         int          `json:"drafts" jsonschema_description:"Thought images (drafts) the model made and we skipped."`
+	DraftPaths     []string     `json:"draft_paths,omitempty" jsonschema_description:"Where drafts were saved, with --keep-drafts."`
+	Text           string       `json:"text,omitempty" jsonschema_description:"The model's words, if any."`
+	Usage          gemini.Usage `json:"usage"`
+	CostUSD        float64      `json:"cost_usd" jsonschema_description:"Estimated price of this call in US dollars."`
+	Attempts       int          `json:"attempts" jsonschema_description:"Upstream calls made."`
+	ElapsedMS      int64        `json:"elapsed_ms"`
+	Notes          []string     `json:"notes,omitempty" jsonschema_description:"Anything changed on the way, e.g. a normalised size or a replaced model id."`
+}
+
+// GenerateImage is the generate_image tool.
+func GenerateImage(d *Deps) Tool {
+	tool := mcp.NewTool("generate_image",
+		mcp.WithDescription("Generate an image with Google's Gemini image models (Nano Banana). "+
+			"Returns the saved file path, a small preview, and ids to continue: conversation_id and image_id. "+
+			"Validates model, aspect ratio and size before calling; failures come back with what to do."),
+		mcp.WithInputSchema[GenerateImageInput](),
+		mcp.WithOutputSchema[ImageOutput](),
+		annotations("Generate image", false, false, false, true),
+	)
+	return Tool{Tool: tool, Handler: typed(d, "generate_image", d.generateImage)}
+}
+
+func (d *Deps) generateImage(ctx context.Context, req mcp.CallToolRequest, in GenerateImageInput) *mcp.CallToolResult {
+	output, err := d.outputMode(in.Output)
+	if err != nil {
+		return d.failure(ctx, "generate_image", in.Model, err)
+	}
+	prog := newProgress(ctx, req, 3)
+	refs, err := d.loadImages(ctx, in.Images)
+	if err != nil {
+		return d.failure(ctx, "generate_image", in.Model, err)
+	}
+	greq := gemini.Request{Model: in.Model, Prompt: in.Prompt, AspectRatio: in.AspectRatio, ImageSize: in.ImageSize,
+		References: refs, ThinkingLevel: in.ThinkingLevel, GoogleSearch: in.GoogleSearch, KeepDrafts: d.KeepDrafts}
+	prog.report(1, "generating")
+	stop := prog.heartbeat(d.ProgressEvery, 1, "generating")
+	res, err := d.Gemini.Generate(ctx, greq)
+	stop()
+	if err != nil {
+		return d.failure(ctx, "generate_image", in.Model, err)
+	}
+	prog.report(2, "saving")
+	out, err := d.save(res, in.Prompt, session.NewID("c"))
+	if err != nil {
+		return d.failure(ctx, "generate_image", res.Model, err)
+	}
+	return d.deliver(ctx, res, out, output)
+}
+
+func (d *Deps) outputMode(mode string) (string, error) {
+	if mode == "" {
+		return d.Output, nil
+	}
+	for _, m := range OutputModes {
+		if m == mode {
+			return m, nil
+		}
+	}
+	return "", apierrors.Newf(apierrors.InvalidRequest, "Output mode %q is not known; use one of %s.", mode, strings.Join(OutputModes, ", "))
+}
+
+// save writes the final image (and drafts, if kept) and fills in the contract fields.
+func (d *Deps) save(res *gemini.Result, prompt, conversationID string) (*ImageOutput, error) {
+	id := session.NewID("img")
+	rec, err := d.Images.Save(id, prompt, "", res.Image.Data, res.Image.MIMEType)
+	if err != nil {
+		return nil, err
+	}
+	out := &ImageOutput{
+		ConversationID: conversationID, ImageID: id, Model: res.Model, Path: rec.Path, URI: fileURI(rec.Path),
+		MIMEType: res.Image.MIMEType, Width: res.Width, Height: res.Height, Bytes: rec.Bytes,
+		AspectRatio: res.AspectRatio, ImageSize: res.ImageSize, Drafts: res.DraftCount, Text: res.Text,
+		Usage: res.Usage, CostUSD: res.CostUSD, Attempts: res.Attempts, ElapsedMS: res.Elapsed.Milliseconds(),
+		Notes: res.Notes,
+	}
+	for i, dr := range res.Drafts {
+		drec, err := d.Images.Save(id, prompt, fmt.Sprintf("draft-%d", i+1), dr.Data, dr.MIMEType)
+		if err != nil {
+			return nil, err
+		}
+		out.DraftPaths = append(out.DraftPaths, drec.Path)
+	}
+	return out, nil
+}
+
+// deliver builds the result: a one-line summary, the image in the requested form, and the
+// contract fields as structuredContent.
+func (d *Deps) deliver(ctx context.Context, res *gemini.Result, out *ImageOutput, mode string) *mcp.CallToolResult {
+	content := []mcp.Content{mcp.NewTextContent(summaryLine(out))}
+	if mode == OutputPreview {
+		pv, err := makePreview(res.Image.Data, d.Preview)
+		if err != nil {
+			d.Logger.WarnContext(ctx, "preview failed; returning the path only", "error", err)
+		} else {
+			content = append(content, mcp.NewImageContent(base64.StdEncoding.EncodeToString(pv.Data), pv.MIMEType))
+		}
+	}
+	return &mcp.CallToolResult{Content: content, StructuredContent: out}
+}
+
+func summaryLine(o *ImageOutput) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Generated a %d×%d %s image with %s in %.1f s", o.Width, o.Height, o.ImageSize, o.Model, float64(o.ElapsedMS)/1000)
+	if o.Drafts > 0 {
+		fmt.Fprintf(&b, " (%d draft%s skipped)", o.Drafts, plural(o.Drafts))
+	}
+	fmt.Fprintf(&b, ", about $%.3f; saved to %s (image_id %s, conversation_id %s).", o.CostUSD, o.Path, o.ImageID, o.ConversationID)
+	for _, n := range o.Notes {
+		b.WriteString("\nNote: " + n + ".")
+	}
+	if o.Text != "" {
+		b.WriteString("\nModel: " + o.Text)
+	}
+	return b.String()
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+func fileURI(path string) string {
+	p := filepath.ToSlash(path)
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p // Windows: file:///C:/...
+	}
+	return (&url.URL{Scheme: "file", Path: p}).String()
+}

@@ -1,0 +1,108 @@
+package tools_test
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"os"
+	"testing"
+
+	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/mcp"
+	mcpserver "github.com/mark3labs/mcp-go/server"
+
+	"github.com/nanobanana-mcp/nanobanana-mcp/gemini"
+	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/geminitest"
+	"github.com/nanobanana-mcp/nanobanana-mcp/session"
+	"github.com/nanobanana-mcp/nanobanana-mcp/tools"
+)
+
+// harness is the real path: an MCP client in process, the tools, the genai SDK, and the
+// simulator over HTTP on loopback.
+type harness struct {
+	sim    *geminitest.Server
+	deps   *tools.Deps
+	client *client.Client
+	outDir string
+}
+
+func newHarness(t *testing.T, configure ...func(*tools.Deps)) *harness {
+	t.Helper()
+	sim, err := geminitest.New(geminitest.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sim.Close() })
+	gc, err := gemini.NewClient(context.Background(), gemini.Config{APIKey: "test-key", BaseURL: sim.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newHarnessWith(t, sim, gc, configure...)
+}
+
+func newHarnessWith(t *testing.T, sim *geminitest.Server, gen tools.Generator, configure ...func(*tools.Deps)) *harness {
+	t.Helper()
+	out := t.TempDir()
+	deps := &tools.Deps{
+		Gemini:       gen,
+		Images:       &session.Images{Dir: out},
+		AllowedRoots: []string{out},
+		Logger:       slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
+	}
+	for _, f := range configure {
+		f(deps)
+	}
+	s := mcpserver.NewMCPServer("test", "0", mcpserver.WithToolCapabilities(false))
+	for _, tl := range tools.All(deps) {
+		s.AddTool(tl.Tool, tl.Handler)
+	}
+	c, err := client.NewInProcessClient(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	var init mcp.InitializeRequest
+	init.Params.ProtocolVersion = mcp.LATEST_LEGACY_PROTOCOL_VERSION
+	init.Params.ClientInfo = mcp.Implementation{Name: "test", Version: "0"}
+	if _, err := c.Initialize(ctx, init); err != nil {
+		t.Fatal(err)
+	}
+	return &harness{sim: sim, deps: deps, client: c, outDir: out}
+}
+
+func (h *harness) call(t *testing.T, name string, args map[string]any) *mcp.CallToolResult {
+	t.Helper()
+	var req mcp.CallToolRequest
+	req.Params.Name = name
+	req.Params.Arguments = args
+	res, err := h.client.CallTool(context.Background(), req)
+	if err != nil {
+		t.Fatalf("%s: protocol error: %v", name, err)
+	}
+	return res
+}
+
+// structured decodes structuredContent into v.
+func structured(t *testing.T, res *mcp.CallToolResult, v any) {
+	t.Helper()
+	b, err := json.Marshal(res.StructuredContent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("structuredContent %s: %v", b, err)
+	}
+}
+
+func text(res *mcp.CallToolResult) string {
+	for _, c := range res.Content {
+		if tc, ok := mcp.AsTextContent(c); ok {
+			return tc.Text
+		}
+	}
+	return ""
+}

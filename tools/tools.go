@@ -1,0 +1,80 @@
+// Package tools defines the MCP tools: one file per tool, each a self-describing value built by
+// a constructor, all listed by All. The server registers that list; the README reference and
+// the invariant tests range over the same list.
+package tools
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/nanobanana-mcp/nanobanana-mcp/gemini"
+	"github.com/nanobanana-mcp/nanobanana-mcp/session"
+)
+
+// Generator is the part of the Gemini client the tools use.
+type Generator interface {
+	Generate(ctx context.Context, req gemini.Request) (*gemini.Result, error)
+	Registry() *gemini.Registry
+}
+
+// Deps is what the tools need from the rest of the server.
+type Deps struct {
+	Gemini       Generator
+	Images       *session.Images
+	AllowedRoots []string // roots that path arguments must stay inside
+	Logger       *slog.Logger
+	KeepDrafts   bool   // save thought images next to the final one
+	Output       string // default delivery mode
+	Preview      PreviewOptions
+	Fetch        FetchOptions
+	// ProgressEvery is how often a long call reports progress; default 10 s.
+	ProgressEvery time.Duration
+}
+
+// Tool is one MCP tool: its definition and its handler.
+type Tool struct {
+	Tool    mcp.Tool
+	Handler server.ToolHandlerFunc
+}
+
+// All returns every tool, in the order clients list them.
+func All(d *Deps) []Tool {
+	d.defaults()
+	list := []Tool{
+		GenerateImage(d),
+		ListModels(d),
+	}
+	for i := range list {
+		list[i].Tool = tidySchemas(list[i].Tool)
+	}
+	return list
+}
+
+func (d *Deps) defaults() {
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Output == "" {
+		d.Output = OutputPreview
+	}
+	if d.ProgressEvery <= 0 {
+		d.ProgressEvery = 10 * time.Second
+	}
+	d.Preview.defaults()
+	d.Fetch.defaults()
+}
+
+// annotations sets all four hints explicitly: mcp-go otherwise ships destructiveHint:true.
+func annotations(title string, readOnly, destructive, idempotent, openWorld bool) mcp.ToolOption {
+	return mcp.WithToolAnnotation(mcp.ToolAnnotation{
+		Title:           title,
+		ReadOnlyHint:    &readOnly,
+		DestructiveHint: &destructive,
+		IdempotentHint:  &idempotent,
+		OpenWorldHint:   &openWorld,
+	})
+}
