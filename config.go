@@ -96,6 +96,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 			}
 		}
 	})
+	if c.Version {
+		return c, nil
+	}
 	c.readSDKEnv(getenv)
 	c.AllowedRoots = filepath.SplitList(roots)
 	problems = append(problems, c.validate(getenv)...)

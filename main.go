@@ -93,7 +93,8 @@ func wire(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error) {
 		Registry: reg, Logger: logger,
 	}
 	if cfg.Simulate {
-		sim, err := geminitest.New(geminitest.Config{Latency: cfg.SimulateLatency, Faults: cfg.SimulateFaults, Logger: logger})
+		sim, err := geminitest.New(geminitest.Config{Latency: cfg.SimulateLatency, Faults: cfg.SimulateFaults, Logger: logger,
+			RecordLimit: -1})
 		if err != nil {
 			return nil, fmt.Errorf("starting the simulator: %w", err)
 		}

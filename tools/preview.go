@@ -8,7 +8,6 @@ import (
 	_ "image/png" // decoders for previews
 	"time"
 
-	"golang.org/x/image/draw"
 	_ "golang.org/x/image/webp"
 )
 
@@ -66,27 +65,4 @@ func makePreview(data []byte, o PreviewOptions) (*Preview, error) {
 			edge = edge * 3 / 4
 		}
 	}
-}
-
-func scale(src image.Image, edge int) image.Image {
-	b := src.Bounds()
-	w, h := b.Dx(), b.Dy()
-	if w <= edge && h <= edge {
-		if rgba, ok := src.(*image.RGBA); ok {
-			return rgba
-		}
-		dst := image.NewRGBA(image.Rect(0, 0, w, h))
-		draw.Draw(dst, dst.Bounds(), src, b.Min, draw.Src)
-		return dst
-	}
-	if w >= h {
-		h = max(1, h*edge/w)
-		w = edge
-	} else {
-		w = max(1, w*edge/h)
-		h = edge
-	}
-	dst := image.NewRGBA(image.Rect(0, 0, w, h))
-	draw.CatmullRom.Scale(dst, dst.Bounds(), src, b, draw.Src, nil)
-	return dst
 }

@@ -1,0 +1,130 @@
+package gemini
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/genai"
+
+	apierrors "github.com/nanobanana-mcp/nanobanana-mcp/errors"
+	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/geminitest"
+)
+
+func newTestClient(t *testing.T, cfg Config) (*Client, *geminitest.Server) {
+	t.Helper()
+	sim, err := geminitest.New(geminitest.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sim.Close() })
+	cfg.APIKey, cfg.BaseURL = "k", sim.URL()
+	c, err := NewClient(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, sim
+}
+
+func TestGenerateReadsPartsDirectly(t *testing.T) {
+	c, sim := newTestClient(t, Config{})
+	res, err := c.Generate(context.Background(), Request{Prompt: "a pear", Model: "nano-banana-pro", ImageSize: "4K",
+		AspectRatio: "1:1", KeepDrafts: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Width != 4096 || res.Height != 4096 || res.DraftCount == 0 || len(res.Drafts) != res.DraftCount {
+		t.Errorf("final %d×%d drafts %d kept %d", res.Width, res.Height, res.DraftCount, len(res.Drafts))
+	}
+	if res.Usage.ImageTokens != 2000 || res.CostUSD < 0.24 || res.Finish != "STOP" || res.Text == "" {
+		t.Errorf("usage %+v cost %v finish %q text %q", res.Usage, res.CostUSD, res.Finish, res.Text)
+	}
+	// The model turn is kept exactly, signatures included, for conversations.
+	var signed int
+	for _, p := range res.Content.Parts {
+		if len(p.ThoughtSignature) > 0 {
+			signed++
+		}
+	}
+	if signed < 2 || res.UserContent.Role != genai.RoleUser {
+		t.Errorf("signed parts %d, user role %q", signed, res.UserContent.Role)
+	}
+	body := sim.Requests()[0].Body
+	gc := body["generationConfig"].(map[string]any)
+	if gc["thinkingConfig"].(map[string]any)["includeThoughts"] != true {
+		t.Errorf("thoughts not requested: %v", gc)
+	}
+	if _, ok := body["candidateCount"]; ok {
+		t.Error("candidateCount must not be sent: image models reject values above 1")
+	}
+}
+
+func TestGenerateWithoutImageIsNeverSuccess(t *testing.T) {
+	c, sim := newTestClient(t, Config{})
+	cases := []struct {
+		fault geminitest.Fault
+		cat   apierrors.Category
+		says  string
+	}{
+		{geminitest.ImageSafety(), apierrors.SafetyBlocked, "Prohibited Use policy"}, // finishMessage, which the SDK drops
+		{geminitest.NoImage(), apierrors.NoImage, ""},
+		{geminitest.ImageOther(), apierrors.NoImage, ""},
+		{geminitest.PromptBlocked("PROHIBITED_CONTENT"), apierrors.SafetyBlocked, ""},
+	}
+	for _, tc := range cases {
+		sim.Enqueue("", tc.fault)
+		_, err := c.Generate(context.Background(), Request{Prompt: "p"})
+		d := apierrors.Classify(err)
+		if d.Category != tc.cat || d.Model != "gemini-3.1-flash-image" {
+			t.Errorf("%s: %+v", tc.fault.Kind, d)
+		}
+		if tc.says != "" && !strings.Contains(d.Summary+d.Detail+d.Cause, tc.says) {
+			t.Errorf("%s: the model's own words are missing: %+v", tc.fault.Kind, d)
+		}
+	}
+}
+
+func TestPerRequestDeadline(t *testing.T) {
+	c, sim := newTestClient(t, Config{Timeout: 50 * time.Millisecond, Timeout4K: time.Hour})
+	if c.deadline("4K") != time.Hour || c.deadline("2K") != 50*time.Millisecond {
+		t.Fatalf("deadline by size: %v %v", c.deadline("4K"), c.deadline("2K"))
+	}
+	sim.Enqueue("", geminitest.Hang())
+	start := time.Now()
+	_, err := c.Generate(context.Background(), Request{Prompt: "p"})
+	if !errors.Is(err, context.DeadlineExceeded) || apierrors.Classify(err).Category != apierrors.Timeout {
+		t.Errorf("err %v", err)
+	}
+	if time.Since(start) > 10*time.Second {
+		t.Error("the deadline did not cut the hanging call")
+	}
+}
+
+func TestNoKeyFailsLocally(t *testing.T) {
+	c, err := NewClient(context.Background(), Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Generate(context.Background(), Request{Prompt: "p"})
+	if d := apierrors.Classify(err); d.Category != apierrors.Auth || !strings.Contains(d.Summary, "--simulate") {
+		t.Errorf("%+v", d)
+	}
+	if _, err := c.Generate(context.Background(), Request{Prompt: "p", AspectRatio: "5:1"}); apierrors.Classify(err).Category != apierrors.UnsupportedParameter {
+		t.Errorf("validation runs before the key check: %v", err)
+	}
+}
+
+func TestUpstreamErrorsSurface(t *testing.T) {
+	c, sim := newTestClient(t, Config{})
+	sim.Enqueue("", geminitest.Overloaded())
+	_, err := c.Generate(context.Background(), Request{Prompt: "p", Model: "nano-banana-pro"})
+	var api genai.APIError
+	if !errors.As(err, &api) || api.Code != 503 {
+		t.Fatalf("err %v", err)
+	}
+	if d := apierrors.Classify(err, apierrors.ForModel("gemini-3-pro-image")); d.Category != apierrors.Overloaded || !d.Retryable {
+		t.Errorf("%+v", d)
+	}
+}

@@ -1,0 +1,205 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/geminitest"
+)
+
+// TestMain lets the test binary act as the server binary: the stdio tests re-execute it with
+// NANOBANANA_TEST_MAIN=1, so they exercise the real process, flags, environment and pipes.
+func TestMain(m *testing.M) {
+	if os.Getenv("NANOBANANA_TEST_MAIN") == "1" {
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func env(kv ...string) func(string) string {
+	m := map[string]string{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return func(k string) string { return m[k] }
+}
+
+func TestConfigFlagsEnvAndDefaults(t *testing.T) {
+	var stderr bytes.Buffer
+	cfg, err := parseConfig([]string{"--model", "nano-banana-pro"}, env(
+		"NANOBANANA_MODEL", "nano-banana", "NANOBANANA_OUTPUT_DIR", "/tmp/imgs", "NANOBANANA_KEEP_DRAFTS", "true",
+		"GEMINI_API_KEY", "g-key", "GOOGLE_API_KEY", "google-key", "GOOGLE_GEMINI_BASE_URL", "http://127.0.0.1:1/",
+	), &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Model != "nano-banana-pro" {
+		t.Errorf("model %q: the flag must win over its environment twin", cfg.Model)
+	}
+	if cfg.OutputDir != "/tmp/imgs" || !cfg.KeepDrafts {
+		t.Errorf("environment twins not applied: %+v", cfg)
+	}
+	if cfg.APIKey != "google-key" || cfg.BaseURL != "http://127.0.0.1:1/" {
+		t.Errorf("SDK variables: key %q base %q (GOOGLE_API_KEY wins, as in the SDK)", cfg.APIKey, cfg.BaseURL)
+	}
+	if !strings.HasPrefix(cfg.AllowedRoots[len(cfg.AllowedRoots)-1], "/tmp/imgs") {
+		t.Errorf("allowed roots %v should include the output directory", cfg.AllowedRoots)
+	}
+	cfg, err = parseConfig(nil, env("HOME", "/home/u"), &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "/home/u/.local/share/nanobanana-mcp/images"; cfg.OutputDir != want {
+		t.Errorf("default output dir %q, want %q (never the working directory)", cfg.OutputDir, want)
+	}
+}
+
+func TestConfigRejectsBadValuesOneSentenceEach(t *testing.T) {
+	var stderr bytes.Buffer
+	_, err := parseConfig([]string{"--transport", "carrier-pigeon", "--log-level", "loud", "--timeout", "-1s"},
+		env("HOME", "/h", "NANOBANANA_WORKERS", "many", "NANOBANANA_SIMULATE_LATENCY", "1s"), &stderr)
+	if err == nil {
+		t.Fatal("bad configuration accepted")
+	}
+	lines := strings.Split(err.Error(), "\n")
+	for _, want := range []string{"--transport \"carrier-pigeon\"", "--log-level \"loud\"", "--timeout must be a positive",
+		"NANOBANANA_WORKERS=\"many\"", "only apply with --simulate"} {
+		found := false
+		for _, l := range lines {
+			found = found || strings.Contains(l, want)
+		}
+		if !found {
+			t.Errorf("no line mentions %s:\n%s", want, err)
+		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"--version"}, env(), nil, &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out.String(), "nanobanana-mcp ") {
+		t.Errorf("--version printed %q", out.String())
+	}
+}
+
+// startStdio runs this binary as the server over real pipes, as an MCP client would.
+func startStdio(t *testing.T, environ []string, args ...string) *client.Client {
+	t.Helper()
+	c, err := client.NewStdioMCPClient(os.Args[0], append(environ, "NANOBANANA_TEST_MAIN=1"), args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var init mcp.InitializeRequest
+	init.Params.ProtocolVersion = mcp.LATEST_LEGACY_PROTOCOL_VERSION
+	init.Params.ClientInfo = mcp.Implementation{Name: "stdio-test", Version: "0"}
+	if _, err := c.Initialize(ctx, init); err != nil {
+		t.Fatalf("initialize: %v", err)
+	}
+	return c
+}
+
+func callTool(t *testing.T, c *client.Client, name string, args map[string]any) *mcp.CallToolResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var req mcp.CallToolRequest
+	req.Params.Name = name
+	req.Params.Arguments = args
+	res, err := c.CallTool(ctx, req)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return res
+}
+
+func TestStdioSimulateEndToEnd(t *testing.T) {
+	out := t.TempDir()
+	c := startStdio(t, []string{"HOME=" + t.TempDir()}, "--simulate", "--output-dir", out, "--log-level", "debug")
+	ctx := context.Background()
+	list, err := c.ListTools(ctx, mcp.ListToolsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, tl := range list.Tools {
+		names = append(names, tl.Name)
+	}
+	if !strings.Contains(strings.Join(names, ","), "generate_image") {
+		t.Fatalf("tools/list: %v", names)
+	}
+	res := callTool(t, c, "generate_image", map[string]any{"prompt": "a banana on a desk", "aspect_ratio": "3:2"})
+	if res.IsError {
+		t.Fatalf("generate_image failed: %v", res.Content)
+	}
+	assertSavedImage(t, res, out, 1264, 848)
+}
+
+// The way an outside harness drives it: a fake Gemini reached through GOOGLE_GEMINI_BASE_URL,
+// a key in GEMINI_API_KEY and the output directory in NANOBANANA_OUTPUT_DIR.
+func TestStdioAgainstUpstreamFromEnvironment(t *testing.T) {
+	sim, err := geminitest.New(geminitest.Config{APIKeys: []string{"real-looking-key"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sim.Close() })
+	out := t.TempDir()
+	c := startStdio(t, []string{"HOME=" + t.TempDir(), "GEMINI_API_KEY=real-looking-key",
+		"GOOGLE_GEMINI_BASE_URL=" + sim.URL(), "NANOBANANA_OUTPUT_DIR=" + out})
+	res := callTool(t, c, "generate_image", map[string]any{"prompt": "a lighthouse", "model": "nano-banana-pro",
+		"aspect_ratio": "16:9", "image_size": "1K"})
+	if res.IsError {
+		t.Fatalf("generate_image failed: %v", res.Content)
+	}
+	assertSavedImage(t, res, out, 1376, 768)
+	reqs := sim.Requests()
+	if len(reqs) != 1 || reqs[0].Model != "gemini-3-pro-image" || !reqs[0].HasKey {
+		t.Errorf("upstream saw %+v", reqs)
+	}
+}
+
+func TestStdioWithoutKeyExplainsWhatIsMissing(t *testing.T) {
+	c := startStdio(t, []string{"HOME=" + t.TempDir(), "GEMINI_API_KEY=", "GOOGLE_API_KEY="})
+	res := callTool(t, c, "generate_image", map[string]any{"prompt": "x"})
+	if !res.IsError || !strings.Contains(res.Content[0].(mcp.TextContent).Text, "GEMINI_API_KEY") {
+		t.Errorf("got %+v", res.Content)
+	}
+}
+
+func assertSavedImage(t *testing.T, res *mcp.CallToolResult, dir string, w, h int) {
+	t.Helper()
+	raw, _ := json.Marshal(res.StructuredContent)
+	var out struct {
+		Path           string `json:"path"`
+		Width          int    `json:"width"`
+		Height         int    `json:"height"`
+		ConversationID string `json:"conversation_id"`
+		ImageID        string `json:"image_id"`
+		Model          string `json:"model"`
+		MIMEType       string `json:"mime_type"`
+	}
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatal(err)
+	}
+	if filepath.Dir(out.Path) != dir || out.Width != w || out.Height != h || out.ConversationID == "" ||
+		out.ImageID == "" || out.Model == "" || out.MIMEType != "image/png" {
+		t.Errorf("structuredContent %s; want a %d×%d PNG in %s", raw, w, h, dir)
+	}
+	if st, err := os.Stat(out.Path); err != nil || st.Size() == 0 {
+		t.Errorf("saved file: %v", err)
+	}
+}
