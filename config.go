@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/geminitest"
 	"github.com/nanobanana-mcp/nanobanana-mcp/tools"
 )
 
@@ -160,6 +161,11 @@ func (c *Config) validate(getenv func(string) string) []error {
 	}
 	if (c.SimulateFaults != "" || c.SimulateLatency > 0) && !c.Simulate {
 		bad("--simulate-faults and --simulate-latency only apply with --simulate; add --simulate")
+	}
+	if c.SimulateFaults != "" {
+		if _, err := geminitest.ParseFaults(c.SimulateFaults); err != nil {
+			bad("--simulate-faults: %v", err)
+		}
 	}
 	if c.OutputDir == "" {
 		c.OutputDir = defaultOutputDir(getenv)

@@ -118,13 +118,14 @@ func wire(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error) {
 		Fetch:        tools.FetchOptions{AllowPrivate: cfg.AllowPrivateURLs},
 	}
 	a.opts = server.Options{Name: "nanobanana-mcp", Version: version, Instructions: instructions,
-		Tools: tools.All(deps), Logger: logger, Workers: cfg.Workers}
+		Tools: tools.All(deps), Resources: tools.Resources(deps), Logger: logger, Workers: cfg.Workers}
 	a.mcp = server.New(a.opts)
 	return a, nil
 }
 
 const instructions = "Generate images with Google's Gemini image models. generate_image returns the saved " +
-	"path, a preview, an image_id and a conversation_id; list_models shows what each model supports."
+	"path, a preview, an image_id and a conversation_id; list_models shows what each model supports; " +
+	"explain_error explains any failure (or pasted error text); check_config checks the setup without generating."
 
 func newLogger(cfg *Config, w io.Writer) *slog.Logger {
 	var level slog.Level

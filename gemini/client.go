@@ -45,6 +45,7 @@ type Client struct {
 	timeout  time.Duration
 	timeout4 time.Duration
 	backend  string
+	location string // Vertex only
 }
 
 // NewClient builds the genai client with our own HTTP client and the SDK's retries off
@@ -90,7 +91,7 @@ func NewClient(ctx context.Context, cfg Config) (*Client, error) {
 			"The Gemini client could not be created: "+apierrors.Sanitize(err.Error()))
 	}
 	return &Client{
-		sdk: sdk, reg: cfg.Registry, log: cfg.Logger, now: cfg.Now, backend: backend,
+		sdk: sdk, reg: cfg.Registry, log: cfg.Logger, now: cfg.Now, backend: backend, location: cc.Location,
 		timeout:  orDefault(cfg.Timeout, 300*time.Second),
 		timeout4: orDefault(cfg.Timeout4K, 600*time.Second),
 	}, nil

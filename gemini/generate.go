@@ -33,6 +33,9 @@ func (c *Client) Send(ctx context.Context, p *Plan) (*Result, error) {
 	if c.sdk == nil {
 		return nil, errNoKey()
 	}
+	if err := c.checkLocation(p.Model.ID); err != nil {
+		return nil, err
+	}
 	start := c.now()
 	user := UserContent(p)
 	contents := append(append([]*genai.Content{}, p.History...), user)

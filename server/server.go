@@ -20,6 +20,7 @@ type Options struct {
 	Version      string
 	Instructions string
 	Tools        []tools.Tool
+	Resources    []tools.Resource
 	Logger       *slog.Logger
 	Workers      int // concurrent tool calls over stdio; mcp-go's default of 5 queues the sixth
 }
@@ -28,12 +29,16 @@ type Options struct {
 func New(o Options) *mcpserver.MCPServer {
 	s := mcpserver.NewMCPServer(o.Name, o.Version,
 		mcpserver.WithToolCapabilities(false),
+		mcpserver.WithResourceCapabilities(false, false),
 		mcpserver.WithLogging(),
 		mcpserver.WithRecovery(),
 		mcpserver.WithInstructions(o.Instructions),
 	)
 	for _, t := range o.Tools {
 		s.AddTool(t.Tool, t.Handler)
+	}
+	for _, r := range o.Resources {
+		s.AddResource(r.Resource, r.Handler)
 	}
 	return s
 }

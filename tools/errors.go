@@ -18,15 +18,24 @@ import (
 // what happened and what to do, the fix steps, and the Diagnosis as structuredContent. What
 // only a developer can act on is logged in full and answered with a short message.
 func (d *Deps) failure(ctx context.Context, tool, model string, err error) *mcp.CallToolResult {
-	opts := []apierrors.Option{apierrors.ForModel(model)}
+	var opts []apierrors.Option
 	if d.Gemini != nil {
-		opts = append(opts, apierrors.WithReplacements(d.Gemini.Registry().Replacement))
+		reg := d.Gemini.Registry()
+		if model == "" {
+			model = reg.Default()
+		}
+		if res, err := reg.Lookup(model); err == nil {
+			model = res.Model.ID // diagnoses speak of the id actually called, not the alias
+		}
+		opts = append(opts, apierrors.WithReplacements(reg.Replacement))
 	}
+	opts = append(opts, apierrors.ForModel(model))
 	diag := apierrors.Classify(err, opts...)
 	level := slog.LevelWarn
 	if diag.Category == apierrors.Unknown {
 		level = slog.LevelError
 	}
+	d.Failures.record(ctx, tool, diag)
 	d.Logger.Log(ctx, level, "tool failed", "tool", tool, "category", diag.Category,
 		"model", diag.Model, "error", apierrors.Sanitize(err.Error()))
 	return diagnosisResult(diag)

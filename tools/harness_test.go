@@ -52,9 +52,12 @@ func newHarnessWith(t *testing.T, sim *geminitest.Server, gen tools.Generator, c
 	for _, f := range configure {
 		f(deps)
 	}
-	s := mcpserver.NewMCPServer("test", "0", mcpserver.WithToolCapabilities(false))
+	s := mcpserver.NewMCPServer("test", "0", mcpserver.WithToolCapabilities(false), mcpserver.WithResourceCapabilities(false, false))
 	for _, tl := range tools.All(deps) {
 		s.AddTool(tl.Tool, tl.Handler)
+	}
+	for _, r := range tools.Resources(deps) {
+		s.AddResource(r.Resource, r.Handler)
 	}
 	c, err := client.NewInProcessClient(s)
 	if err != nil {

@@ -172,7 +172,7 @@ func pathProblem(err error) string {
 	case errors.Is(err, os.ErrPermission):
 		return "permission denied"
 	}
-	return "it cannot be read"
+	return "it cannot be used"
 }
 
 func readCapped(r io.Reader, max int64) ([]byte, error) {

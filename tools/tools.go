@@ -18,7 +18,10 @@ import (
 // Generator is the part of the Gemini client the tools use.
 type Generator interface {
 	Generate(ctx context.Context, req gemini.Request) (*gemini.Result, error)
+	CheckModel(ctx context.Context, id string) error
 	Registry() *gemini.Registry
+	Backend() string
+	Location() string
 }
 
 // Deps is what the tools need from the rest of the server.
@@ -33,6 +36,7 @@ type Deps struct {
 	Fetch        FetchOptions
 	// ProgressEvery is how often a long call reports progress; default 10 s.
 	ProgressEvery time.Duration
+	Failures      *Failures // the latest failure per client, for explain_error
 }
 
 // Tool is one MCP tool: its definition and its handler.
@@ -46,6 +50,8 @@ func All(d *Deps) []Tool {
 	d.defaults()
 	list := []Tool{
 		GenerateImage(d),
+		ExplainError(d),
+		CheckConfig(d),
 		ListModels(d),
 	}
 	for i := range list {
@@ -60,6 +66,9 @@ func (d *Deps) defaults() {
 	}
 	if d.Output == "" {
 		d.Output = OutputPreview
+	}
+	if d.Failures == nil {
+		d.Failures = &Failures{}
 	}
 	if d.ProgressEvery <= 0 {
 		d.ProgressEvery = 10 * time.Second

@@ -1,0 +1,45 @@
+package gemini
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	apierrors "github.com/nanobanana-mcp/nanobanana-mcp/errors"
+)
+
+// Location returns the Vertex AI location in use ("" on the Gemini API).
+func (c *Client) Location() string { return c.location }
+
+// HasCredentials reports whether a key (or Vertex credentials) is configured at all.
+func (c *Client) HasCredentials() bool { return c.sdk != nil }
+
+// CheckModel asks the API about a model (models.get) without generating anything: it proves
+// the key is accepted and the model is reachable from this backend and region.
+func (c *Client) CheckModel(ctx context.Context, id string) error {
+	if c.sdk == nil {
+		return errNoKey()
+	}
+	if err := c.checkLocation(id); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if _, err := c.sdk.Models.Get(ctx, id, nil); err != nil {
+		return fmt.Errorf("looking up %s: %w", id, err)
+	}
+	return nil
+}
+
+// checkLocation catches the most common Vertex mistake locally: the Gemini 3 image models are
+// served from the global location only.
+func (c *Client) checkLocation(id string) error {
+	if c.backend != "vertex-ai" || c.location == "" || c.location == "global" || !strings.HasPrefix(id, "gemini-3") {
+		return nil
+	}
+	e := apierrors.Newf(apierrors.LocationUnsupported,
+		"Vertex AI location %s does not serve %s; set GOOGLE_CLOUD_LOCATION=global.", c.location, id)
+	e.Diagnosis.Model = id
+	return e
+}

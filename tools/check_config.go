@@ -1,0 +1,123 @@
+package tools
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/mark3labs/mcp-go/mcp"
+
+	apierrors "github.com/nanobanana-mcp/nanobanana-mcp/errors"
+)
+
+// CheckConfigInput is the check_config argument object.
+type CheckConfigInput struct {
+	Models []string `json:"models,omitempty" jsonschema_description:"Models to check (aliases or ids); default: the default model."`
+	All    bool     `json:"all,omitempty" jsonschema_description:"Check every model in the registry."`
+}
+
+// Check is one verified piece of configuration.
+type Check struct {
+	Check     string               `json:"check" jsonschema_description:"what was checked"`
+	OK        bool                 `json:"ok"`
+	Detail    string               `json:"detail"`
+	Diagnosis *apierrors.Diagnosis `json:"diagnosis,omitempty" jsonschema_description:"what is wrong and how to fix it, when not ok"`
+}
+
+// CheckConfigOutput is the structuredContent of check_config.
+type CheckConfigOutput struct {
+	OK       bool    `json:"ok" jsonschema_description:"every check passed"`
+	Backend  string  `json:"backend" jsonschema_description:"gemini-api, vertex-ai, or none when no credentials are set"`
+	Location string  `json:"location,omitempty" jsonschema_description:"the Vertex AI location"`
+	Checks   []Check `json:"checks"`
+}
+
+// CheckConfig is the check_config tool: it checks what users get wrong most, without
+// generating an image or spending image quota.
+func CheckConfig(d *Deps) Tool {
+	tool := mcp.NewTool("check_config",
+		mcp.WithDescription("Check the setup without generating an image: the API key is present and accepted, the "+
+			"backend and region fit the models (Vertex needs the global location for Gemini 3 image models), each "+
+			"model is reachable, and the output directory is writable. Each problem comes with a fix."),
+		mcp.WithInputSchema[CheckConfigInput](),
+		mcp.WithOutputSchema[CheckConfigOutput](),
+		annotations("Check configuration", true, false, true, true),
+	)
+	return Tool{Tool: tool, Handler: typed(d, "check_config", d.checkConfig)}
+}
+
+func (d *Deps) checkConfig(ctx context.Context, _ mcp.CallToolRequest, in CheckConfigInput) *mcp.CallToolResult {
+	out := CheckConfigOutput{OK: true, Backend: d.Gemini.Backend(), Location: d.Gemini.Location()}
+	add := func(c Check) {
+		out.Checks = append(out.Checks, c)
+		out.OK = out.OK && c.OK
+	}
+	add(d.checkOutputDir())
+	reg := d.Gemini.Registry()
+	names := in.Models
+	if in.All {
+		names = nil
+		for _, m := range reg.Models() {
+			names = append(names, m.ID)
+		}
+	}
+	if len(names) == 0 {
+		names = []string{reg.Default()}
+	}
+	for _, name := range names {
+		res, err := reg.Lookup(name)
+		if err != nil {
+			add(failedCheck("model "+name, err, ""))
+			continue
+		}
+		id := res.Model.ID
+		if err := d.Gemini.CheckModel(ctx, id); err != nil {
+			add(failedCheck("model "+id, err, id))
+			continue
+		}
+		add(Check{Check: "model " + id, OK: true, Detail: fmt.Sprintf("%s answers on %s; the key is accepted", id, out.Backend)})
+	}
+	var b strings.Builder
+	if out.OK {
+		fmt.Fprintf(&b, "All %d checks passed (backend %s).", len(out.Checks), out.Backend)
+	} else {
+		fmt.Fprintf(&b, "Some checks failed (backend %s):", out.Backend)
+	}
+	for _, c := range out.Checks {
+		mark := "ok"
+		if !c.OK {
+			mark = "FAIL"
+		}
+		fmt.Fprintf(&b, "\n- %s: %s — %s", mark, c.Check, c.Detail)
+	}
+	return &mcp.CallToolResult{Content: []mcp.Content{mcp.NewTextContent(b.String())}, StructuredContent: out}
+}
+
+func failedCheck(what string, err error, model string) Check {
+	d := apierrors.Classify(err, apierrors.ForModel(model))
+	return Check{Check: what, OK: false, Detail: d.Summary, Diagnosis: &d}
+}
+
+// checkOutputDir creates the directory if needed and writes and removes a probe file.
+func (d *Deps) checkOutputDir() Check {
+	c := Check{Check: "output directory"}
+	dir := d.Images.Dir
+	fail := func(err error) Check {
+		e := apierrors.Newf(apierrors.InvalidRequest,
+			"The output directory %s is not writable (%s); fix its permissions or set --output-dir.", dir, pathProblem(err))
+		c.Detail, c.Diagnosis = e.Diagnosis.Summary, &e.Diagnosis
+		return c
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fail(err)
+	}
+	f, err := os.CreateTemp(dir, ".check-*")
+	if err != nil {
+		return fail(err)
+	}
+	_ = f.Close()
+	_ = os.Remove(f.Name())
+	c.OK, c.Detail = true, dir+" is writable"
+	return c
+}
