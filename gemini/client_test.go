@@ -128,3 +128,56 @@ func TestUpstreamErrorsSurface(t *testing.T) {
 		t.Errorf("%+v", d)
 	}
 }
+
+func TestVertexExpressModeReachesPublisherPath(t *testing.T) {
+	sim, err := geminitest.New(geminitest.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sim.Close() })
+	c, err := NewClient(context.Background(), Config{Vertex: true, APIKey: "vertex-express-key", BaseURL: sim.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Backend() != "vertex-ai" {
+		t.Errorf("backend %q", c.Backend())
+	}
+	if _, err := c.Generate(context.Background(), Request{Prompt: "p", Model: "nano-banana-pro"}); err != nil {
+		t.Fatal(err)
+	}
+	if p := sim.Requests()[0].Path; p != "/v1beta1/publishers/google/models/gemini-3-pro-image:generateContent" {
+		t.Errorf("path %q", p)
+	}
+}
+
+func TestVertexRegionIsCheckedBeforeSending(t *testing.T) {
+	c := &Client{reg: DefaultRegistry(), backend: "vertex-ai", location: "us-central1", sdk: &genai.Client{}}
+	_, err := c.Generate(context.Background(), Request{Prompt: "p", Model: "nano-banana-pro"})
+	if d := apierrors.Classify(err); d.Category != apierrors.LocationUnsupported || !strings.Contains(d.Summary, "GOOGLE_CLOUD_LOCATION=global") {
+		t.Errorf("%+v", d)
+	}
+}
+
+// An upstream that does not know the GA id yet still gets served through the preview id the
+// model replaced, and the result says so.
+func TestGAIDNotFoundFallsBackToPreviewID(t *testing.T) {
+	c, sim := newTestClient(t, Config{})
+	sim.Enqueue("gemini-3-pro-image", geminitest.NotFound())
+	res, err := c.Generate(context.Background(), Request{Prompt: "p", Model: "nano-banana-pro"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Model != "gemini-3-pro-image-preview" || len(res.Notes) != 1 || !strings.Contains(res.Notes[0], "predecessor") {
+		t.Errorf("model %q notes %v", res.Model, res.Notes)
+	}
+	if n := len(sim.Requests()); n != 2 {
+		t.Errorf("%d upstream calls; want the GA id then the preview id", n)
+	}
+	// A model with no predecessor, or a second 404, is reported as not found.
+	sim.Enqueue("gemini-3-pro-image", geminitest.NotFound())
+	sim.Enqueue("gemini-3-pro-image-preview", geminitest.NotFound())
+	_, err = c.Generate(context.Background(), Request{Prompt: "p", Model: "nano-banana-pro"})
+	if d := apierrors.Classify(err); d.Category != apierrors.ModelNotFound {
+		t.Errorf("%+v", d)
+	}
+}

@@ -2,7 +2,9 @@ package gemini
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 
 	"google.golang.org/genai"
@@ -43,13 +45,36 @@ func (c *Client) Send(ctx context.Context, p *Plan) (*Result, error) {
 	defer cancel()
 	ctx, capt := withCapture(ctx)
 
-	resp, err := c.sdk.Models.GenerateContent(ctx, p.Model.ID, contents, c.config(p))
+	id := p.Model.ID
+	resp, err := c.sdk.Models.GenerateContent(ctx, id, contents, c.config(p))
+	var note string
+	if isNotFound(err) && len(p.History) == 0 {
+		// An upstream that predates the GA ids (an older proxy or relay, a region not yet
+		// updated) still knows the preview id this model replaced. A conversation never
+		// switches: its thought signatures are bound to the id that made them.
+		for _, old := range p.Model.Replaces {
+			if !strings.HasPrefix(old, "gemini-") {
+				continue
+			}
+			r, e := c.sdk.Models.GenerateContent(ctx, old, contents, c.config(p))
+			if isNotFound(e) {
+				continue
+			}
+			note = fmt.Sprintf("%s is not known upstream; its predecessor %s answered", p.Model.ID, old)
+			id, resp, err = old, r, e
+			break
+		}
+	}
 	if err != nil {
-		return nil, fmt.Errorf("calling %s: %w", p.Model.ID, err)
+		return nil, fmt.Errorf("calling %s: %w", id, err)
 	}
 	res, err := readResponse(resp, p, capt.bytes())
 	if err != nil {
 		return nil, err
+	}
+	if note != "" {
+		res.Model = id
+		res.Notes = append(res.Notes, note)
 	}
 	res.UserContent = user
 	res.Elapsed = c.now().Sub(start)
@@ -90,4 +115,9 @@ func (c *Client) config(p *Plan) *genai.GenerateContentConfig {
 		cfg.Tools = []*genai.Tool{{GoogleSearch: &genai.GoogleSearch{}}}
 	}
 	return cfg
+}
+
+func isNotFound(err error) bool {
+	var api genai.APIError
+	return errors.As(err, &api) && api.Code == http.StatusNotFound
 }

@@ -62,6 +62,9 @@ func TestUpstreamFailuresBecomeToolErrors(t *testing.T) {
 	for _, c := range cases {
 		t.Run(string(c.fault.Kind), func(t *testing.T) {
 			h.sim.Enqueue("", c.fault)
+			if c.fault.Kind == geminitest.KindNotFound {
+				h.sim.Enqueue("", c.fault) // the GA id, then the preview id it replaced
+			}
 			res := h.call(t, "generate_image", map[string]any{"prompt": "a quiet harbour"})
 			var d apierrors.Diagnosis
 			structured(t, res, &d)

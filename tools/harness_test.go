@@ -1,6 +1,7 @@
 package tools_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
 	mcpserver "github.com/mark3labs/mcp-go/server"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini"
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/geminitest"
@@ -20,10 +22,11 @@ import (
 // harness is the real path: an MCP client in process, the tools, the genai SDK, and the
 // simulator over HTTP on loopback.
 type harness struct {
-	sim    *geminitest.Server
-	deps   *tools.Deps
-	client *client.Client
-	outDir string
+	sim     *geminitest.Server
+	deps    *tools.Deps
+	client  *client.Client
+	outDir  string
+	schemas map[string]*jsonschema.Schema // output schema per tool
 }
 
 func newHarness(t *testing.T, configure ...func(*tools.Deps)) *harness {
@@ -74,7 +77,60 @@ func newHarnessWith(t *testing.T, sim *geminitest.Server, gen tools.Generator, c
 	if _, err := c.Initialize(ctx, init); err != nil {
 		t.Fatal(err)
 	}
-	return &harness{sim: sim, deps: deps, client: c, outDir: out}
+	h := &harness{sim: sim, deps: deps, client: c, outDir: out, schemas: map[string]*jsonschema.Schema{}}
+	list, err := c.ListTools(ctx, mcp.ListToolsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tl := range list.Tools {
+		raw, err := json.Marshal(tl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var def struct {
+			OutputSchema json.RawMessage `json:"outputSchema"`
+		}
+		_ = json.Unmarshal(raw, &def)
+		h.schemas[tl.Name] = compileSchema(t, tl.Name, def.OutputSchema)
+	}
+	return h
+}
+
+func compileSchema(t *testing.T, name string, raw json.RawMessage) *jsonschema.Schema {
+	t.Helper()
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatalf("%s output schema: %v", name, err)
+	}
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource(name+".json", doc); err != nil {
+		t.Fatal(err)
+	}
+	s, err := c.Compile(name + ".json")
+	if err != nil {
+		t.Fatalf("%s output schema: %v", name, err)
+	}
+	return s
+}
+
+// checkOutputSchema does what the TypeScript SDK client does with every result, error results
+// included: validate structuredContent against the tool's output schema.
+func (h *harness) checkOutputSchema(t *testing.T, name string, res *mcp.CallToolResult) {
+	t.Helper()
+	if res.StructuredContent == nil {
+		if !res.IsError {
+			t.Errorf("%s: a tool with an output schema returned no structuredContent", name)
+		}
+		return
+	}
+	raw, _ := json.Marshal(res.StructuredContent)
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.schemas[name].Validate(inst); err != nil {
+		t.Errorf("%s: structuredContent (isError=%v) does not match the output schema: %v\n%s", name, res.IsError, err, raw)
+	}
 }
 
 func (h *harness) call(t *testing.T, name string, args map[string]any) *mcp.CallToolResult {
@@ -86,6 +142,7 @@ func (h *harness) call(t *testing.T, name string, args map[string]any) *mcp.Call
 	if err != nil {
 		t.Fatalf("%s: protocol error: %v", name, err)
 	}
+	h.checkOutputSchema(t, name, res)
 	return res
 }
 

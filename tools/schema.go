@@ -2,36 +2,85 @@ package tools
 
 import (
 	"encoding/json"
+	"sort"
 
 	"github.com/mark3labs/mcp-go/mcp"
+
+	apierrors "github.com/nanobanana-mcp/nanobanana-mcp/errors"
 )
 
-// tidySchemas rewrites the generated schemas for strict clients: jsonschema-go marks slices
-// and maps as nullable with a type list (["null","array"]), which Gemini-family and other
-// strict schema consumers reject. An omitted argument already means "none".
+// tidySchemas prepares the generated schemas for real clients.
+//
+// Nullable type lists: jsonschema-go marks slices and maps as ["null","array"], which
+// Gemini-family and other strict schema consumers reject; an omitted argument already means
+// "none".
+//
+// Failures: a failing call carries a Diagnosis as structuredContent, and the TypeScript SDK
+// client validates structuredContent against the output schema even when isError is set
+// (@modelcontextprotocol/sdk 1.32.2, client/index.js callTool). So every output schema also
+// declares the Diagnosis fields and requires nothing: a result is either the tool's output or
+// a Diagnosis. A top-level anyOf would say that more precisely, but strict clients reject it.
 func tidySchemas(t mcp.Tool) mcp.Tool {
 	if len(t.RawInputSchema) > 0 {
-		t.RawInputSchema = tidyRaw(t.RawInputSchema)
+		t.RawInputSchema = tidyRaw(t.RawInputSchema, nil)
 	}
 	if t.OutputSchema.Type != "" {
 		if raw, err := json.Marshal(t.OutputSchema); err == nil {
-			t.RawOutputSchema = tidyRaw(raw)
+			t.RawOutputSchema = tidyRaw(raw, acceptDiagnosis)
 			t.OutputSchema = mcp.ToolOutputSchema{}
 		}
 	}
 	return t
 }
 
-func tidyRaw(raw json.RawMessage) json.RawMessage {
+func tidyRaw(raw json.RawMessage, also func(map[string]any)) json.RawMessage {
 	var v any
 	if err := json.Unmarshal(raw, &v); err != nil {
 		return raw
 	}
-	out, err := json.Marshal(dropNullTypes(v))
+	v = dropNullTypes(v)
+	if m, ok := v.(map[string]any); ok && also != nil {
+		also(m)
+	}
+	out, err := json.Marshal(v)
 	if err != nil {
 		return raw
 	}
 	return out
+}
+
+// acceptDiagnosis merges the Diagnosis properties into an output schema and drops required.
+func acceptDiagnosis(schema map[string]any) {
+	props, _ := schema["properties"].(map[string]any)
+	if props == nil {
+		return
+	}
+	diag := diagnosisProperties()
+	names := make([]string, 0, len(diag))
+	for k := range diag {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		if _, exists := props[k]; !exists {
+			props[k] = diag[k]
+		}
+	}
+	delete(schema, "required")
+	schema["description"] = "On success, the fields below that describe the result; on failure (isError), a Diagnosis: category, summary, retryable, fix, …"
+}
+
+func diagnosisProperties() map[string]any {
+	tool := mcp.NewTool("diagnosis", mcp.WithOutputSchema[apierrors.Diagnosis]())
+	raw, err := json.Marshal(tool.OutputSchema)
+	if err != nil {
+		return nil
+	}
+	var s struct {
+		Properties map[string]any `json:"properties"`
+	}
+	_ = json.Unmarshal(tidyRaw(raw, nil), &s)
+	return s.Properties
 }
 
 func dropNullTypes(v any) any {
