@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -38,6 +39,14 @@ type Config struct {
 	ConnectTimeout time.Duration
 	Workers        int
 
+	AuthToken      string
+	AuthTokenFile  string
+	InsecureNoAuth bool
+	AllowedOrigins []string
+	SessionTTL     time.Duration
+	MaxBody        int64
+	Grace          time.Duration
+
 	LogLevel  string
 	LogFormat string
 	Version   bool
@@ -60,8 +69,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	c := &Config{}
 	fs := flag.NewFlagSet("nanobanana-mcp", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var roots string
-	fs.StringVar(&c.Transport, "transport", "stdio", "how clients connect: stdio")
+	var roots, origins string
+	var maxBodyMB int
+	fs.StringVar(&c.Transport, "transport", "stdio", "how clients connect: stdio, sse or http (HTTP serves /mcp and /sse together)")
 	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "listen address for HTTP transports")
 	fs.StringVar(&c.OutputDir, "output-dir", "", "where images are saved (default: the user's data directory)")
 	fs.StringVar(&c.Output, "output", tools.OutputPreview, "default image delivery: "+strings.Join(tools.OutputModes, "|"))
@@ -77,6 +87,13 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.DurationVar(&c.Timeout4K, "timeout-4k", 600*time.Second, "per-request deadline at 4K")
 	fs.DurationVar(&c.ConnectTimeout, "connect-timeout", 10*time.Second, "connect and TLS handshake deadline")
 	fs.IntVar(&c.Workers, "workers", 32, "concurrent tool calls over stdio")
+	fs.StringVar(&c.AuthToken, "auth-token", "", "bearer token HTTP clients must send (Authorization: Bearer …)")
+	fs.StringVar(&c.AuthTokenFile, "auth-token-file", "", "a file holding the bearer token")
+	fs.BoolVar(&c.InsecureNoAuth, "insecure-no-auth", false, "allow a non-loopback --addr without a token")
+	fs.StringVar(&origins, "allowed-origins", "", "comma-separated browser origins allowed besides loopback ones")
+	fs.DurationVar(&c.SessionTTL, "session-ttl", 30*time.Minute, "idle Streamable HTTP sessions expire after this")
+	fs.IntVar(&maxBodyMB, "max-body-mb", 32, "largest HTTP request body in MiB")
+	fs.DurationVar(&c.Grace, "shutdown-grace", 30*time.Second, "how long calls in flight may finish on shutdown")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug|info|warn|error")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "text|json")
 	fs.BoolVar(&c.Version, "version", false, "print the version and exit")
@@ -102,6 +119,12 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	}
 	c.readSDKEnv(getenv)
 	c.AllowedRoots = filepath.SplitList(roots)
+	c.MaxBody = int64(maxBodyMB) << 20
+	for _, o := range strings.Split(origins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			c.AllowedOrigins = append(c.AllowedOrigins, o)
+		}
+	}
 	problems = append(problems, c.validate(getenv)...)
 	return c, errors.Join(problems...)
 }
@@ -135,9 +158,9 @@ func (c *Config) validate(getenv func(string) string) []error {
 	switch c.Transport {
 	case "stdio":
 	case "sse", "http":
-		bad("--transport %s is not available in this version yet; use --transport stdio", c.Transport)
+		p = append(p, c.validateHTTP()...)
 	default:
-		bad("--transport %q is not known; use stdio", c.Transport)
+		bad("--transport %q is not known; use stdio, sse or http", c.Transport)
 	}
 	if !oneOf(c.Output, tools.OutputModes) {
 		bad("--output %q is not known; use one of %s", c.Output, strings.Join(tools.OutputModes, ", "))
@@ -188,6 +211,41 @@ func (c *Config) validate(getenv func(string) string) []error {
 			continue
 		}
 		c.AllowedRoots[i] = abs
+	}
+	return p
+}
+
+// validateHTTP checks the network settings: a server reachable from other machines must have
+// a token unless the user says otherwise in so many words.
+func (c *Config) validateHTTP() []error {
+	var p []error
+	if c.AuthToken == "" && c.AuthTokenFile != "" {
+		data, err := os.ReadFile(c.AuthTokenFile)
+		if err != nil {
+			p = append(p, fmt.Errorf("--auth-token-file %s cannot be read: %v", c.AuthTokenFile, errors.Unwrap(err)))
+		}
+		c.AuthToken = strings.TrimSpace(string(data))
+		if err == nil && c.AuthToken == "" {
+			p = append(p, fmt.Errorf("--auth-token-file %s is empty; put the token in it", c.AuthTokenFile))
+		}
+	}
+	host, port, err := net.SplitHostPort(c.Addr)
+	if err != nil || port == "" {
+		return append(p, fmt.Errorf("--addr %q is not host:port, e.g. 127.0.0.1:8080", c.Addr))
+	}
+	ip := net.ParseIP(host)
+	loopback := strings.EqualFold(host, "localhost") || (ip != nil && ip.IsLoopback())
+	if !loopback && c.AuthToken == "" && !c.InsecureNoAuth {
+		p = append(p, fmt.Errorf("--addr %s is reachable from other machines and no token is set; set --auth-token (or NANOBANANA_AUTH_TOKEN), bind 127.0.0.1, or pass --insecure-no-auth", c.Addr))
+	}
+	if c.SessionTTL <= 0 {
+		p = append(p, fmt.Errorf("--session-ttl must be a positive duration such as 30m"))
+	}
+	if c.MaxBody <= 0 {
+		p = append(p, fmt.Errorf("--max-body-mb must be at least 1"))
+	}
+	if c.Grace < 0 {
+		p = append(p, fmt.Errorf("--shutdown-grace must not be negative"))
 	}
 	return p
 }

@@ -13,8 +13,6 @@ import (
 	"os/signal"
 	"syscall"
 
-	mcpserver "github.com/mark3labs/mcp-go/server"
-
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini"
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/geminitest"
 	"github.com/nanobanana-mcp/nanobanana-mcp/server"
@@ -55,13 +53,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	defer app.close()
 	logger.Info("serving", "version", version, "transport", cfg.Transport, "upstream", app.upstream,
 		"output_dir", cfg.OutputDir)
-	return server.ServeStdio(ctx, app.mcp, app.opts, stdin, stdout)
+	if cfg.Transport == "stdio" {
+		return app.srv.ServeStdio(ctx, stdin, stdout)
+	}
+	return app.srv.ServeHTTP(ctx, server.HTTPOptions{
+		Addr:       cfg.Addr,
+		Security:   server.Security{Token: cfg.AuthToken, AllowedOrigins: cfg.AllowedOrigins, MaxBody: cfg.MaxBody},
+		SessionTTL: cfg.SessionTTL,
+		Health:     app.health,
+	})
 }
 
 type app struct {
-	mcp      *mcpserver.MCPServer
-	opts     server.Options
+	srv      *server.Server
 	upstream string
+	health   func() server.HealthState
 	closers  []func() error
 }
 
@@ -117,9 +123,13 @@ func wire(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error) {
 		Output:       cfg.Output,
 		Fetch:        tools.FetchOptions{AllowPrivate: cfg.AllowPrivateURLs},
 	}
-	a.opts = server.Options{Name: "nanobanana-mcp", Version: version, Instructions: instructions,
-		Tools: tools.All(deps), Resources: tools.Resources(deps), Logger: logger, Workers: cfg.Workers}
-	a.mcp = server.New(a.opts)
+	a.srv = server.New(server.Options{Name: "nanobanana-mcp", Version: version, Instructions: instructions,
+		Tools: tools.All(deps), Resources: tools.Resources(deps), Logger: logger, Workers: cfg.Workers, Grace: cfg.Grace})
+	state := server.HealthState{Upstream: client.Backend(), KeyPresent: client.HasCredentials(), Ready: client.HasCredentials()}
+	if cfg.Simulate {
+		state.Upstream = "simulator"
+	}
+	a.health = func() server.HealthState { return state }
 	return a, nil
 }
 

@@ -1,13 +1,12 @@
-// Package server builds the MCP server from the tool list and serves it over a transport.
+// Package server builds the MCP server from the tool list and serves it over stdio, the legacy
+// HTTP+SSE transport or Streamable HTTP, with authentication, Origin checks, limits, health and
+// graceful shutdown for the HTTP ones.
 package server
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"io"
-	"log"
 	"log/slog"
+	"time"
 
 	mcpserver "github.com/mark3labs/mcp-go/server"
 
@@ -22,57 +21,50 @@ type Options struct {
 	Tools        []tools.Tool
 	Resources    []tools.Resource
 	Logger       *slog.Logger
-	Workers      int // concurrent tool calls over stdio; mcp-go's default of 5 queues the sixth
+	Workers      int           // concurrent tool calls over stdio; mcp-go's default of 5 queues the sixth
+	Grace        time.Duration // how long in-flight calls may finish on shutdown; default 30 s
 }
 
-// New builds the MCP server and registers every tool.
-func New(o Options) *mcpserver.MCPServer {
-	s := mcpserver.NewMCPServer(o.Name, o.Version,
+// Server is the MCP server plus what the transports share: the in-flight calls.
+type Server struct {
+	mcp      *mcpserver.MCPServer
+	opts     Options
+	log      *slog.Logger
+	inflight *inflight
+}
+
+// New builds the MCP server and registers every tool and resource.
+func New(o Options) *Server {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Grace <= 0 {
+		o.Grace = 30 * time.Second
+	}
+	s := &Server{opts: o, log: o.Logger, inflight: newInflight()}
+	hooks := &mcpserver.Hooks{}
+	hooks.AddOnUnregisterSession(func(_ context.Context, cs mcpserver.ClientSession) {
+		// mcp-go keeps an SSE client's calls running after it disconnects; nobody would read
+		// the result, so stop paying for it.
+		s.inflight.cancelSession(cs.SessionID())
+	})
+	s.mcp = mcpserver.NewMCPServer(o.Name, o.Version,
 		mcpserver.WithToolCapabilities(false),
 		mcpserver.WithResourceCapabilities(false, false),
 		mcpserver.WithLogging(),
 		mcpserver.WithRecovery(),
+		mcpserver.WithHooks(hooks),
+		mcpserver.WithToolHandlerMiddleware(s.inflight.middleware),
 		mcpserver.WithInstructions(o.Instructions),
 	)
 	for _, t := range o.Tools {
-		s.AddTool(t.Tool, t.Handler)
+		s.mcp.AddTool(t.Tool, t.Handler)
 	}
 	for _, r := range o.Resources {
-		s.AddResource(r.Resource, r.Handler)
+		s.mcp.AddResource(r.Resource, r.Handler)
 	}
 	return s
 }
 
-// ServeStdio serves s on in/out until ctx is cancelled or the client closes its end. Nothing
-// but protocol reaches out.
-func ServeStdio(ctx context.Context, s *mcpserver.MCPServer, o Options, in io.Reader, out io.Writer) error {
-	stdio := mcpserver.NewStdioServer(s)
-	workers := o.Workers
-	if workers <= 0 {
-		workers = 32
-	}
-	mcpserver.WithWorkerPoolSize(min(workers, 100))(stdio)
-	if o.Logger != nil {
-		stdio.SetErrorLogger(log.New(slogWriter{o.Logger}, "", 0))
-	}
-	err := stdio.Listen(ctx, in, out)
-	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, io.EOF) {
-		return nil
-	}
-	return fmt.Errorf("serving stdio: %w", err)
-}
-
-// slogWriter routes mcp-go's log.Logger lines into slog (stderr).
-type slogWriter struct{ l *slog.Logger }
-
-func (w slogWriter) Write(p []byte) (int, error) {
-	w.l.Warn("mcp", "message", string(trimNL(p)))
-	return len(p), nil
-}
-
-func trimNL(p []byte) []byte {
-	for len(p) > 0 && (p[len(p)-1] == '\n' || p[len(p)-1] == '\r') {
-		p = p[:len(p)-1]
-	}
-	return p
-}
+// MCP returns the underlying mcp-go server (for in-process clients in tests).
+func (s *Server) MCP() *mcpserver.MCPServer { return s.mcp }

@@ -1,0 +1,119 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	mcpserver "github.com/mark3labs/mcp-go/server"
+)
+
+// HTTPOptions configure the HTTP transports. Both are served on one address: Streamable HTTP
+// at /mcp (2025-era sessions and 2026-07-28 stateless clients alike) and the legacy HTTP+SSE
+// transport at /sse and /message, plus /healthz.
+type HTTPOptions struct {
+	Addr       string
+	Security   Security
+	SessionTTL time.Duration      // idle Streamable HTTP sessions expire; default 30 min
+	KeepAlive  time.Duration      // SSE keep-alive and GET-stream heartbeat; default 15 s
+	Health     func() HealthState // what /healthz reports about the upstream
+	// Ready, if set, is called with the bound address once the listener is up.
+	Ready func(addr string)
+}
+
+// HealthState is the upstream part of /healthz.
+type HealthState struct {
+	Upstream   string `json:"upstream"` // "gemini", "vertex-ai", "simulator"
+	KeyPresent bool   `json:"key_present"`
+	Ready      bool   `json:"ready"`
+}
+
+// ServeHTTP serves until ctx ends, then shuts down gracefully: it stops accepting, lets calls
+// in flight finish within the grace period, cancels the rest, and closes the streams.
+func (s *Server) ServeHTTP(ctx context.Context, o HTTPOptions) error {
+	o.Security.defaults()
+	if o.SessionTTL <= 0 {
+		o.SessionTTL = 30 * time.Minute
+	}
+	if o.KeepAlive <= 0 {
+		o.KeepAlive = 15 * time.Second
+	}
+	streamable := mcpserver.NewStreamableHTTPServer(s.mcp,
+		mcpserver.WithEndpointPath("/mcp"),
+		mcpserver.WithStateful(true),
+		mcpserver.WithSessionIdleTTL(o.SessionTTL),
+		mcpserver.WithHeartbeatInterval(o.KeepAlive),
+		mcpserver.WithStreamableHTTPLogger(s.log),
+	)
+	sse := mcpserver.NewSSEServer(s.mcp,
+		mcpserver.WithKeepAliveInterval(o.KeepAlive),
+		mcpserver.WithUseFullURLForMessageEndpoint(false),
+	)
+	mux := http.NewServeMux()
+	mux.Handle("/mcp", o.Security.guard(streamable, true))
+	mux.Handle("/sse", o.Security.guard(sse.SSEHandler(), false))
+	mux.Handle("/message", o.Security.guard(sse.MessageHandler(), false))
+	mux.HandleFunc("/healthz", s.healthz(o.Health))
+
+	ln, err := net.Listen("tcp", o.Addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", o.Addr, err)
+	}
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          nil,
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	s.log.Info("listening", "addr", ln.Addr().String(), "streamable_http", "/mcp", "sse", "/sse", "auth", o.Security.Token != "")
+	if o.Ready != nil {
+		o.Ready(ln.Addr().String())
+	}
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("serving HTTP: %w", err)
+	case <-ctx.Done():
+	}
+	// Stop accepting at once; Shutdown keeps waiting for busy connections in the background.
+	shutCtx, cancel := context.WithTimeout(context.Background(), s.opts.Grace+5*time.Second)
+	defer cancel()
+	shut := make(chan error, 1)
+	go func() { shut <- srv.Shutdown(shutCtx) }()
+	s.shutdownCalls()
+	sse.CloseSessions()
+	streamable.CloseSessions(shutCtx)
+	select {
+	case err = <-shut:
+	case <-time.After(2 * time.Second):
+		err = srv.Close() // streams that never go idle
+	}
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutting down: %w", err)
+	}
+	return nil
+}
+
+func (s *Server) healthz(state func() HealthState) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		body := struct {
+			Status   string      `json:"status"`
+			Version  string      `json:"version"`
+			Inflight int         `json:"inflight"`
+			Upstream HealthState `json:"upstream"`
+		}{Status: "ok", Version: s.opts.Version, Inflight: s.inflight.running()}
+		if state != nil {
+			body.Upstream = state()
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		_ = json.NewEncoder(w).Encode(body)
+	}
+}
