@@ -34,6 +34,7 @@ type Config struct {
 	AllowedRoots     []string
 	AllowPrivateURLs bool
 
+	ProgressEvery  time.Duration
 	Timeout        time.Duration
 	Timeout4K      time.Duration
 	ConnectTimeout time.Duration
@@ -83,6 +84,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.BoolVar(&c.KeepDrafts, "keep-drafts", false, "also save the model's thought images (drafts)")
 	fs.StringVar(&roots, "allowed-roots", "", "directories input image paths may come from, separated by "+string(os.PathListSeparator)+" (default: the working and output directories)")
 	fs.BoolVar(&c.AllowPrivateURLs, "allow-private-urls", false, "allow input image URLs on loopback and private networks")
+	fs.DurationVar(&c.ProgressEvery, "progress-every", 10*time.Second, "how often a long call sends progress notifications")
 	fs.DurationVar(&c.Timeout, "timeout", 300*time.Second, "per-request deadline up to 2K")
 	fs.DurationVar(&c.Timeout4K, "timeout-4k", 600*time.Second, "per-request deadline at 4K")
 	fs.DurationVar(&c.ConnectTimeout, "connect-timeout", 10*time.Second, "connect and TLS handshake deadline")
@@ -171,7 +173,8 @@ func (c *Config) validate(getenv func(string) string) []error {
 	if !oneOf(c.LogFormat, []string{"text", "json"}) {
 		bad("--log-format %q is not known; use text or json", c.LogFormat)
 	}
-	for name, d := range map[string]time.Duration{"timeout": c.Timeout, "timeout-4k": c.Timeout4K, "connect-timeout": c.ConnectTimeout} {
+	for name, d := range map[string]time.Duration{"timeout": c.Timeout, "timeout-4k": c.Timeout4K,
+		"connect-timeout": c.ConnectTimeout, "progress-every": c.ProgressEvery} {
 		if d <= 0 {
 			bad("--%s must be a positive duration such as 300s, not %s", name, d)
 		}

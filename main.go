@@ -115,13 +115,14 @@ func wire(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error) {
 		return nil, err
 	}
 	deps := &tools.Deps{
-		Gemini:       client,
-		Images:       &session.Images{Dir: cfg.OutputDir},
-		AllowedRoots: cfg.AllowedRoots,
-		Logger:       logger,
-		KeepDrafts:   cfg.KeepDrafts,
-		Output:       cfg.Output,
-		Fetch:        tools.FetchOptions{AllowPrivate: cfg.AllowPrivateURLs},
+		Gemini:        client,
+		Images:        &session.Images{Dir: cfg.OutputDir},
+		AllowedRoots:  cfg.AllowedRoots,
+		Logger:        logger,
+		KeepDrafts:    cfg.KeepDrafts,
+		Output:        cfg.Output,
+		Fetch:         tools.FetchOptions{AllowPrivate: cfg.AllowPrivateURLs},
+		ProgressEvery: cfg.ProgressEvery,
 	}
 	a.srv = server.New(server.Options{Name: "nanobanana-mcp", Version: version, Instructions: instructions,
 		Tools: tools.All(deps), Resources: tools.Resources(deps), Logger: logger, Workers: cfg.Workers, Grace: cfg.Grace})

@@ -2,14 +2,37 @@
 // outside harness would, and prints one JSON object with what it saw. The Go test decides.
 //
 //   node client.mjs stdio <binary> [server args…]
+//   node client.mjs sse|http <url> [bearer token]
+//   node client.mjs long sse|http|stdio <binary-or-url> [token]   (progress and cancellation)
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 
-const [, , transportName, bin, ...serverArgs] = process.argv;
+const args = process.argv.slice(2);
+const scenario = args[0] === 'long' ? args.shift() : 'basic';
+const [kind, target, ...rest] = args;
 const out = { tools: [], calls: {} };
+
+function transportFor(token) {
+  const headers = token ? { Authorization: `Bearer ${token}` } : {};
+  switch (kind) {
+    case 'stdio':
+      return new StdioClientTransport({ command: target, args: rest, env: process.env, stderr: 'inherit' });
+    case 'sse':
+      return new SSEClientTransport(new URL(target), {
+        requestInit: { headers },
+        eventSourceInit: { fetch: (url, init) => fetch(url, { ...init, headers: { ...(init?.headers || {}), ...headers } }) },
+      });
+    case 'http':
+      return new StreamableHTTPClientTransport(new URL(target), { requestInit: { headers } });
+  }
+  throw new Error(`unknown transport ${kind}`);
+}
 
 async function call(client, name, args, opts = {}) {
   const progress = [];
+  const started = Date.now();
   try {
     const res = await client.callTool({ name, arguments: args }, undefined, {
       timeout: 20000, resetTimeoutOnProgress: true, onprogress: (p) => progress.push(p), ...opts,
@@ -20,17 +43,32 @@ async function call(client, name, args, opts = {}) {
       text: res.content.filter((c) => c.type === 'text').map((c) => c.text).join('\n'),
       structured: res.structuredContent ?? null,
       progress: progress.length,
+      progressMessages: progress.map((p) => p.message || ''),
+      ms: Date.now() - started,
     };
   } catch (e) {
-    return { thrown: String(e && e.message ? e.message : e) };
+    return { thrown: String(e && e.message ? e.message : e), progress: progress.length, ms: Date.now() - started };
   }
 }
 
-async function main() {
-  if (transportName !== 'stdio') throw new Error(`unknown transport ${transportName}`);
-  const transport = new StdioClientTransport({ command: bin, args: serverArgs, env: process.env, stderr: 'inherit' });
+async function connect(token) {
   const client = new Client({ name: 'interop', version: '1.0.0' }, { capabilities: {} });
-  await client.connect(transport);
+  await client.connect(transportFor(token));
+  return client;
+}
+
+async function basic() {
+  const token = kind === 'stdio' ? undefined : rest[0];
+  if (token) {
+    try {
+      const anon = await connect(undefined);
+      out.calls.anonymous = { connected: true, tools: (await anon.listTools()).tools.length };
+      await anon.close();
+    } catch (e) {
+      out.calls.anonymous = { thrown: String(e && e.message ? e.message : e) };
+    }
+  }
+  const client = await connect(token);
   out.tools = (await client.listTools()).tools.map((t) => t.name);
   out.calls.generate = await call(client, 'generate_image', { prompt: 'a lighthouse at dusk', aspect_ratio: '16:9', image_size: '1K' });
   out.calls.badRatio = await call(client, 'generate_image', { prompt: 'x', model: 'nano-banana-pro', aspect_ratio: '8:1' });
@@ -39,7 +77,21 @@ async function main() {
   await client.close();
 }
 
-main().then(
+// long: the server is started with a slow upstream and frequent progress. A call whose
+// timeout is shorter than the generation survives only because progress resets it; the same
+// call without resetTimeoutOnProgress times out; an aborted call stops at once.
+async function long() {
+  const token = kind === 'stdio' ? undefined : rest[0];
+  const client = await connect(token);
+  out.calls.withProgress = await call(client, 'generate_image', { prompt: 'slow one', output: 'path' }, { timeout: 1000 });
+  out.calls.noReset = await call(client, 'generate_image', { prompt: 'slow two', output: 'path' }, { timeout: 1000, resetTimeoutOnProgress: false });
+  const ac = new AbortController();
+  setTimeout(() => ac.abort(), 300);
+  out.calls.aborted = await call(client, 'generate_image', { prompt: 'slow three', output: 'path' }, { signal: ac.signal });
+  await client.close();
+}
+
+(scenario === 'long' ? long() : basic()).then(
   () => { process.stdout.write(JSON.stringify(out) + '\n'); },
   (e) => { process.stdout.write(JSON.stringify({ fatal: String(e && e.stack ? e.stack : e), ...out }) + '\n'); process.exitCode = 1; },
 );

@@ -4,13 +4,17 @@
 package interop
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"image"
 	_ "image/png"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -54,12 +58,15 @@ func run(m *testing.M) int {
 }
 
 type callResult struct {
-	IsError    bool           `json:"isError"`
-	Types      []string       `json:"types"`
-	Text       string         `json:"text"`
-	Structured map[string]any `json:"structured"`
-	Progress   int            `json:"progress"`
-	Thrown     string         `json:"thrown"`
+	IsError          bool           `json:"isError"`
+	Types            []string       `json:"types"`
+	Text             string         `json:"text"`
+	Structured       map[string]any `json:"structured"`
+	Progress         int            `json:"progress"`
+	ProgressMessages []string       `json:"progressMessages"`
+	Thrown           string         `json:"thrown"`
+	MS               int            `json:"ms"`
+	Connected        bool           `json:"connected"`
 }
 
 type report struct {
@@ -87,6 +94,141 @@ func node(t *testing.T, env []string, args ...string) report {
 		t.Fatalf("client failed: %s", r.Fatal)
 	}
 	return r
+}
+
+var listening = regexp.MustCompile(`msg=listening addr=(\S+)`)
+
+// startHTTP runs the binary as an HTTP server and returns its base URL once it listens.
+func startHTTP(t *testing.T, env []string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(serverBin, append([]string{"--addr", "127.0.0.1:0"}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		_ = cmd.Wait()
+	})
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
+				found <- m[1]
+			}
+			if testing.Verbose() {
+				println("server:", sc.Text())
+			}
+		}
+	}()
+	select {
+	case addr := <-found:
+		return "http://" + addr
+	case <-time.After(30 * time.Second):
+		t.Fatal("the server did not start listening")
+		return ""
+	}
+}
+
+func checkGenerated(t *testing.T, r report, out string) {
+	t.Helper()
+	gen := r.Calls["generate"]
+	if gen.Thrown != "" || gen.IsError {
+		t.Fatalf("generate_image: %+v", gen)
+	}
+	path, _ := gen.Structured["path"].(string)
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatalf("saved image: %v", err)
+	}
+	defer f.Close()
+	cfg, _, err := image.DecodeConfig(f)
+	if err != nil || cfg.Width != 1376 || cfg.Height != 768 || filepath.Dir(path) != out {
+		t.Errorf("saved %s %d×%d (%v); want 1376×768 in %s", path, cfg.Width, cfg.Height, err, out)
+	}
+	if bad := r.Calls["badRatio"]; bad.Thrown != "" || !bad.IsError || bad.Structured["category"] != "unsupported_parameter" {
+		t.Errorf("a refused ratio must reach the client as a tool error with a Diagnosis: %+v", bad)
+	}
+}
+
+// Over both HTTP transports, with a token: a client without it is refused, one with it served.
+func TestTypeScriptClientOverHTTPAndSSE(t *testing.T) {
+	for _, transport := range []string{"http", "sse"} {
+		t.Run(transport, func(t *testing.T) {
+			out := t.TempDir()
+			base := startHTTP(t, []string{"HOME=" + t.TempDir(), "NANOBANANA_AUTH_TOKEN=tok-123"},
+				"--transport", transport, "--simulate", "--output-dir", out)
+			endpoint := map[string]string{"http": "/mcp", "sse": "/sse"}[transport]
+			r := node(t, nil, transport, base+endpoint, "tok-123")
+			if anon := r.Calls["anonymous"]; anon.Connected || !strings.Contains(anon.Thrown, "401") {
+				t.Errorf("a client without the token was not refused: %+v", anon)
+			}
+			checkGenerated(t, r, out)
+		})
+	}
+}
+
+// Progress keeps a call alive past the client's timeout; without resetTimeoutOnProgress the
+// same call times out; an aborted call stops the server's work at once.
+func TestTypeScriptProgressAndCancellation(t *testing.T) {
+	for _, transport := range []string{"http", "sse", "stdio"} {
+		t.Run(transport, func(t *testing.T) {
+			args := []string{"--simulate", "--simulate-latency", "2s", "--progress-every", "150ms", "--output-dir", t.TempDir()}
+			env := []string{"HOME=" + t.TempDir()}
+			var r report
+			var base string
+			if transport == "stdio" {
+				r = node(t, env, append([]string{"long", "stdio", serverBin}, args...)...)
+			} else {
+				base = startHTTP(t, env, append([]string{"--transport", transport}, args...)...)
+				r = node(t, nil, "long", transport, base+map[string]string{"http": "/mcp", "sse": "/sse"}[transport])
+			}
+			if c := r.Calls["withProgress"]; c.Thrown != "" || c.IsError || c.Progress < 3 {
+				t.Errorf("a 2 s call with a 1 s timeout should survive on progress: %+v", c)
+			} else if !strings.Contains(strings.Join(c.ProgressMessages, "|"), "generating") {
+				t.Errorf("progress messages say what is happening: %v", c.ProgressMessages)
+			}
+			if c := r.Calls["noReset"]; !strings.Contains(c.Thrown, "timed out") {
+				t.Errorf("without resetTimeoutOnProgress the call should time out: %+v", c)
+			}
+			if c := r.Calls["aborted"]; c.Thrown == "" || c.MS > 1500 {
+				t.Errorf("abort: %+v", c)
+			}
+			if base != "" {
+				waitIdle(t, base)
+			}
+		})
+	}
+}
+
+// waitIdle checks through /healthz that the server stopped the cancelled calls.
+func waitIdle(t *testing.T, base string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get(base + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var h struct {
+			Inflight int `json:"inflight"`
+		}
+		_ = json.Unmarshal(body, &h)
+		if h.Inflight == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("calls still running after their clients cancelled: %s", body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // The TypeScript client drives the binary over stdio against a fake Gemini reached through
