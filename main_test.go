@@ -203,3 +203,31 @@ func assertSavedImage(t *testing.T, res *mcp.CallToolResult, dir string, w, h in
 		t.Errorf("saved file: %v", err)
 	}
 }
+
+func TestConfigHTTPNeedsTokenOffLoopback(t *testing.T) {
+	var stderr bytes.Buffer
+	_, err := parseConfig([]string{"--transport", "http", "--addr", "0.0.0.0:8080"}, env("HOME", "/h"), &stderr)
+	if err == nil || !strings.Contains(err.Error(), "--auth-token") {
+		t.Errorf("a public address without a token was accepted: %v", err)
+	}
+	for _, args := range [][]string{
+		{"--transport", "http", "--addr", "0.0.0.0:8080", "--insecure-no-auth"},
+		{"--transport", "sse", "--addr", "127.0.0.1:0"},
+		{"--transport", "http", "--addr", "[::]:8080", "--auth-token", "t"},
+	} {
+		if _, err := parseConfig(args, env("HOME", "/h"), &stderr); err != nil {
+			t.Errorf("%v: %v", args, err)
+		}
+	}
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte("from-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := parseConfig([]string{"--transport", "http", "--addr", "10.0.0.1:80"}, env("HOME", "/h", "NANOBANANA_AUTH_TOKEN_FILE", tokenFile), &stderr)
+	if err != nil || cfg.AuthToken != "from-file" {
+		t.Errorf("token file: %v %q", err, cfg.AuthToken)
+	}
+	if _, err := parseConfig([]string{"--transport", "http", "--addr", "nonsense"}, env("HOME", "/h"), &stderr); err == nil {
+		t.Error("a malformed --addr was accepted")
+	}
+}

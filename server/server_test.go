@@ -310,3 +310,45 @@ func TestShutdownCancelsCallsPastGrace(t *testing.T) {
 	s.shutdownCalls()
 	waitFor(t, func() bool { return tt.cancelled.Load() == 1 }, "a call past the grace period was not cancelled")
 }
+
+func TestIdleSessionsExpire(t *testing.T) {
+	s := New(Options{Tools: newTestTools().list(), Grace: time.Second})
+	ctx, cancel := context.WithCancel(context.Background())
+	addr := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- s.ServeHTTP(ctx, HTTPOptions{Addr: "127.0.0.1:0", SessionTTL: 50 * time.Millisecond, Ready: func(a string) { addr <- a }})
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	url := "http://" + <-addr + "/mcp"
+	post := func(session, body string) (*http.Response, error) {
+		req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		if session != "" {
+			req.Header.Set("Mcp-Session-Id", session)
+			req.Header.Set("Mcp-Protocol-Version", "2025-11-25")
+		}
+		return http.DefaultClient.Do(req)
+	}
+	resp, err := post("", `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"x","version":"0"}}}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	id := resp.Header.Get("Mcp-Session-Id")
+	if id == "" {
+		t.Fatal("no session id")
+	}
+	// mcp-go sweeps idle sessions once a second at most, and any request refreshes the
+	// session, so look only once, after the first sweep.
+	time.Sleep(1300 * time.Millisecond)
+	resp, err = post(id, `{"jsonrpc":"2.0","id":2,"method":"tools/list"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("an idle session answered %d after its TTL; want 404", resp.StatusCode)
+	}
+}
