@@ -23,6 +23,10 @@ type Config struct {
 	Addr      string
 	OutputDir string
 	Output    string
+	Client    string
+	PublicURL string
+	URLTTL    time.Duration
+	URLSecret string
 	Model     string
 	Models    string // --models-file
 
@@ -75,7 +79,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.StringVar(&c.Transport, "transport", "stdio", "how clients connect: stdio, sse or http (HTTP serves /mcp and /sse together)")
 	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "listen address for HTTP transports")
 	fs.StringVar(&c.OutputDir, "output-dir", "", "where images are saved (default: the user's data directory)")
-	fs.StringVar(&c.Output, "output", tools.OutputPreview, "default image delivery: "+strings.Join(tools.OutputModes, "|"))
+	fs.StringVar(&c.Output, "output", "", "default image delivery: "+strings.Join(tools.OutputModes, "|")+" (default: the --client preset's)")
+	fs.StringVar(&c.Client, "client", "generic", "client preset: "+strings.Join(tools.PresetNames(), "|"))
+	fs.StringVar(&c.PublicURL, "public-url", "", "how clients reach this server, for image URLs (default: the listen address)")
+	fs.DurationVar(&c.URLTTL, "url-ttl", time.Hour, "how long signed image URLs work")
+	fs.StringVar(&c.URLSecret, "url-secret", "", "secret for signing image URLs, so links survive a restart (default: random per start)")
 	fs.StringVar(&c.Model, "model", "", "default model alias or id (default nano-banana-2)")
 	fs.StringVar(&c.Models, "models-file", "", "a JSON model registry replacing the built-in one")
 	fs.BoolVar(&c.Simulate, "simulate", false, "answer from the built-in Gemini simulator: no key, no network")
@@ -164,8 +172,20 @@ func (c *Config) validate(getenv func(string) string) []error {
 	default:
 		bad("--transport %q is not known; use stdio, sse or http", c.Transport)
 	}
-	if !oneOf(c.Output, tools.OutputModes) {
+	if c.Output != "" && !oneOf(c.Output, tools.OutputModes) {
 		bad("--output %q is not known; use one of %s", c.Output, strings.Join(tools.OutputModes, ", "))
+	}
+	if c.Output == tools.OutputURL && c.Transport == "stdio" {
+		bad("--output url needs an HTTP transport to serve the links; add --transport http, or use preview, resource or path")
+	}
+	if _, ok := tools.Presets[c.Client]; !ok {
+		bad("--client %q is not known; use one of %s", c.Client, strings.Join(tools.PresetNames(), ", "))
+	}
+	if c.URLTTL <= 0 {
+		bad("--url-ttl must be a positive duration such as 1h")
+	}
+	if c.PublicURL != "" && !strings.HasPrefix(c.PublicURL, "http://") && !strings.HasPrefix(c.PublicURL, "https://") {
+		bad("--public-url %q must start with http:// or https://", c.PublicURL)
 	}
 	if !oneOf(c.LogLevel, []string{"debug", "info", "warn", "error"}) {
 		bad("--log-level %q is not known; use debug, info, warn or error", c.LogLevel)

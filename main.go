@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini"
@@ -61,14 +62,25 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		Security:   server.Security{Token: cfg.AuthToken, AllowedOrigins: cfg.AllowedOrigins, MaxBody: cfg.MaxBody},
 		SessionTTL: cfg.SessionTTL,
 		Health:     app.health,
+		Images:     tools.ImageHandler(app.deps),
+		Ready:      func(addr string) { app.addr.Store(addr) },
 	})
 }
 
 type app struct {
 	srv      *server.Server
+	deps     *tools.Deps
 	upstream string
 	health   func() server.HealthState
 	closers  []func() error
+	addr     atomic.Value // the bound HTTP address, once listening
+}
+
+func (a *app) serverURL() string {
+	if addr, ok := a.addr.Load().(string); ok {
+		return "http://" + addr
+	}
+	return ""
 }
 
 func (a *app) close() {
@@ -123,9 +135,20 @@ func wire(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error) {
 		Output:        cfg.Output,
 		Fetch:         tools.FetchOptions{AllowPrivate: cfg.AllowPrivateURLs},
 		ProgressEvery: cfg.ProgressEvery,
+		Transport:     cfg.Transport,
+		PublicURL:     cfg.PublicURL,
+		ServerURL:     a.serverURL,
 	}
+	if cfg.Transport != "stdio" {
+		deps.URLs = tools.NewURLSigner([]byte(cfg.URLSecret), cfg.URLTTL)
+	}
+	if err := deps.ApplyPreset(cfg.Client, cfg.Transport, cfg.Output); err != nil {
+		return nil, err
+	}
+	a.deps = deps
 	a.srv = server.New(server.Options{Name: "nanobanana-mcp", Version: version, Instructions: instructions,
-		Tools: tools.All(deps), Resources: tools.Resources(deps), Logger: logger, Workers: cfg.Workers, Grace: cfg.Grace})
+		Tools: tools.All(deps), Resources: tools.Resources(deps), Templates: tools.ResourceTemplates(deps),
+		Logger: logger, Workers: cfg.Workers, Grace: cfg.Grace})
 	state := server.HealthState{Upstream: client.Backend(), KeyPresent: client.HasCredentials(), Ready: client.HasCredentials()}
 	if cfg.Simulate {
 		state.Upstream = "simulator"

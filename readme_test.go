@@ -20,8 +20,9 @@ func TestREADME(t *testing.T) {
 		t.Fatal(err)
 	}
 	sections := map[string]string{
-		"TOOLS":  tools.Reference(tools.All(&tools.Deps{Gemini: gc})),
-		"ERRORS": apierrors.RenderMarkdown(),
+		"TOOLS":   tools.Reference(tools.All(&tools.Deps{Gemini: gc})),
+		"ERRORS":  apierrors.RenderMarkdown(),
+		"PRESETS": tools.PresetTable(),
 	}
 	raw, err := os.ReadFile("README.md")
 	if err != nil {

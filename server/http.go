@@ -21,6 +21,9 @@ type HTTPOptions struct {
 	SessionTTL time.Duration      // idle Streamable HTTP sessions expire; default 30 min
 	KeepAlive  time.Duration      // SSE keep-alive and GET-stream heartbeat; default 15 s
 	Health     func() HealthState // what /healthz reports about the upstream
+	// Images serves signed image URLs at /images/; the signature is the permission, so no
+	// bearer token is asked for.
+	Images http.Handler
 	// Ready, if set, is called with the bound address once the listener is up.
 	Ready func(addr string)
 }
@@ -58,6 +61,9 @@ func (s *Server) ServeHTTP(ctx context.Context, o HTTPOptions) error {
 	mux.Handle("/sse", o.Security.guard(sse.SSEHandler(), false))
 	mux.Handle("/message", o.Security.guard(sse.MessageHandler(), false))
 	mux.HandleFunc("/healthz", s.healthz(o.Health))
+	if o.Images != nil {
+		mux.Handle("GET /images/", o.Images)
+	}
 
 	ln, err := net.Listen("tcp", o.Addr)
 	if err != nil {
@@ -70,12 +76,12 @@ func (s *Server) ServeHTTP(ctx context.Context, o HTTPOptions) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          nil,
 	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	s.log.Info("listening", "addr", ln.Addr().String(), "streamable_http", "/mcp", "sse", "/sse", "auth", o.Security.Token != "")
 	if o.Ready != nil {
 		o.Ready(ln.Addr().String())
 	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	s.log.Info("listening", "addr", ln.Addr().String(), "streamable_http", "/mcp", "sse", "/sse", "auth", o.Security.Token != "")
 
 	select {
 	case err := <-served:

@@ -20,6 +20,7 @@ type Options struct {
 	Instructions string
 	Tools        []tools.Tool
 	Resources    []tools.Resource
+	Templates    []tools.ResourceTemplate
 	Logger       *slog.Logger
 	Workers      int           // concurrent tool calls over stdio; mcp-go's default of 5 queues the sixth
 	Grace        time.Duration // how long in-flight calls may finish on shutdown; default 30 s
@@ -62,6 +63,9 @@ func New(o Options) *Server {
 	}
 	for _, r := range o.Resources {
 		s.mcp.AddResource(r.Resource, r.Handler)
+	}
+	for _, r := range o.Templates {
+		s.mcp.AddResourceTemplate(r.Template, r.Handler)
 	}
 	return s
 }

@@ -53,7 +53,9 @@ func (s *Server) shutdownCalls() {
 }
 
 // slogWriter routes mcp-go's log.Logger lines into slog (stderr).
-type slogWriter struct{ l interface{ Warn(string, ...any) } }
+type slogWriter struct {
+	l interface{ Warn(string, ...any) }
+}
 
 func (w slogWriter) Write(p []byte) (int, error) {
 	n := len(p)

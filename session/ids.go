@@ -1,5 +1,3 @@
-// Package session keeps what outlives one tool call: ids, saved images and (later)
-// conversations with their exact Gemini history.
 package session
 
 import (

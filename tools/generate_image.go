@@ -2,7 +2,6 @@ package tools
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"net/url"
 	"path/filepath"
@@ -10,19 +9,9 @@ import (
 
 	"github.com/mark3labs/mcp-go/mcp"
 
-	apierrors "github.com/nanobanana-mcp/nanobanana-mcp/errors"
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini"
 	"github.com/nanobanana-mcp/nanobanana-mcp/session"
 )
-
-// Delivery modes for the image in a tool result.
-const (
-	OutputPreview = "preview" // a downscaled inline JPEG plus the saved path
-	OutputPath    = "path"    // the saved path only
-)
-
-// OutputModes lists the delivery modes a caller may ask for.
-var OutputModes = []string{OutputPreview, OutputPath}
 
 // GenerateImageInput is the generate_image argument object.
 type GenerateImageInput struct {
@@ -33,7 +22,7 @@ type GenerateImageInput struct {
 	Images        []string `json:"images,omitempty" jsonschema_description:"Reference images: a file path under the allowed roots, an http(s) URL, a data URL, bare base64, or an image_id from an earlier result."`
 	ThinkingLevel string   `json:"thinking_level,omitempty" jsonschema:"enum=minimal,enum=high" jsonschema_description:"How hard the model thinks before drawing, where the model supports it."`
 	GoogleSearch  bool     `json:"google_search,omitempty" jsonschema_description:"Ground the image in Google Search results (current events, real places), where the model supports it."`
-	Output        string   `json:"output,omitempty" jsonschema:"enum=preview,enum=path" jsonschema_description:"How the image comes back: preview (a small inline JPEG plus the saved path) or path (the path only)."`
+	Output        string   `json:"output,omitempty" jsonschema:"enum=preview,enum=resource,enum=url,enum=path,enum=full" jsonschema_description:"How the image comes back: preview (a small inline JPEG plus the saved path), resource (a resource_link to read with resources/read), url (a signed, expiring link; HTTP transports only), path (the saved path only), or full (the full image inline, where the transport can carry it). Default: the server's --output or --client preset."`
 }
 
 // ImageOutput is the structuredContent of generate_image (and later edit_image). Never base64.
@@ -58,6 +47,8 @@ type ImageOutput struct {
 	Attempts       int          `json:"attempts" jsonschema_description:"Upstream calls made."`
 	ElapsedMS      int64        `json:"elapsed_ms"`
 	Notes          []string     `json:"notes,omitempty" jsonschema_description:"Anything changed on the way, e.g. a normalised size or a replaced model id."`
+	URL            string       `json:"url,omitempty" jsonschema_description:"A signed link to the full image (output url)."`
+	URLExpires     string       `json:"url_expires,omitempty" jsonschema_description:"When the link stops working (RFC 3339)."`
 }
 
 // GenerateImage is the generate_image tool.
@@ -74,7 +65,7 @@ func GenerateImage(d *Deps) Tool {
 }
 
 func (d *Deps) generateImage(ctx context.Context, req mcp.CallToolRequest, in GenerateImageInput) *mcp.CallToolResult {
-	output, err := d.outputMode(in.Output)
+	output, err := d.chooseOutput(req, in.Output)
 	if err != nil {
 		return d.failure(ctx, "generate_image", in.Model, err)
 	}
@@ -97,19 +88,11 @@ func (d *Deps) generateImage(ctx context.Context, req mcp.CallToolRequest, in Ge
 	if err != nil {
 		return d.failure(ctx, "generate_image", res.Model, err)
 	}
-	return d.deliver(ctx, res, out, output)
-}
-
-func (d *Deps) outputMode(mode string) (string, error) {
-	if mode == "" {
-		return d.Output, nil
+	result, err := d.deliver(ctx, res, out, output)
+	if err != nil {
+		return d.failure(ctx, "generate_image", res.Model, err)
 	}
-	for _, m := range OutputModes {
-		if m == mode {
-			return m, nil
-		}
-	}
-	return "", apierrors.Newf(apierrors.InvalidRequest, "Output mode %q is not known; use one of %s.", mode, strings.Join(OutputModes, ", "))
+	return result
 }
 
 // save writes the final image (and drafts, if kept) and fills in the contract fields.
@@ -134,21 +117,6 @@ func (d *Deps) save(res *gemini.Result, prompt, conversationID string) (*ImageOu
 		out.DraftPaths = append(out.DraftPaths, drec.Path)
 	}
 	return out, nil
-}
-
-// deliver builds the result: a one-line summary, the image in the requested form, and the
-// contract fields as structuredContent.
-func (d *Deps) deliver(ctx context.Context, res *gemini.Result, out *ImageOutput, mode string) *mcp.CallToolResult {
-	content := []mcp.Content{mcp.NewTextContent(summaryLine(out))}
-	if mode == OutputPreview {
-		pv, err := makePreview(res.Image.Data, d.Preview)
-		if err != nil {
-			d.Logger.WarnContext(ctx, "preview failed; returning the path only", "error", err)
-		} else {
-			content = append(content, mcp.NewImageContent(base64.StdEncoding.EncodeToString(pv.Data), pv.MIMEType))
-		}
-	}
-	return &mcp.CallToolResult{Content: content, StructuredContent: out}
 }
 
 func summaryLine(o *ImageOutput) string {

@@ -120,7 +120,7 @@ func TestGenerateImageValidationNeverReachesUpstream(t *testing.T) {
 		{"4K on nano-banana", map[string]any{"prompt": "x", "model": "nano-banana", "image_size": "4K"}, apierrors.UnsupportedParameter, "use one of 1K"},
 		{"too many references", map[string]any{"prompt": "x", "model": "nano-banana", "images": []any{png, png, png, png}}, apierrors.UnsupportedParameter, "at most 3"},
 		{"thinking on 2.5", map[string]any{"prompt": "x", "model": "nano-banana", "thinking_level": "high"}, apierrors.UnsupportedParameter, "thinking"},
-		{"bad output", map[string]any{"prompt": "x", "output": "fax"}, apierrors.InvalidRequest, "preview, path"},
+		{"bad output", map[string]any{"prompt": "x", "output": "fax"}, apierrors.InvalidRequest, "preview, resource, url, path, full"},
 		{"wrong type", map[string]any{"prompt": 42}, apierrors.InvalidRequest, "prompt"},
 	}
 	h := newHarness(t)

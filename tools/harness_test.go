@@ -62,6 +62,9 @@ func newHarnessWith(t *testing.T, sim *geminitest.Server, gen tools.Generator, c
 	for _, r := range tools.Resources(deps) {
 		s.AddResource(r.Resource, r.Handler)
 	}
+	for _, r := range tools.ResourceTemplates(deps) {
+		s.AddResourceTemplate(r.Template, r.Handler)
+	}
 	c, err := client.NewInProcessClient(s)
 	if err != nil {
 		t.Fatal(err)

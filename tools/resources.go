@@ -2,12 +2,17 @@ package tools
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
 	apierrors "github.com/nanobanana-mcp/nanobanana-mcp/errors"
+	"github.com/nanobanana-mcp/nanobanana-mcp/session"
 )
 
 // Resource is one MCP resource: its definition and its handler.
@@ -42,4 +47,41 @@ func Resources(_ *Deps) []Resource {
 			},
 		},
 	}
+}
+
+// ResourceTemplate is one templated MCP resource.
+type ResourceTemplate struct {
+	Template mcp.ResourceTemplate
+	Handler  server.ResourceTemplateHandlerFunc
+}
+
+// ResourceTemplates returns the templated resources: every saved image as image://<image_id>.
+func ResourceTemplates(d *Deps) []ResourceTemplate {
+	return []ResourceTemplate{{
+		Template: mcp.NewResourceTemplate("image://{image_id}", "Generated image",
+			mcp.WithTemplateDescription("A saved image, full resolution, by its image_id."),
+		),
+		Handler: d.readImageResource,
+	}}
+}
+
+func (d *Deps) readImageResource(_ context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
+	id := strings.TrimPrefix(req.Params.URI, "image://")
+	if d.Images == nil || !session.ValidID("img", id) {
+		return nil, fmt.Errorf("%s is not an image URI; use image://<image_id> from a result", req.Params.URI)
+	}
+	path, err := d.Images.Find(id)
+	if err != nil {
+		return nil, fmt.Errorf("no saved image has the id %s", id)
+	}
+	data, err := d.readFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if limit := d.inlineLimit(); len(data) > limit {
+		return nil, fmt.Errorf("image %s is %.1f MiB, more than this transport carries in one message; it is saved at %s (or ask for output url over HTTP)",
+			id, float64(len(data))/(1<<20), path)
+	}
+	return []mcp.ResourceContents{mcp.BlobResourceContents{URI: req.Params.URI, MIMEType: http.DetectContentType(data),
+		Blob: base64.StdEncoding.EncodeToString(data)}}, nil
 }

@@ -37,6 +37,12 @@ type Deps struct {
 	// ProgressEvery is how often a long call reports progress; default 10 s.
 	ProgressEvery time.Duration
 	Failures      *Failures // the latest failure per client, for explain_error
+
+	Transport string        // "stdio", "http" or "sse": what the image can travel in
+	URLs      *URLSigner    // signs image URLs (output url); nil disables it
+	PublicURL string        // how clients reach this server, for image URLs (--public-url)
+	ServerURL func() string // the address this server listens on, once it does
+	MaxInline int           // largest full image inline, in bytes; default by transport
 }
 
 // Tool is one MCP tool: its definition and its handler.

@@ -88,6 +88,7 @@ func load(ctx context.Context, clients, calls int, size string, latency time.Dur
 	deps := &tools.Deps{Gemini: gc, Images: &session.Images{Dir: dir}, AllowedRoots: []string{dir}}
 	srv := server.New(server.Options{Name: "load", Version: "0", Tools: tools.All(deps), Logger: slog.New(slog.DiscardHandler)})
 	sctx, stop := context.WithCancel(ctx)
+	defer stop()
 	addr := make(chan string, 1)
 	served := make(chan error, 1)
 	go func() {

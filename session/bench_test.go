@@ -1,0 +1,46 @@
+package session
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+// BenchmarkTurns builds 20-turn conversations with 1 MB final images (plus a 256 KB thought
+// image and signatures per turn), fsync on, and reports per turn: AppendTurn time, History
+// time and the history's size on the wire.
+func BenchmarkTurns(b *testing.B) {
+	const turns = 20
+	var appendT, historyT [turns]time.Duration
+	var wire [turns]int64
+	s, err := Open(b.TempDir(), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	iters := 0
+	for b.Loop() {
+		iters++
+		c, _ := s.Create(ctx, Conversation{Model: "m"})
+		f := newFixture(uint64(iters), 1<<20)
+		for i := range turns {
+			turn := f.turn(i)
+			start := time.Now()
+			meta, err := s.AppendTurn(ctx, c.ID, turn)
+			appendT[i] += time.Since(start)
+			if err != nil {
+				b.Fatal(err)
+			}
+			start = time.Now()
+			if _, err := s.History(ctx, c.ID); err != nil {
+				b.Fatal(err)
+			}
+			historyT[i] += time.Since(start)
+			wire[i] = meta.HistoryBytes()
+		}
+	}
+	for _, i := range []int{0, 4, 9, 19} {
+		b.ReportMetric(float64(appendT[i].Microseconds())/float64(iters), fmt.Sprintf("append-us@%d", i+1))
+		b.ReportMetric(float64(historyT[i].Microseconds())/float64(iters), fmt.Sprintf("history-us@%d", i+1))
+		b.ReportMetric(float64(wire[i])/1e6, fmt.Sprintf("wire-MB@%d", i+1))
+	}
+}

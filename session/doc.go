@@ -1,0 +1,50 @@
+// Package session keeps what outlives one tool call: ids, saved images, and conversations with
+// their exact Gemini history.
+//
+// # Conversations
+//
+// A [Conversation] pins a model and holds its turns. Each [Turn] keeps the user content and the
+// model content exactly as exchanged, so a later request can replay the model's thought
+// signatures byte for byte; [Store.History] rebuilds that []*genai.Content. Image bytes never
+// live in memory or in a conversation record: every inlineData part is written once to a
+// content-addressed blob (its SHA-256) and the record keeps the reference. History reads the
+// blobs back, checks their hashes and fills the parts in.
+//
+// # Storage
+//
+// [FileStore], the default [Store], is plain files with atomic renames under one directory:
+//
+//	FORMAT                        store format marker
+//	conversations/<id>.json       one file per conversation: a header line, then a body line
+//	blobs/<aa>/<sha256>           image bytes, content-addressed, immutable
+//	images/<image id>.json        image id → conversation and turn (a lookup hint)
+//
+// Why files rather than bbolt or SQLite:
+//
+//   - Several server processes share one data directory in practice (Claude Desktop and Claude
+//     Code each start their own stdio server). bbolt holds an exclusive lock on its file, so the
+//     second process would fail to start; pure-Go SQLite handles that but adds a large
+//     dependency and a second copy of every image unless blobs stay files anyway.
+//   - The blobs are files whichever store holds the records, and a conversation record is
+//     small (text and signatures), so a record per file with write-to-temp, fsync, rename is a
+//     complete transaction: a crash leaves the old file or the new one, never a mixture.
+//   - Damage stays local: a bad file is one conversation's error, the rest keep working, and
+//     the files can be read and repaired with ordinary tools.
+//
+// A turn is appended in order: blobs first, then the image lookup files, then the
+// conversation file, whose rename is the commit point. A crash before it loses only the turn in
+// flight and leaves unreferenced blobs that the next sweep removes.
+//
+// Memory stays flat in the number of stored conversations: the header line of each file (ids,
+// owner, timestamps, turn metadata) is small, and only a summary per conversation is kept in
+// RAM to answer [Store.List] and [Store.LatestForOwner] without reading every file. Histories
+// and image bytes are read from disk when a request is built.
+//
+// Several processes may share a directory (one stdio server per client window). Writes stay
+// atomic across them, a blob is swept only when unreferenced and older than a grace period (so
+// another process's turn in flight keeps its blobs), and Get, History, AppendTurn and FindImage
+// read the files, so they see every process's conversations. The in-RAM summary behind List
+// and LatestForOwner covers this process's writes and what was on disk at Open. Per-conversation
+// locks are in-process: two processes editing one conversation at the same moment would each
+// leave a valid file, the later one winning.
+package session

@@ -1,0 +1,229 @@
+package session
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var ctx = context.Background()
+
+func TestTenTurnRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	s := openStore(t, dir, newClock())
+	c, err := s.Create(ctx, Conversation{Model: "gemini-3-pro-image-preview", Owner: "mcp-1", ImageSize: "2K"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(1, 4096)
+	sent := appendTurns(t, s, c.ID, f, 0, 10)
+	before := deepCopy(t, sent)
+
+	got, err := s.History(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameHistory(t, got, sent)
+	sameHistory(t, sent, before) // the store did not touch what it was given
+
+	meta, err := s.Get(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(meta.Turns) != 10 || meta.AspectRatio != "16:9" || meta.ImageSize != "2K" {
+		t.Fatalf("metadata: %d turns, ratio %q, size %q", len(meta.Turns), meta.AspectRatio, meta.ImageSize)
+	}
+	for i, turn := range meta.Turns {
+		if turn.User != nil || turn.Model != nil {
+			t.Fatalf("Get returned contents in turn %d", i)
+		}
+		if img := turn.Images[0]; img.Conversation != c.ID || img.Turn != i || img.Width != 1024 {
+			t.Fatalf("turn %d image record %+v", i, img)
+		}
+		if turn.Bytes < 4096 {
+			t.Fatalf("turn %d counts %d bytes", i, turn.Bytes)
+		}
+	}
+	latest, _ := meta.LatestImage()
+	found, err := s.FindImage(ctx, latest.ID)
+	if err != nil || found != latest {
+		t.Fatalf("FindImage = %+v, %v; want %+v", found, err, latest)
+	}
+
+	// No image bytes in the record; each image stored once although later turns resend it.
+	record, err := os.ReadFile(s.conversationPath(c.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	final := sent[1].Parts[3].InlineData.Data
+	if bytes.Contains(record, []byte(base64.StdEncoding.EncodeToString(final)[:64])) {
+		t.Fatal("the conversation record contains image bytes")
+	}
+	if n := countFiles(t, filepath.Join(dir, blobsDir)); n != 20 {
+		t.Fatalf("%d blobs, want 20 (10 final + 10 thought images)", n)
+	}
+	t.Logf("record %d bytes for 10 turns; history %d bytes on the wire", len(record), meta.HistoryBytes())
+}
+
+func TestRestartInTheMiddle(t *testing.T) {
+	dir := t.TempDir()
+	clock := newClock()
+	s := openStore(t, dir, clock)
+	c, err := s.Create(ctx, Conversation{Model: "m", Owner: "client-a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(2, 1024)
+	sent := appendTurns(t, s, c.ID, f, 0, 5)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s = openStore(t, dir, clock)
+	// Appends may land while the index is still loading; the index ends up current.
+	sent = append(sent, appendTurns(t, s, c.ID, f, 5, 5)...)
+	list, err := s.List(ctx, Query{Owner: "client-a"})
+	if err != nil || len(list) != 1 || list[0].Turns != 10 {
+		t.Fatalf("List after restart = %+v, %v", list, err)
+	}
+	latest, err := s.LatestForOwner(ctx, "client-a")
+	if err != nil || latest.ID != c.ID || len(latest.Turns) != 10 {
+		t.Fatalf("LatestForOwner after restart = %s with %d turns, %v", latest.ID, len(latest.Turns), err)
+	}
+	got, err := s.History(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameHistory(t, got, sent)
+}
+
+func TestBranch(t *testing.T) {
+	s := openStore(t, t.TempDir(), newClock())
+	c, _ := s.Create(ctx, Conversation{Model: "m", Owner: "o", AspectRatio: "1:1"})
+	f := newFixture(3, 512)
+	sent := appendTurns(t, s, c.ID, f, 0, 5)
+	meta, _ := s.Get(ctx, c.ID)
+	fork := meta.Turns[3].Images[0] // turn 3 set the ratio to 16:9
+
+	b, err := s.Branch(ctx, c.ID, fork.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.ID == c.ID || b.BranchOf != c.ID || b.BranchImage != fork.ID || len(b.Turns) != 4 || b.Model != "m" || b.Owner != "o" || b.AspectRatio != "16:9" {
+		t.Fatalf("branch metadata %+v", b)
+	}
+	got, _ := s.History(ctx, b.ID)
+	sameHistory(t, got, sent[:8])
+
+	// The branch goes its own way; the original is unchanged.
+	g := newFixture(4, 512)
+	branchSent := appendTurns(t, s, b.ID, g, 4, 2)
+	got, _ = s.History(ctx, b.ID)
+	sameHistory(t, got, append(sent[:8:8], branchSent...))
+	got, _ = s.History(ctx, c.ID)
+	sameHistory(t, got, sent)
+
+	// Earlier images still name the conversation that produced them.
+	if img, err := s.FindImage(ctx, fork.ID); err != nil || img.Conversation != c.ID {
+		t.Fatalf("FindImage(fork) = %+v, %v", img, err)
+	}
+	bm, _ := s.Get(ctx, b.ID)
+	newest, _ := bm.LatestImage()
+	if img, err := s.FindImage(ctx, newest.ID); err != nil || img.Conversation != b.ID || img.Turn != 5 {
+		t.Fatalf("FindImage(branch image) = %+v, %v", img, err)
+	}
+	// A branch of a branch, from an image the branch inherited.
+	bb, err := s.Branch(ctx, b.ID, meta.Turns[1].Images[0].ID)
+	if err != nil || len(bb.Turns) != 2 {
+		t.Fatalf("branch of branch: %d turns, %v", len(bb.Turns), err)
+	}
+	if _, err := s.Branch(ctx, c.ID, newest.ID); !errors.Is(err, ErrImageNotFound) {
+		t.Fatalf("branch from another conversation's image: %v", err)
+	}
+}
+
+func TestBadIDs(t *testing.T) {
+	s := openStore(t, t.TempDir(), newClock())
+	for _, id := range []string{"", "../../etc/passwd", "c_abc", NewID("img"), NewID("c")} {
+		if _, err := s.Get(ctx, id); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Get(%q) = %v", id, err)
+		}
+		if _, err := s.History(ctx, id); !errors.Is(err, ErrNotFound) {
+			t.Errorf("History(%q) = %v", id, err)
+		}
+		if _, err := s.FindImage(ctx, id); !errors.Is(err, ErrImageNotFound) {
+			t.Errorf("FindImage(%q) = %v", id, err)
+		}
+	}
+	if _, err := s.LatestForOwner(ctx, "nobody"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("LatestForOwner = %v", err)
+	}
+	c, _ := s.Create(ctx, Conversation{Model: "m"})
+	turn := newFixture(5, 64).turn(0)
+	turn.Model = nil
+	if _, err := s.AppendTurn(ctx, c.ID, turn); err == nil {
+		t.Error("a turn without model content was appended")
+	}
+}
+
+func TestList(t *testing.T) {
+	s := openStore(t, t.TempDir(), newClock())
+	var ids []string
+	for i := range 5 {
+		owner := "a"
+		if i%2 == 1 {
+			owner = "b"
+		}
+		c, _ := s.Create(ctx, Conversation{Model: "m", Owner: owner})
+		ids = append(ids, c.ID)
+	}
+	appendTurns(t, s, ids[0], newFixture(6, 64), 0, 1) // now the newest of owner a
+	list, _ := s.List(ctx, Query{Owner: "a"})
+	if len(list) != 3 || list[0].ID != ids[0] || list[0].Turns != 1 || list[0].LatestImage == "" {
+		t.Fatalf("List(a) = %+v", list)
+	}
+	all, _ := s.List(ctx, Query{AllOwners: true, Limit: 4})
+	if len(all) != 4 || all[0].ID != ids[0] || all[1].ID != ids[4] {
+		t.Fatalf("List(all, 4) = %+v", all)
+	}
+}
+
+func TestBudget(t *testing.T) {
+	c := Conversation{Turns: []Turn{{Bytes: 600}, {Bytes: 300}}}
+	for _, tc := range []struct {
+		b    Budget
+		next int64
+		want bool
+	}{
+		{Budget{}, 1 << 40, false},
+		{Budget{MaxTurns: 3}, 0, false},
+		{Budget{MaxTurns: 2}, 0, true},
+		{Budget{MaxBytes: 1000}, 100, false},
+		{Budget{MaxBytes: 1000}, 101, true},
+	} {
+		if got := tc.b.Exceeded(c, tc.next); got != tc.want {
+			t.Errorf("%+v.Exceeded(900 bytes + %d) = %v", tc.b, tc.next, got)
+		}
+	}
+	turn := newFixture(7, 3000).turn(0)
+	if n := ContentBytes(turn.Model); n < 4*(3008+758)/3 || n > 8000 {
+		t.Errorf("ContentBytes(model) = %d", n)
+	}
+}
+
+func countFiles(t testing.TB, root string) int {
+	t.Helper()
+	n := 0
+	_ = filepath.WalkDir(root, func(_ string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && !strings.HasPrefix(d.Name(), ".") {
+			n++
+		}
+		return nil
+	})
+	return n
+}

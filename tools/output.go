@@ -1,0 +1,120 @@
+package tools
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+
+	apierrors "github.com/nanobanana-mcp/nanobanana-mcp/errors"
+	"github.com/nanobanana-mcp/nanobanana-mcp/gemini"
+	"github.com/nanobanana-mcp/nanobanana-mcp/session"
+)
+
+// Delivery modes for the image in a tool result.
+const (
+	OutputPreview  = "preview"  // a downscaled inline JPEG within a byte budget, plus the path
+	OutputResource = "resource" // a resource_link to image://<id>, readable with resources/read
+	OutputURL      = "url"      // a signed, expiring HTTP URL served by this server (HTTP transports)
+	OutputPath     = "path"     // the saved path only
+	OutputFull     = "full"     // the full image inline, where the transport can carry it
+)
+
+// OutputModes lists the delivery modes a caller may ask for.
+var OutputModes = []string{OutputPreview, OutputResource, OutputURL, OutputPath, OutputFull}
+
+// inlineLimit is the largest full image (raw bytes) the transport carries inline. The
+// TypeScript SDK's stdio client drops any message over 10 MiB, and base64 adds a third.
+func (d *Deps) inlineLimit() int {
+	switch {
+	case d.MaxInline > 0:
+		return d.MaxInline
+	case d.Transport == "stdio" || d.Transport == "":
+		return 7 << 20
+	}
+	return 20 << 20
+}
+
+// delivery is how one result should carry its image.
+type delivery struct {
+	mode    string
+	urlBase string // for url mode: where this server is reachable
+}
+
+// chooseOutput validates the requested mode against the transport.
+func (d *Deps) chooseOutput(req mcp.CallToolRequest, mode string) (delivery, error) {
+	if mode == "" {
+		mode = d.Output
+	}
+	known := false
+	for _, m := range OutputModes {
+		known = known || m == mode
+	}
+	if !known {
+		return delivery{}, apierrors.Newf(apierrors.InvalidRequest, "Output mode %q is not known; use one of %s.", mode, strings.Join(OutputModes, ", "))
+	}
+	dl := delivery{mode: mode}
+	if mode == OutputURL {
+		dl.urlBase = d.urlBase(req.Header)
+		if dl.urlBase == "" || d.URLs == nil {
+			return delivery{}, apierrors.New(apierrors.InvalidRequest,
+				"Output mode url needs the server to run over HTTP (--transport http or sse); over stdio use preview, resource or path.")
+		}
+	}
+	return dl, nil
+}
+
+// urlBase is --public-url, else a forwarding proxy's host, else the address this server
+// listens on.
+func (d *Deps) urlBase(h http.Header) string {
+	switch {
+	case d.PublicURL != "":
+		return strings.TrimRight(d.PublicURL, "/")
+	case d.ServerURL == nil:
+		return ""
+	case h != nil && h.Get("X-Forwarded-Host") != "":
+		scheme := "http"
+		if h.Get("X-Forwarded-Proto") == "https" {
+			scheme = "https"
+		}
+		return scheme + "://" + h.Get("X-Forwarded-Host")
+	}
+	return d.ServerURL()
+}
+
+// deliver builds the result: the one-line summary, the image in the chosen form, and the
+// contract fields as structuredContent (never base64).
+func (d *Deps) deliver(ctx context.Context, res *gemini.Result, out *ImageOutput, dl delivery) (*mcp.CallToolResult, error) {
+	var content []mcp.Content
+	switch dl.mode {
+	case OutputPreview:
+		pv, err := makePreview(res.Image.Data, d.Preview)
+		if err != nil {
+			d.Logger.WarnContext(ctx, "preview failed; returning the path only", "error", err)
+			break
+		}
+		content = append(content, mcp.NewImageContent(base64.StdEncoding.EncodeToString(pv.Data), pv.MIMEType))
+	case OutputResource:
+		content = append(content, mcp.NewResourceLink("image://"+out.ImageID, out.ImageID+session.ExtensionFor(out.MIMEType),
+			fmt.Sprintf("%d×%d %s, %d bytes", out.Width, out.Height, out.MIMEType, out.Bytes), out.MIMEType))
+	case OutputURL:
+		u, exp := d.URLs.URL(dl.urlBase, out.ImageID, session.ExtensionFor(out.MIMEType))
+		out.URL, out.URLExpires = u, exp.UTC().Format(time.RFC3339)
+	case OutputFull:
+		if limit := d.inlineLimit(); len(res.Image.Data) > limit {
+			return nil, apierrors.Newf(apierrors.InvalidRequest,
+				"The full image is %.1f MiB, more than the %.1f MiB this transport can carry inline; it is saved at %s — use output preview, resource, url or path.",
+				float64(len(res.Image.Data))/(1<<20), float64(limit)/(1<<20), out.Path)
+		}
+		content = append(content, mcp.NewImageContent(base64.StdEncoding.EncodeToString(res.Image.Data), res.Image.MIMEType))
+	}
+	text := summaryLine(out)
+	if out.URL != "" {
+		text += fmt.Sprintf("\n![%s](%s)", out.ImageID, out.URL)
+	}
+	return &mcp.CallToolResult{Content: append([]mcp.Content{mcp.NewTextContent(text)}, content...), StructuredContent: out}, nil
+}

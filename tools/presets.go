@@ -1,0 +1,81 @@
+package tools
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Preset is how images should come back to one kind of client.
+type Preset struct {
+	Name    string
+	Output  string         // default output mode
+	HTTP    string         // default output mode over HTTP transports, when different
+	Preview PreviewOptions // inline preview budget
+	Why     string         // the reason, for the README
+}
+
+// Presets are the client presets for --client. Each budget comes from what the client is
+// known to accept (shared/research/peers-and-user-pain.md, sections A, B and H).
+var Presets = map[string]Preset{
+	"claude-code": {Name: "claude-code", Output: OutputPath, Preview: PreviewOptions{MaxEdge: 512, MaxBytes: 48 << 10},
+		Why: "Claude Code counts an inline image as text against its 25,000-token tool-output cap (15–25k tokens per image); it reads the saved file with its own Read tool far more cheaply, so results carry the path."},
+	"claude-desktop": {Name: "claude-desktop", Output: OutputPreview, Preview: PreviewOptions{MaxEdge: 1024, MaxBytes: 512 << 10},
+		Why: "Claude Desktop refuses tool results over 1 MiB; a 1024 px JPEG preview under 512 KiB (≈700 KiB as base64) fits with room for text."},
+	"cherry-studio": {Name: "cherry-studio", Output: OutputPreview, HTTP: OutputURL, Preview: PreviewOptions{MaxEdge: 1024, MaxBytes: 512 << 10},
+		Why: "Cherry Studio shows an inline image to the user but hands the model a placeholder; over HTTP a signed URL with a markdown link reaches both, over stdio a preview plus the path."},
+	"dify": {Name: "dify", Output: OutputURL, HTTP: OutputURL, Preview: PreviewOptions{MaxEdge: 768, MaxBytes: 256 << 10},
+		Why: "Dify workflows pass files by URL and cannot read local paths, so results carry a signed HTTP URL (run the server with --transport http)."},
+	"generic": {Name: "generic", Output: OutputPreview, Preview: PreviewOptions{MaxEdge: 768, MaxBytes: 256 << 10},
+		Why: "A small inline preview plus the saved path suits most clients and stays far below every known message limit (the TypeScript SDK's stdio client drops messages over 10 MiB)."},
+}
+
+// PresetNames lists the presets, sorted.
+func PresetNames() []string {
+	names := make([]string, 0, len(Presets))
+	for n := range Presets {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// ApplyPreset sets the default output and preview budget for a client on a transport; an
+// explicit output mode (non-empty) wins over the preset's.
+func (d *Deps) ApplyPreset(name, transport, explicitOutput string) error {
+	p, ok := Presets[name]
+	if !ok {
+		return fmt.Errorf("--client %q is not known; use one of %s", name, strings.Join(PresetNames(), ", "))
+	}
+	d.Output = p.Output
+	if transport != "stdio" && p.HTTP != "" {
+		d.Output = p.HTTP
+	}
+	if d.Output == OutputURL && transport == "stdio" {
+		d.Output = OutputResource // no HTTP server to serve the link
+	}
+	if explicitOutput != "" {
+		d.Output = explicitOutput
+	}
+	d.Preview = p.Preview
+	return nil
+}
+
+// PresetTable renders the presets for the README.
+func PresetTable() string {
+	var b strings.Builder
+	b.WriteString("| `--client` | output (stdio) | output (HTTP) | preview | why |\n|---|---|---|---|---|\n")
+	for _, n := range PresetNames() {
+		p := Presets[n]
+		httpOut := p.HTTP
+		if httpOut == "" {
+			httpOut = p.Output
+		}
+		stdioOut := p.Output
+		if stdioOut == OutputURL {
+			stdioOut = OutputResource
+		}
+		fmt.Fprintf(&b, "| `%s` | `%s` | `%s` | %d px, %d KiB | %s |\n", n, stdioOut, httpOut, p.Preview.MaxEdge, p.Preview.MaxBytes>>10, p.Why)
+	}
+	return b.String()
+}

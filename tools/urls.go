@@ -1,0 +1,105 @@
+package tools
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nanobanana-mcp/nanobanana-mcp/session"
+)
+
+// URLSigner makes and checks expiring image URLs: an HMAC over the image id and the expiry,
+// so a URL cannot be altered to reach another image or to live longer.
+type URLSigner struct {
+	secret []byte
+	TTL    time.Duration
+	Now    func() time.Time
+}
+
+// NewURLSigner returns a signer with the given secret, or a random one (URLs then end with the
+// process).
+func NewURLSigner(secret []byte, ttl time.Duration) *URLSigner {
+	if len(secret) == 0 {
+		secret = make([]byte, 32)
+		_, _ = rand.Read(secret)
+	}
+	if ttl <= 0 {
+		ttl = time.Hour
+	}
+	return &URLSigner{secret: secret, TTL: ttl, Now: time.Now}
+}
+
+func (s *URLSigner) sign(id string, exp int64) string {
+	m := hmac.New(sha256.New, s.secret)
+	fmt.Fprintf(m, "%s|%d", id, exp)
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// URL returns base/images/<id><ext>?exp=…&sig=… and its expiry.
+func (s *URLSigner) URL(base, id, ext string) (string, time.Time) {
+	exp := s.Now().Add(s.TTL).Unix()
+	q := url.Values{"exp": {strconv.FormatInt(exp, 10)}, "sig": {s.sign(id, exp)}}
+	return strings.TrimRight(base, "/") + "/images/" + id + ext + "?" + q.Encode(), time.Unix(exp, 0)
+}
+
+// Check verifies a signed request for an image id.
+func (s *URLSigner) Check(id, expParam, sig string) bool {
+	exp, err := strconv.ParseInt(expParam, 10, 64)
+	if err != nil || s.Now().Unix() > exp {
+		return false
+	}
+	want := s.sign(id, exp)
+	return hmac.Equal([]byte(want), []byte(sig))
+}
+
+// ImageHandler serves /images/<id>.<ext> for valid signatures; a forged, altered or expired
+// URL gets 403. It needs no bearer token: the signature is the permission.
+func ImageHandler(d *Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if d.URLs == nil || d.Images == nil {
+			http.NotFound(w, r)
+			return
+		}
+		name := strings.TrimPrefix(r.URL.Path, "/images/")
+		id := strings.TrimSuffix(name, pathExt(name))
+		q := r.URL.Query()
+		if !session.ValidID("img", id) || !d.URLs.Check(id, q.Get("exp"), q.Get("sig")) {
+			http.Error(w, "this image link is invalid or has expired; ask for a new one", http.StatusForbidden)
+			return
+		}
+		path, err := d.Images.Find(id)
+		if err != nil {
+			http.NotFound(w, r)
+			return
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			http.NotFound(w, r)
+			return
+		}
+		defer f.Close()
+		st, err := f.Stat()
+		if err != nil {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Cache-Control", "private, max-age=3600")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		http.ServeContent(w, r, name, st.ModTime(), f)
+	})
+}
+
+func pathExt(name string) string {
+	if i := strings.LastIndexByte(name, '.'); i >= 0 {
+		return name[i:]
+	}
+	return ""
+}
