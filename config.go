@@ -22,6 +22,10 @@ type Config struct {
 	Transport string
 	Addr      string
 	OutputDir string
+	StoreDir  string
+	ConvTTL   time.Duration
+	HistTurns int
+	HistMB    int
 	Output    string
 	Client    string
 	PublicURL string
@@ -79,6 +83,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.StringVar(&c.Transport, "transport", "stdio", "how clients connect: stdio, sse or http (HTTP serves /mcp and /sse together)")
 	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "listen address for HTTP transports")
 	fs.StringVar(&c.OutputDir, "output-dir", "", "where images are saved (default: the user's data directory)")
+	fs.StringVar(&c.StoreDir, "store-dir", "", "where conversations are kept (default: the user's data directory)")
+	fs.DurationVar(&c.ConvTTL, "conversation-ttl", 7*24*time.Hour, "conversations unused this long are deleted")
+	fs.IntVar(&c.HistTurns, "history-turns", 20, "turns a conversation replays before continuing from a fresh context")
+	fs.IntVar(&c.HistMB, "history-mb", 16, "request size (MiB) a conversation's history may reach before a fresh context")
 	fs.StringVar(&c.Output, "output", "", "default image delivery: "+strings.Join(tools.OutputModes, "|")+" (default: the --client preset's)")
 	fs.StringVar(&c.Client, "client", "generic", "client preset: "+strings.Join(tools.PresetNames(), "|"))
 	fs.StringVar(&c.PublicURL, "public-url", "", "how clients reach this server, for image URLs (default: the listen address)")
@@ -220,6 +228,19 @@ func (c *Config) validate(getenv func(string) string) []error {
 		bad("no data directory could be found for images; set --output-dir or NANOBANANA_OUTPUT_DIR")
 	} else if abs, err := filepath.Abs(c.OutputDir); err == nil {
 		c.OutputDir = abs
+	}
+	if c.StoreDir == "" {
+		if d := defaultOutputDir(getenv); d != "" {
+			c.StoreDir = filepath.Join(filepath.Dir(d), "conversations")
+		} else if c.OutputDir != "" {
+			c.StoreDir = filepath.Join(c.OutputDir, ".conversations")
+		}
+	}
+	if c.ConvTTL <= 0 {
+		bad("--conversation-ttl must be a positive duration such as 168h")
+	}
+	if c.HistTurns < 1 || c.HistMB < 1 {
+		bad("--history-turns and --history-mb must be at least 1")
 	}
 	if len(c.AllowedRoots) == 0 {
 		if wd, err := os.Getwd(); err == nil {

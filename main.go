@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini"
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/geminitest"
@@ -111,8 +112,10 @@ func wire(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error) {
 		Registry: reg, Logger: logger,
 	}
 	if cfg.Simulate {
+		// A fixed signature secret keeps stored conversations valid across restarts; the
+		// simulator's signatures protect nothing real.
 		sim, err := geminitest.New(geminitest.Config{Latency: cfg.SimulateLatency, Faults: cfg.SimulateFaults, Logger: logger,
-			RecordLimit: -1})
+			RecordLimit: -1, SignatureSecret: []byte("nanobanana-mcp simulator")})
 		if err != nil {
 			return nil, fmt.Errorf("starting the simulator: %w", err)
 		}
@@ -126,9 +129,22 @@ func wire(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
+	store, err := session.Open(cfg.StoreDir, session.Options{TTL: cfg.ConvTTL})
+	if err != nil {
+		return nil, fmt.Errorf("opening the conversation store at %s: %w; move it aside or set --store-dir", cfg.StoreDir, err)
+	}
+	a.closers = append(a.closers, store.Close)
+	if bad := store.Damaged(); len(bad) > 0 {
+		logger.Warn("some stored conversations are damaged and cannot be continued", "conversations", bad)
+	}
+	evictCtx, stopEvict := context.WithCancel(ctx)
+	a.closers = append(a.closers, func() error { stopEvict(); return nil })
+	go evictLoop(evictCtx, store, logger)
 	deps := &tools.Deps{
 		Gemini:        client,
 		Images:        &session.Images{Dir: cfg.OutputDir},
+		Store:         store,
+		Budget:        session.Budget{MaxTurns: cfg.HistTurns, MaxBytes: int64(cfg.HistMB) << 20},
 		AllowedRoots:  cfg.AllowedRoots,
 		Logger:        logger,
 		KeepDrafts:    cfg.KeepDrafts,
@@ -160,6 +176,24 @@ func wire(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error) {
 const instructions = "Generate images with Google's Gemini image models. generate_image returns the saved " +
 	"path, a preview, an image_id and a conversation_id; list_models shows what each model supports; " +
 	"explain_error explains any failure (or pasted error text); check_config checks the setup without generating."
+
+// evictLoop deletes expired conversations at start and then hourly.
+func evictLoop(ctx context.Context, store *session.FileStore, logger *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if ev, err := store.EvictExpired(ctx); err != nil && ctx.Err() == nil {
+			logger.Warn("evicting expired conversations failed", "error", err)
+		} else if ev.Conversations > 0 {
+			logger.Info("evicted expired conversations", "conversations", ev.Conversations, "blobs", ev.Blobs, "bytes", ev.BlobBytes)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
 
 func newLogger(cfg *Config, w io.Writer) *slog.Logger {
 	var level slog.Level

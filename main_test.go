@@ -231,3 +231,58 @@ func TestConfigHTTPNeedsTokenOffLoopback(t *testing.T) {
 		t.Error("a malformed --addr was accepted")
 	}
 }
+
+// Four turns of one conversation over stdio, each request carrying the full history on the
+// pinned model; then the server restarts and the conversation goes on; then an outside image
+// file starts a new conversation and reaches the upstream as input.
+func TestStdioConversationAcrossRestart(t *testing.T) {
+	sim, err := geminitest.New(geminitest.Config{APIKeys: []string{"k"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sim.Close() })
+	home, out := t.TempDir(), t.TempDir()
+	environ := []string{"HOME=" + home, "GEMINI_API_KEY=k", "GOOGLE_GEMINI_BASE_URL=" + sim.URL(), "NANOBANANA_OUTPUT_DIR=" + out}
+	structuredOf := func(res *mcp.CallToolResult) map[string]any {
+		t.Helper()
+		if res.IsError {
+			t.Fatalf("tool error: %v", res.Content)
+		}
+		raw, _ := json.Marshal(res.StructuredContent)
+		var m map[string]any
+		_ = json.Unmarshal(raw, &m)
+		return m
+	}
+	c := startStdio(t, environ)
+	first := structuredOf(callTool(t, c, "generate_image", map[string]any{"prompt": "a red bicycle", "model": "nano-banana-pro", "output": "path"}))
+	conv := first["conversation_id"].(string)
+	for turn := 2; turn <= 4; turn++ {
+		structuredOf(callTool(t, c, "edit_image", map[string]any{"prompt": "change it", "conversation_id": conv, "output": "path"}))
+	}
+	_ = c.Close()
+
+	c = startStdio(t, environ)
+	fifth := structuredOf(callTool(t, c, "edit_image", map[string]any{"prompt": "after the restart", "conversation_id": conv, "output": "path"}))
+	if fifth["turn"] != 5.0 || fifth["conversation_id"] != conv {
+		t.Errorf("after restart: %v", fifth)
+	}
+	reqs := sim.Requests()
+	for i, r := range reqs {
+		if n := len(r.Body["contents"].([]any)); r.Model != "gemini-3-pro-image" || n != 2*i+1 {
+			t.Errorf("request %d: model %s with %d contents; want the pinned model and the full history", i+1, r.Model, n)
+		}
+	}
+	photo := filepath.Join(out, "holiday.png")
+	img, _ := os.ReadFile(first["path"].(string))
+	if err := os.WriteFile(photo, img, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fresh := structuredOf(callTool(t, c, "edit_image", map[string]any{"prompt": "make it vintage", "image": photo, "output": "path"}))
+	if fresh["conversation_id"] == conv || fresh["turn"] != 1.0 {
+		t.Errorf("an outside image starts a new conversation: %v", fresh)
+	}
+	last := sim.Requests()[len(sim.Requests())-1].Body["contents"].([]any)
+	if parts := last[0].(map[string]any)["parts"].([]any); len(last) != 1 || len(parts) != 2 {
+		t.Errorf("the outside image did not reach the upstream as input: %v", last)
+	}
+}

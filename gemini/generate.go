@@ -35,7 +35,7 @@ func (c *Client) Send(ctx context.Context, p *Plan) (*Result, error) {
 	if c.sdk == nil {
 		return nil, errNoKey()
 	}
-	if err := c.checkLocation(p.Model.ID); err != nil {
+	if err := c.checkLocation(p.UpstreamID); err != nil {
 		return nil, err
 	}
 	start := c.now()
@@ -45,10 +45,10 @@ func (c *Client) Send(ctx context.Context, p *Plan) (*Result, error) {
 	defer cancel()
 	ctx, capt := withCapture(ctx)
 
-	id := p.Model.ID
+	id := p.UpstreamID
 	resp, err := c.sdk.Models.GenerateContent(ctx, id, contents, c.config(p))
 	var note string
-	if isNotFound(err) && len(p.History) == 0 {
+	if isNotFound(err) && len(p.History) == 0 && id == p.Model.ID {
 		// An upstream that predates the GA ids (an older proxy or relay, a region not yet
 		// updated) still knows the preview id this model replaced. A conversation never
 		// switches: its thought signatures are bound to the id that made them.
@@ -72,8 +72,8 @@ func (c *Client) Send(ctx context.Context, p *Plan) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	res.Model = id
 	if note != "" {
-		res.Model = id
 		res.Notes = append(res.Notes, note)
 	}
 	res.UserContent = user

@@ -48,14 +48,14 @@ type Usage struct {
 }
 
 func readResponse(resp *genai.GenerateContentResponse, p *Plan, raw []byte) (*Result, error) {
-	res := &Result{Model: p.Model.ID, Notes: append([]string(nil), p.Notes...),
+	res := &Result{Model: p.UpstreamID, Notes: append([]string(nil), p.Notes...),
 		AspectRatio: p.AspectRatio, ImageSize: p.ImageSize}
 	res.Usage = usageOf(resp.UsageMetadata)
 	if len(resp.Candidates) == 0 {
 		if fb := resp.PromptFeedback; fb != nil && fb.BlockReason != "" {
-			return nil, withModel(apierrors.FromPromptBlock(string(fb.BlockReason), fb.BlockReasonMessage), p.Model.ID)
+			return nil, withModel(apierrors.FromPromptBlock(string(fb.BlockReason), fb.BlockReasonMessage), p.UpstreamID)
 		}
-		return nil, withModel(apierrors.FromFinish("", "", ""), p.Model.ID)
+		return nil, withModel(apierrors.FromFinish("", "", ""), p.UpstreamID)
 	}
 	cand := resp.Candidates[0]
 	res.Finish = string(cand.FinishReason)
@@ -90,13 +90,13 @@ func readResponse(resp *genai.GenerateContentResponse, p *Plan, raw []byte) (*Re
 		if reason == string(genai.FinishReasonStop) || reason == "" {
 			reason = "NO_IMAGE"
 		}
-		return nil, withModel(apierrors.FromFinish(reason, msg, res.Text), p.Model.ID)
+		return nil, withModel(apierrors.FromFinish(reason, msg, res.Text), p.UpstreamID)
 	}
 	res.Image = imageOf(final.InlineData)
 	cfg, _, err := image.DecodeConfig(bytes.NewReader(res.Image.Data))
 	if err != nil {
 		return nil, withModel(apierrors.Newf(apierrors.NoImage,
-			"%s returned an image that cannot be decoded (%s); try again.", p.Model.ID, res.Image.MIMEType), p.Model.ID)
+			"%s returned an image that cannot be decoded (%s); try again.", p.UpstreamID, res.Image.MIMEType), p.UpstreamID)
 	}
 	res.Width, res.Height = cfg.Width, cfg.Height
 	res.CostUSD = cost(p.Model, p.ImageSize, res.Usage)

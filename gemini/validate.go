@@ -18,6 +18,7 @@ type Image struct {
 // Request is one image generation or edit, as a tool asks for it.
 type Request struct {
 	Model         string           // id, alias or retired id; empty means the registry default
+	UpstreamID    string           // send exactly this id (a conversation's pinned model); Model gives the capabilities
 	Prompt        string           // required
 	AspectRatio   string           // empty: the model decides (1:1, or the input image's ratio)
 	ImageSize     string           // empty: the model's default
@@ -32,6 +33,7 @@ type Request struct {
 // user about anything that was changed on the way.
 type Plan struct {
 	Model         *Model
+	UpstreamID    string // the id sent upstream: Model.ID unless a conversation pinned another
 	Prompt        string
 	AspectRatio   string
 	ImageSize     string // the size we asked for (or the default), always uppercase K
@@ -60,9 +62,11 @@ func (r *Registry) Validate(req Request) (*Plan, error) {
 		return nil, err
 	}
 	m := res.Model
-	p := &Plan{Model: m, Prompt: prompt, References: req.References, History: req.History,
+	p := &Plan{Model: m, UpstreamID: m.ID, Prompt: prompt, References: req.References, History: req.History,
 		GoogleSearch: req.GoogleSearch, KeepDrafts: req.KeepDrafts}
-	if res.Note != "" {
+	if req.UpstreamID != "" {
+		p.UpstreamID = req.UpstreamID
+	} else if res.Note != "" {
 		p.Notes = append(p.Notes, res.Note)
 	}
 	if p.AspectRatio, err = checkRatio(m, req.AspectRatio); err != nil {

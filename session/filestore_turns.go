@@ -23,7 +23,7 @@ func (s *FileStore) Create(ctx context.Context, c Conversation) (Conversation, e
 		return Conversation{}, errors.New("creating conversation: turns are added with AppendTurn")
 	}
 	now := s.now()
-	c.ID, c.Created, c.Updated, c.BranchOf, c.BranchImage = NewID("c"), now, now, "", ""
+	c.ID, c.Created, c.Updated = NewID("c"), now, now
 	if err := s.writeRecord(&record{head: header{Conversation: c}}); err != nil {
 		return Conversation{}, fmt.Errorf("creating conversation: %w", err)
 	}

@@ -18,7 +18,8 @@ const DefaultTTL = 7 * 24 * time.Hour
 // appends all land, in the order they commit.
 type Store interface {
 	// Create stores a new conversation with no turns. ID, Created and Updated are set by the
-	// store; the fields the caller sets are Model (required), Owner, AspectRatio, ImageSize.
+	// store; the fields the caller sets are Model (required), Owner, AspectRatio, ImageSize,
+	// and BranchOf/BranchImage when it continues another conversation in a fresh context.
 	Create(ctx context.Context, c Conversation) (Conversation, error)
 	// Get returns a conversation's metadata and turn metadata, without contents or bytes.
 	Get(ctx context.Context, id string) (Conversation, error)

@@ -47,6 +47,8 @@ type ImageOutput struct {
 	Attempts       int          `json:"attempts" jsonschema_description:"Upstream calls made."`
 	ElapsedMS      int64        `json:"elapsed_ms"`
 	Notes          []string     `json:"notes,omitempty" jsonschema_description:"Anything changed on the way, e.g. a normalised size or a replaced model id."`
+	Turn           int          `json:"turn" jsonschema_description:"Which turn of the conversation this image is (1 for a new conversation)."`
+	BranchOf       string       `json:"branch_of,omitempty" jsonschema_description:"The conversation this one branched from (from_image_id)."`
 	URL            string       `json:"url,omitempty" jsonschema_description:"A signed link to the full image (output url)."`
 	URLExpires     string       `json:"url_expires,omitempty" jsonschema_description:"When the link stops working (RFC 3339)."`
 }
@@ -65,45 +67,20 @@ func GenerateImage(d *Deps) Tool {
 }
 
 func (d *Deps) generateImage(ctx context.Context, req mcp.CallToolRequest, in GenerateImageInput) *mcp.CallToolResult {
-	output, err := d.chooseOutput(req, in.Output)
-	if err != nil {
-		return d.failure(ctx, "generate_image", in.Model, err)
-	}
-	prog := newProgress(ctx, req, 3)
-	refs, err := d.loadImages(ctx, in.Images)
-	if err != nil {
-		return d.failure(ctx, "generate_image", in.Model, err)
-	}
-	greq := gemini.Request{Model: in.Model, Prompt: in.Prompt, AspectRatio: in.AspectRatio, ImageSize: in.ImageSize,
-		References: refs, ThinkingLevel: in.ThinkingLevel, GoogleSearch: in.GoogleSearch, KeepDrafts: d.KeepDrafts}
-	prog.report(1, "generating")
-	stop := prog.heartbeat(d.ProgressEvery, 1, "generating")
-	res, err := d.Gemini.Generate(ctx, greq)
-	stop()
-	if err != nil {
-		return d.failure(ctx, "generate_image", in.Model, err)
-	}
-	prog.report(2, "saving")
-	out, err := d.save(res, in.Prompt, session.NewID("c"))
-	if err != nil {
-		return d.failure(ctx, "generate_image", res.Model, err)
-	}
-	result, err := d.deliver(ctx, res, out, output)
-	if err != nil {
-		return d.failure(ctx, "generate_image", res.Model, err)
-	}
-	return result
+	return d.runTurn(ctx, req, "generate_image", nil, nil, turnArgs{Prompt: in.Prompt, Model: in.Model,
+		AspectRatio: in.AspectRatio, ImageSize: in.ImageSize, ThinkingLevel: in.ThinkingLevel, Output: in.Output,
+		GoogleSearch: in.GoogleSearch, Images: in.Images})
 }
 
 // save writes the final image (and drafts, if kept) and fills in the contract fields.
-func (d *Deps) save(res *gemini.Result, prompt, conversationID string) (*ImageOutput, error) {
+func (d *Deps) save(res *gemini.Result, prompt string) (*ImageOutput, error) {
 	id := session.NewID("img")
 	rec, err := d.Images.Save(id, prompt, "", res.Image.Data, res.Image.MIMEType)
 	if err != nil {
 		return nil, err
 	}
 	out := &ImageOutput{
-		ConversationID: conversationID, ImageID: id, Model: res.Model, Path: rec.Path, URI: fileURI(rec.Path),
+		ImageID: id, Model: res.Model, Path: rec.Path, URI: fileURI(rec.Path),
 		MIMEType: res.Image.MIMEType, Width: res.Width, Height: res.Height, Bytes: rec.Bytes,
 		AspectRatio: res.AspectRatio, ImageSize: res.ImageSize, Drafts: res.DraftCount, Text: res.Text,
 		Usage: res.Usage, CostUSD: res.CostUSD, Attempts: res.Attempts, ElapsedMS: res.Elapsed.Milliseconds(),

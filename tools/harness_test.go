@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/mark3labs/mcp-go/client"
@@ -43,11 +44,27 @@ func newHarness(t *testing.T, configure ...func(*tools.Deps)) *harness {
 	return newHarnessWith(t, sim, gc, configure...)
 }
 
+// newHarnessWithSim builds a harness around an existing simulator.
+func newHarnessWithSim(t *testing.T, sim *geminitest.Server, configure ...func(*tools.Deps)) *harness {
+	t.Helper()
+	gc, err := gemini.NewClient(context.Background(), gemini.Config{APIKey: "test-key", BaseURL: sim.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newHarnessWith(t, sim, gc, configure...)
+}
+
 func newHarnessWith(t *testing.T, sim *geminitest.Server, gen tools.Generator, configure ...func(*tools.Deps)) *harness {
 	t.Helper()
 	out := t.TempDir()
+	store, err := session.Open(filepath.Join(t.TempDir(), "store"), session.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = store.Close() })
 	deps := &tools.Deps{
 		Gemini:       gen,
+		Store:        store,
 		Images:       &session.Images{Dir: out},
 		AllowedRoots: []string{out},
 		Logger:       slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),

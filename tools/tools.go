@@ -28,7 +28,9 @@ type Generator interface {
 type Deps struct {
 	Gemini       Generator
 	Images       *session.Images
-	AllowedRoots []string // roots that path arguments must stay inside
+	Store        session.Store  // conversations; nil: each call stands alone
+	Budget       session.Budget // how much history a turn may replay
+	AllowedRoots []string       // roots that path arguments must stay inside
 	Logger       *slog.Logger
 	KeepDrafts   bool   // save thought images next to the final one
 	Output       string // default delivery mode
@@ -56,9 +58,12 @@ func All(d *Deps) []Tool {
 	d.defaults()
 	list := []Tool{
 		GenerateImage(d),
+		EditImage(d),
 		ExplainError(d),
 		CheckConfig(d),
 		ListModels(d),
+		ListConversations(d),
+		DeleteConversation(d),
 	}
 	for i := range list {
 		list[i].Tool = tidySchemas(list[i].Tool)
@@ -72,6 +77,9 @@ func (d *Deps) defaults() {
 	}
 	if d.Output == "" {
 		d.Output = OutputPreview
+	}
+	if d.Budget == (session.Budget{}) {
+		d.Budget = session.DefaultBudget
 	}
 	if d.Failures == nil {
 		d.Failures = &Failures{}

@@ -1,0 +1,318 @@
+package resilience
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	apierrors "github.com/nanobanana-mcp/nanobanana-mcp/errors"
+)
+
+// maxInWindow is the most events in any half-open window [t, t+w).
+func maxInWindow(at []time.Time, w time.Duration) int {
+	best := 0
+	for i := range at {
+		n := 0
+		for j := range at {
+			if !at[j].Before(at[i]) && at[j].Before(at[i].Add(w)) {
+				n++
+			}
+		}
+		best = max(best, n)
+	}
+	return best
+}
+
+func TestLimiterNeverExceedsRollingMinute(t *testing.T) {
+	for _, q := range []int{1, 10, 30, 60} {
+		clock := NewFakeClock(t0)
+		lim, _ := NewLimiter(LimiterConfig{Override: Limits{RPM: q}, Concurrency: -1, Clock: clock})
+		const n = 90
+		var mu sync.Mutex
+		var at []time.Time
+		var live atomic.Int64
+		live.Store(n)
+		driveQuiet(t, clock, func() int { return int(live.Load()) }, func() {
+			var wg sync.WaitGroup
+			for i := 0; i < n; i++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					release, _, err := lim.Acquire(context.Background(), "m", 1)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					mu.Lock()
+					at = append(at, clock.Now())
+					mu.Unlock()
+					live.Add(-1)
+					release()
+				}()
+			}
+			wg.Wait()
+		})
+		if got := maxInWindow(at, time.Minute); got > q {
+			t.Errorf("Q=%d: %d requests in one rolling minute", q, got)
+		}
+		span := at[len(at)-1].Sub(t0)
+		for _, a := range at {
+			if a.Sub(t0) > span {
+				span = a.Sub(t0)
+			}
+		}
+		ideal := time.Duration(n-1) * time.Minute / time.Duration(q)
+		if span > ideal*102/100 {
+			t.Errorf("Q=%d: %d requests took %v, ideal %v", q, n, span, ideal)
+		}
+	}
+}
+
+func TestLimiterFailsFastPastDeadline(t *testing.T) {
+	clock := newClock()
+	lim, _ := NewLimiter(LimiterConfig{Tier: "1", Clock: clock})
+	r, _, err := lim.Acquire(context.Background(), "gemini-3-pro-image", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r()
+	ctx, cancel := context.WithDeadline(context.Background(), clock.Now().Add(5*time.Second))
+	defer cancel()
+	_, waited, err := lim.Acquire(ctx, "gemini-3-pro-image", 1)
+	ae, ok := apierrors.As(err)
+	if !ok || ae.Diagnosis.Category != apierrors.RateLimited || waited != 0 || clock.Pending() != 0 {
+		t.Fatalf("err %v waited %v", err, waited)
+	}
+	d := ae.Diagnosis
+	if d.RetryAfterSeconds != 7 || d.Quota == nil || d.Quota.Dimension != "RPM" || d.Quota.Limit != 10 ||
+		!strings.Contains(d.Summary, "per-minute quota of gemini-3-pro-image (10 requests/min) is used up here; the next slot is in 7 s") {
+		t.Errorf("diagnosis %+v", d)
+	}
+	// The refused reservation was given back: a caller with time can still have the slot.
+	var queued []time.Duration
+	var waitedOK time.Duration
+	drive(t, clock, func() {
+		_, waitedOK, err = lim.Acquire(context.Background(), "gemini-3-pro-image", 1,
+			OnQueued(func(w time.Duration, _ string) { queued = append(queued, w) }))
+	})
+	if err != nil || waitedOK != 6060*time.Millisecond {
+		t.Errorf("waited %v err %v", waitedOK, err)
+	}
+	if len(queued) == 0 || queued[0] != 6060*time.Millisecond {
+		t.Errorf("queued reports %v", queued)
+	}
+	if lim.UsedToday("gemini-3-pro-image") != 2 {
+		t.Errorf("used today %d, want 2", lim.UsedToday("gemini-3-pro-image"))
+	}
+}
+
+func TestLimiterDailyResetPacificMidnight(t *testing.T) {
+	if pacific.String() != "America/Los_Angeles" {
+		t.Skip("no zoneinfo for America/Los_Angeles")
+	}
+	la := pacific
+	tests := []struct {
+		name      string
+		spend     time.Time // when the day's quota is spent
+		stillOut  time.Time // still refused
+		wantRetry time.Duration
+		fresh     time.Time // allowed again
+	}{
+		{"ordinary day", time.Date(2026, 3, 2, 23, 59, 0, 0, la), time.Date(2026, 3, 2, 23, 59, 30, 0, la), 30 * time.Second,
+			time.Date(2026, 3, 3, 0, 0, 0, 0, la)},
+		// 8 March 2026 starts daylight saving time: that day has 23 hours. A fixed UTC−8
+		// reset would wrongly keep refusing until 01:00 PDT on the 9th.
+		{"spring forward", time.Date(2026, 3, 8, 0, 0, 30, 0, la), time.Date(2026, 3, 8, 23, 59, 0, 0, la), time.Minute,
+			time.Date(2026, 3, 9, 0, 30, 0, 0, la)},
+		// 1 November 2026 ends it: 25 hours.
+		{"fall back", time.Date(2026, 11, 1, 0, 10, 0, 0, la), time.Date(2026, 11, 1, 0, 10, 0, 0, la), 24*time.Hour + 50*time.Minute,
+			time.Date(2026, 11, 2, 0, 0, 1, 0, la)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			clock := NewFakeClock(tc.spend)
+			lim, _ := NewLimiter(LimiterConfig{Override: Limits{RPD: 2}, Clock: clock})
+			for i := 0; i < 2; i++ {
+				r, _, err := lim.Acquire(context.Background(), "m", 1)
+				if err != nil {
+					t.Fatal(err)
+				}
+				r()
+			}
+			clock.Set(tc.stillOut)
+			_, _, err := lim.Acquire(context.Background(), "m", 1)
+			ae, ok := apierrors.As(err)
+			if !ok || ae.Diagnosis.Category != apierrors.DailyQuota {
+				t.Fatalf("err %v", err)
+			}
+			if got := time.Duration(ae.Diagnosis.RetryAfterSeconds) * time.Second; got != tc.wantRetry {
+				t.Errorf("retry after %v, want %v (%s)", got, tc.wantRetry, ae.Diagnosis.Summary)
+			}
+			clock.Set(tc.fresh)
+			if _, _, err := lim.Acquire(context.Background(), "m", 1); err != nil {
+				t.Errorf("after midnight: %v", err)
+			}
+		})
+	}
+}
+
+func TestLimiterStateSurvivesRestart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state", "limits.json")
+	clock := NewFakeClock(t0)
+	cfg := LimiterConfig{Override: Limits{RPD: 3}, Clock: clock, StatePath: path}
+	lim, _ := NewLimiter(cfg)
+	for i := 0; i < 2; i++ {
+		r, _, err := lim.Acquire(context.Background(), "m", 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r()
+	}
+	again, _ := NewLimiter(cfg)
+	if got := again.UsedToday("m"); got != 2 {
+		t.Fatalf("after restart used %d, want 2", got)
+	}
+	if _, _, err := again.Acquire(context.Background(), "m", 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := again.Acquire(context.Background(), "m", 1); err == nil {
+		t.Fatal("fourth request of an RPD of 3 was allowed")
+	}
+	if m, _ := filepath.Glob(filepath.Join(filepath.Dir(path), "*.tmp")); len(m) != 0 {
+		t.Errorf("temporary files left: %v", m)
+	}
+	// A spent day learnt from the upstream survives too.
+	third, _ := NewLimiter(LimiterConfig{Clock: clock, StatePath: path})
+	third.Learn("other", apierrors.Diagnosis{Category: apierrors.DailyQuota})
+	fourth, _ := NewLimiter(LimiterConfig{Clock: clock, StatePath: path})
+	if _, _, err := fourth.Acquire(context.Background(), "other", 1); err == nil {
+		t.Error("a spent day was forgotten across a restart")
+	}
+}
+
+func TestLimiterDamagedState(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "limits.json")
+	if err := os.WriteFile(path, []byte(`{"version":1,"models":{"m":`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	lim, err := NewLimiter(LimiterConfig{Override: Limits{RPD: 5}, Clock: NewFakeClock(t0), StatePath: path,
+		Logger: slog.New(slog.NewTextHandler(&buf, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "level=WARN") || !strings.Contains(buf.String(), "damaged") {
+		t.Errorf("log %q", buf.String())
+	}
+	if _, _, err := lim.Acquire(context.Background(), "m", 1); err != nil || lim.UsedToday("m") != 1 {
+		t.Fatalf("fresh start: %v", err)
+	}
+	if data, _ := os.ReadFile(path); !strings.Contains(string(data), `"count": 1`) {
+		t.Errorf("file not rewritten: %s", data)
+	}
+}
+
+func TestLimiterLearn(t *testing.T) {
+	clock := NewFakeClock(t0)
+	lim, _ := NewLimiter(LimiterConfig{Tier: "3", Clock: clock, Logger: slog.New(slog.DiscardHandler)})
+	m := "gemini-3-pro-image"
+	if got := lim.Limits(m); got != (Limits{RPM: 60, IPM: 60, RPD: 10000}) {
+		t.Fatalf("tier 3 %+v", got)
+	}
+	d := apierrors.Classify(errPerMinute("30s"), apierrors.ForModel(m))
+	lim.Learn(m, d)
+	lim.Learn(m, apierrors.Diagnosis{Category: apierrors.RateLimited, Quota: &apierrors.Quota{Dimension: "RPM", Limit: 100}})
+	lim.Learn(m, apierrors.Diagnosis{Category: apierrors.RateLimited, Quota: &apierrors.Quota{Dimension: "IPM", Limit: 8}})
+	lim.Learn(m, apierrors.Diagnosis{Category: apierrors.RateLimited, Quota: &apierrors.Quota{Dimension: "RPD", Limit: 500}})
+	if got := lim.Limits(m); got != (Limits{RPM: 10, IPM: 8, RPD: 500}) {
+		t.Fatalf("learnt %+v", got)
+	}
+	// The lowered bucket spaces requests for 8 images/min.
+	var waits []time.Duration
+	drive(t, clock, func() {
+		for i := 0; i < 3; i++ {
+			r, w, err := lim.Acquire(context.Background(), m, 1)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			r()
+			waits = append(waits, w)
+		}
+	})
+	if len(waits) != 3 || waits[2] != 7575*time.Millisecond {
+		t.Errorf("waits %v, want the third at 60 s × 1.01 / 8", waits)
+	}
+	// A per-day 429 spends the day locally: the next call fails without reaching Gemini.
+	lim.Learn(m, apierrors.Classify(errPerDay, apierrors.ForModel(m)))
+	if _, _, err := lim.Acquire(context.Background(), m, 1); err == nil {
+		t.Error("allowed after a daily_quota")
+	}
+}
+
+func TestLimiterConcurrency(t *testing.T) {
+	clock := NewFakeClock(t0)
+	lim, _ := NewLimiter(LimiterConfig{Concurrency: 2, Clock: clock})
+	r1, _, _ := lim.Acquire(context.Background(), "m", 1)
+	r2, _, _ := lim.Acquire(context.Background(), "m", 1)
+	queued := make(chan string, 1)
+	got := make(chan struct{})
+	go func() {
+		r3, _, err := lim.Acquire(context.Background(), "m", 1, OnQueued(func(_ time.Duration, why string) { queued <- why }))
+		if err == nil {
+			r3()
+		}
+		close(got)
+	}()
+	if why := <-queued; !strings.Contains(why, "2 calls to m are already running") {
+		t.Errorf("reason %q", why)
+	}
+	select {
+	case <-got:
+		t.Fatal("third call ran beside two")
+	default:
+	}
+	r1()
+	r1() // twice is harmless
+	<-got
+	r2()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	ra, _, _ := lim.Acquire(context.Background(), "m", 1)
+	rb, _, _ := lim.Acquire(context.Background(), "m", 1)
+	defer ra()
+	defer rb()
+	if _, _, err := lim.Acquire(ctx, "m", 1); err == nil || !strings.Contains(err.Error(), "context canceled") {
+		t.Errorf("cancelled wait: %v", err)
+	}
+}
+
+func TestTierPresets(t *testing.T) {
+	for _, tc := range []struct {
+		tier, model string
+		want        Limits
+	}{
+		{"1", "gemini-3.1-flash-image-preview", Limits{10, 10, 1000}},
+		{"tier2", "gemini-3-pro-image", Limits{30, 30, 5000}},
+		{"Tier-3", "gemini-2.5-flash-image", Limits{60, 60, 10000}},
+		{"free", "some-new-model", Limits{2, 2, 100}},
+	} {
+		got, err := Tier(tc.tier, tc.model)
+		if err != nil || got != tc.want {
+			t.Errorf("Tier(%q, %q) = %+v, %v", tc.tier, tc.model, got, err)
+		}
+	}
+	if _, err := Tier("4", "x"); err == nil {
+		t.Error("tier 4 accepted")
+	}
+	if _, err := NewLimiter(LimiterConfig{Tier: "gold"}); err == nil {
+		t.Error("NewLimiter accepted tier gold")
+	}
+}

@@ -1,0 +1,103 @@
+package tools
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+
+	apierrors "github.com/nanobanana-mcp/nanobanana-mcp/errors"
+	"github.com/nanobanana-mcp/nanobanana-mcp/session"
+)
+
+// ListConversationsInput is the list_conversations argument object.
+type ListConversationsInput struct {
+	All   bool `json:"all,omitempty" jsonschema_description:"List every client's conversations, not just this session's."`
+	Limit int  `json:"limit,omitempty" jsonschema_description:"At most this many, newest first (default 20)."`
+}
+
+// ConversationInfo is one conversation in list_conversations.
+type ConversationInfo struct {
+	ConversationID string `json:"conversation_id"`
+	Model          string `json:"model"`
+	Turns          int    `json:"turns"`
+	LatestImageID  string `json:"latest_image_id,omitempty"`
+	BranchOf       string `json:"branch_of,omitempty"`
+	Updated        string `json:"updated" jsonschema_description:"RFC 3339"`
+}
+
+// ListConversationsOutput is the structuredContent of list_conversations.
+type ListConversationsOutput struct {
+	Conversations []ConversationInfo `json:"conversations"`
+}
+
+// ListConversations is the list_conversations tool.
+func ListConversations(d *Deps) Tool {
+	tool := mcp.NewTool("list_conversations",
+		mcp.WithDescription("List editing conversations kept on the server, newest first: id, model, turns, latest image."),
+		mcp.WithInputSchema[ListConversationsInput](),
+		mcp.WithOutputSchema[ListConversationsOutput](),
+		annotations("List conversations", true, false, true, false),
+	)
+	return Tool{Tool: tool, Handler: typed(d, "list_conversations", d.listConversations)}
+}
+
+func (d *Deps) listConversations(ctx context.Context, _ mcp.CallToolRequest, in ListConversationsInput) *mcp.CallToolResult {
+	if d.Store == nil {
+		return d.failure(ctx, "list_conversations", "", apierrors.New(apierrors.InvalidRequest, "Conversations are not available: no conversation store is configured."))
+	}
+	limit := in.Limit
+	if limit <= 0 {
+		limit = 20
+	}
+	list, err := d.Store.List(ctx, session.Query{Owner: sessionKey(ctx), AllOwners: in.All, Limit: limit})
+	if err != nil {
+		return d.failure(ctx, "list_conversations", "", err)
+	}
+	out := ListConversationsOutput{Conversations: []ConversationInfo{}}
+	var b strings.Builder
+	for _, c := range list {
+		out.Conversations = append(out.Conversations, ConversationInfo{ConversationID: c.ID, Model: c.Model, Turns: c.Turns,
+			LatestImageID: c.LatestImage, BranchOf: c.BranchOf, Updated: c.Updated.UTC().Format(time.RFC3339)})
+		fmt.Fprintf(&b, "%s: %s, %d turn%s, latest image %s, updated %s\n", c.ID, c.Model, c.Turns, plural(c.Turns),
+			c.LatestImage, c.Updated.UTC().Format(time.RFC3339))
+	}
+	if len(list) == 0 {
+		b.WriteString("No conversations yet; generate_image starts one.")
+	}
+	return &mcp.CallToolResult{Content: []mcp.Content{mcp.NewTextContent(strings.TrimSpace(b.String()))}, StructuredContent: out}
+}
+
+// DeleteConversationInput is the delete_conversation argument object.
+type DeleteConversationInput struct {
+	ConversationID string `json:"conversation_id" jsonschema_description:"The conversation to delete. Saved image files stay where they are."`
+}
+
+// DeleteConversationOutput is the structuredContent of delete_conversation.
+type DeleteConversationOutput struct {
+	Deleted string `json:"deleted"`
+}
+
+// DeleteConversation is the delete_conversation tool.
+func DeleteConversation(d *Deps) Tool {
+	tool := mcp.NewTool("delete_conversation",
+		mcp.WithDescription("Delete a conversation's stored history. The image files it produced are kept."),
+		mcp.WithInputSchema[DeleteConversationInput](),
+		mcp.WithOutputSchema[DeleteConversationOutput](),
+		annotations("Delete conversation", false, true, true, false),
+	)
+	return Tool{Tool: tool, Handler: typed(d, "delete_conversation", d.deleteConversation)}
+}
+
+func (d *Deps) deleteConversation(ctx context.Context, _ mcp.CallToolRequest, in DeleteConversationInput) *mcp.CallToolResult {
+	if d.Store == nil {
+		return d.failure(ctx, "delete_conversation", "", apierrors.New(apierrors.InvalidRequest, "Conversations are not available: no conversation store is configured."))
+	}
+	if err := d.Store.Delete(ctx, in.ConversationID); err != nil {
+		return d.failure(ctx, "delete_conversation", "", convError(in.ConversationID, err))
+	}
+	return &mcp.CallToolResult{Content: []mcp.Content{mcp.NewTextContent("Deleted conversation " + in.ConversationID + "; its image files are kept.")},
+		StructuredContent: DeleteConversationOutput{Deleted: in.ConversationID}}
+}

@@ -1,0 +1,145 @@
+package tools
+
+import (
+	"context"
+	"errors"
+
+	"github.com/mark3labs/mcp-go/mcp"
+
+	apierrors "github.com/nanobanana-mcp/nanobanana-mcp/errors"
+	"github.com/nanobanana-mcp/nanobanana-mcp/gemini"
+	"github.com/nanobanana-mcp/nanobanana-mcp/session"
+)
+
+// EditImageInput is the edit_image argument object.
+type EditImageInput struct {
+	Prompt         string   `json:"prompt" jsonschema_description:"The change to make, e.g. 'make the sky stormy' or 'add a red scarf'."`
+	ConversationID string   `json:"conversation_id,omitempty" jsonschema_description:"The conversation to continue (from an earlier result). Default: this session's latest conversation."`
+	Image          string   `json:"image,omitempty" jsonschema_description:"Start a new conversation from this image: a path under the allowed roots, an http(s) URL, a data URL, bare base64, or an image_id."`
+	FromImageID    string   `json:"from_image_id,omitempty" jsonschema_description:"Branch from an earlier image of a conversation: history is cut at the turn that made it, and the branch gets a new conversation_id."`
+	Images         []string `json:"images,omitempty" jsonschema_description:"Extra reference images, in any of the forms image accepts, up to the model's limit."`
+	Model          string   `json:"model,omitempty" jsonschema_description:"For a new conversation: the model alias or id. A continued conversation keeps its model."`
+	AspectRatio    string   `json:"aspect_ratio,omitempty" jsonschema:"enum=1:1,enum=2:3,enum=3:2,enum=3:4,enum=4:3,enum=4:5,enum=5:4,enum=9:16,enum=16:9,enum=21:9,enum=1:4,enum=4:1,enum=1:8,enum=8:1" jsonschema_description:"Aspect ratio for this turn; default: the conversation's."`
+	ImageSize      string   `json:"image_size,omitempty" jsonschema:"enum=512,enum=1K,enum=2K,enum=4K" jsonschema_description:"Size for this turn (uppercase K); default: the conversation's."`
+	ThinkingLevel  string   `json:"thinking_level,omitempty" jsonschema:"enum=minimal,enum=high" jsonschema_description:"How hard the model thinks, where supported."`
+	GoogleSearch   bool     `json:"google_search,omitempty" jsonschema_description:"Ground the edit in Google Search results, where supported."`
+	Output         string   `json:"output,omitempty" jsonschema:"enum=preview,enum=resource,enum=url,enum=path,enum=full" jsonschema_description:"How the image comes back, as for generate_image."`
+}
+
+// EditImage is the edit_image tool: multi-turn editing whose history, thought signatures
+// included, stays on the server.
+func EditImage(d *Deps) Tool {
+	tool := mcp.NewTool("edit_image",
+		mcp.WithDescription("Edit an image in conversation with Gemini. Continue a conversation (conversation_id, or this "+
+			"session's latest), start one from any image (image), or branch from an earlier result (from_image_id). "+
+			"The server keeps the exact history, so the fifth and twentieth edit work like the first; pass only ids."),
+		mcp.WithInputSchema[EditImageInput](),
+		mcp.WithOutputSchema[ImageOutput](),
+		annotations("Edit image", false, false, false, true),
+	)
+	return Tool{Tool: tool, Handler: typed(d, "edit_image", d.editImage)}
+}
+
+func (d *Deps) editImage(ctx context.Context, req mcp.CallToolRequest, in EditImageInput) *mcp.CallToolResult {
+	args := turnArgs{Prompt: in.Prompt, Model: in.Model, AspectRatio: in.AspectRatio, ImageSize: in.ImageSize,
+		ThinkingLevel: in.ThinkingLevel, Output: in.Output, GoogleSearch: in.GoogleSearch, Images: in.Images}
+	if in.Image != "" {
+		if in.ConversationID != "" || in.FromImageID != "" {
+			return d.failure(ctx, "edit_image", in.Model, apierrors.New(apierrors.InvalidRequest,
+				"Pass image to start a new conversation, or conversation_id / from_image_id to continue one, not both."))
+		}
+		seed, err := d.loadImage(ctx, in.Image)
+		if err != nil {
+			return d.failure(ctx, "edit_image", in.Model, err)
+		}
+		return d.runTurn(ctx, req, "edit_image", nil, []gemini.Image{seed}, args)
+	}
+	tc, err := d.continuation(ctx, in)
+	if err != nil {
+		return d.failure(ctx, "edit_image", in.Model, err)
+	}
+	defer tc.release()
+	if err := d.checkPinned(tc.conv, in.Model); err != nil {
+		return d.failure(ctx, "edit_image", tc.conv.Model, err)
+	}
+	if args.AspectRatio == "" {
+		args.AspectRatio = tc.conv.AspectRatio
+	}
+	if args.ImageSize == "" {
+		args.ImageSize = tc.conv.ImageSize
+	}
+	var seed []gemini.Image
+	if d.Budget.Exceeded(*tc.conv, 0) {
+		img, _, err := d.latestImage(tc.conv)
+		if err != nil {
+			return d.failure(ctx, "edit_image", tc.conv.Model, err)
+		}
+		tc.fresh, seed = true, []gemini.Image{img}
+	}
+	return d.runTurn(ctx, req, "edit_image", tc, seed, args)
+}
+
+// continuation finds and locks the conversation an edit continues.
+func (d *Deps) continuation(ctx context.Context, in EditImageInput) (*turnContext, error) {
+	if d.Store == nil {
+		return nil, apierrors.New(apierrors.InvalidRequest, "Conversations are not available: no conversation store is configured.")
+	}
+	switch {
+	case in.FromImageID != "":
+		img, err := d.Store.FindImage(ctx, in.FromImageID)
+		if err != nil {
+			return nil, apierrors.Newf(apierrors.InvalidRequest,
+				"No conversation image has the id %s; use an image_id from an earlier generate_image or edit_image result.", in.FromImageID)
+		}
+		if in.ConversationID != "" && in.ConversationID != img.Conversation {
+			return nil, apierrors.Newf(apierrors.InvalidRequest,
+				"Image %s belongs to conversation %s, not %s; pass only from_image_id.", in.FromImageID, img.Conversation, in.ConversationID)
+		}
+		branch, err := d.Store.Branch(ctx, img.Conversation, in.FromImageID)
+		if err != nil {
+			return nil, convError(img.Conversation, err)
+		}
+		tc, err := d.openConversation(ctx, branch.ID)
+		if err != nil {
+			_ = d.Store.Delete(context.WithoutCancel(ctx), branch.ID)
+			return nil, err
+		}
+		tc.branched = true
+		return tc, nil
+	case in.ConversationID != "":
+		return d.openConversation(ctx, in.ConversationID)
+	}
+	latest, err := d.Store.LatestForOwner(ctx, sessionKey(ctx))
+	if errors.Is(err, session.ErrNotFound) {
+		return nil, apierrors.New(apierrors.InvalidRequest,
+			"There is no conversation to continue in this session; pass conversation_id from an earlier result, or image to start from an image.")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return d.openConversation(ctx, latest.ID)
+}
+
+// checkPinned refuses another model for a conversation: thought signatures are bound to the
+// model that made them, so switching mid-conversation fails upstream.
+func (d *Deps) checkPinned(conv *session.Conversation, model string) error {
+	if model == "" {
+		return nil
+	}
+	reg := d.Gemini.Registry()
+	want, err := reg.Lookup(model)
+	if err != nil {
+		return err
+	}
+	have, err := reg.Lookup(conv.Model)
+	if err == nil && have.Model == want.Model {
+		return nil
+	}
+	latest := "its latest image_id"
+	if img, ok := conv.LatestImage(); ok {
+		latest = img.ID
+	}
+	return apierrors.Newf(apierrors.UnsupportedParameter,
+		"Conversation %s is pinned to %s because Gemini binds its thought signatures to the model that made them; "+
+			"to use %s, start a new conversation with edit_image, image=%s and model=%s.", conv.ID, conv.Model, want.Model.ID, latest, model)
+}
