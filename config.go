@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/geminitest"
+	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/resilience"
 	"github.com/nanobanana-mcp/nanobanana-mcp/tools"
 )
 
@@ -43,6 +44,15 @@ type Config struct {
 	AllowPrivateURLs bool
 
 	ProgressEvery  time.Duration
+	Fallback       []string
+	FallbackQuota  bool
+	MaxAttempts    int
+	CallTimeout    time.Duration
+	Tier           string
+	RPM, IPM, RPD  int
+	Concurrency    int
+	BreakerAfter   int
+	BreakerCool    time.Duration
 	Timeout        time.Duration
 	Timeout4K      time.Duration
 	ConnectTimeout time.Duration
@@ -78,7 +88,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	c := &Config{}
 	fs := flag.NewFlagSet("nanobanana-mcp", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var roots, origins string
+	var roots, origins, fallback string
 	var maxBodyMB int
 	fs.StringVar(&c.Transport, "transport", "stdio", "how clients connect: stdio, sse or http (HTTP serves /mcp and /sse together)")
 	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "listen address for HTTP transports")
@@ -100,6 +110,17 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.BoolVar(&c.KeepDrafts, "keep-drafts", false, "also save the model's thought images (drafts)")
 	fs.StringVar(&roots, "allowed-roots", "", "directories input image paths may come from, separated by "+string(os.PathListSeparator)+" (default: the working and output directories)")
 	fs.BoolVar(&c.AllowPrivateURLs, "allow-private-urls", false, "allow input image URLs on loopback and private networks")
+	fs.StringVar(&fallback, "fallback", "nano-banana-pro,nano-banana-2,nano-banana", "fallback chain in order of preference (a model falls back to those after it), or none")
+	fs.BoolVar(&c.FallbackQuota, "fallback-on-quota", false, "also fall back when the requested model's quota is spent")
+	fs.IntVar(&c.MaxAttempts, "max-attempts", 4, "upstream calls per tool call, retries and fallbacks included")
+	fs.DurationVar(&c.CallTimeout, "call-timeout", 10*time.Minute, "everything one call may take, waits included")
+	fs.StringVar(&c.Tier, "tier", "", "your project's Gemini tier, for local rate limits: free, 1, 2 or 3 (default: none, learn from 429s)")
+	fs.IntVar(&c.RPM, "rpm", 0, "requests per minute per model (overrides --tier)")
+	fs.IntVar(&c.IPM, "ipm", 0, "images per minute per model (overrides --tier)")
+	fs.IntVar(&c.RPD, "rpd", 0, "requests per day per model, reset at midnight Pacific (overrides --tier)")
+	fs.IntVar(&c.Concurrency, "concurrency", 4, "concurrent upstream calls per model")
+	fs.IntVar(&c.BreakerAfter, "breaker-threshold", 5, "consecutive server-side failures that open a model's circuit breaker")
+	fs.DurationVar(&c.BreakerCool, "breaker-cooldown", 120*time.Second, "how long an open breaker stays open")
 	fs.DurationVar(&c.ProgressEvery, "progress-every", 10*time.Second, "how often a long call sends progress notifications")
 	fs.DurationVar(&c.Timeout, "timeout", 300*time.Second, "per-request deadline up to 2K")
 	fs.DurationVar(&c.Timeout4K, "timeout-4k", 600*time.Second, "per-request deadline at 4K")
@@ -138,6 +159,13 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	c.readSDKEnv(getenv)
 	c.AllowedRoots = filepath.SplitList(roots)
 	c.MaxBody = int64(maxBodyMB) << 20
+	if !strings.EqualFold(strings.TrimSpace(fallback), "none") {
+		for _, f := range strings.Split(fallback, ",") {
+			if f = strings.TrimSpace(f); f != "" {
+				c.Fallback = append(c.Fallback, f)
+			}
+		}
+	}
 	for _, o := range strings.Split(origins, ",") {
 		if o = strings.TrimSpace(o); o != "" {
 			c.AllowedOrigins = append(c.AllowedOrigins, o)
@@ -235,6 +263,17 @@ func (c *Config) validate(getenv func(string) string) []error {
 		} else if c.OutputDir != "" {
 			c.StoreDir = filepath.Join(c.OutputDir, ".conversations")
 		}
+	}
+	if c.Tier != "" {
+		if _, err := resilience.Tier(c.Tier, ""); err != nil {
+			bad("--tier %q is not known; use free, 1, 2 or 3", c.Tier)
+		}
+	}
+	if c.RPM < 0 || c.IPM < 0 || c.RPD < 0 || c.MaxAttempts < 1 || c.Concurrency < 1 || c.BreakerAfter < 1 {
+		bad("--rpm, --ipm and --rpd must not be negative; --max-attempts, --concurrency and --breaker-threshold must be at least 1")
+	}
+	if c.CallTimeout <= 0 || c.BreakerCool <= 0 {
+		bad("--call-timeout and --breaker-cooldown must be positive durations")
 	}
 	if c.ConvTTL <= 0 {
 		bad("--conversation-ttl must be a positive duration such as 168h")

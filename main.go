@@ -11,12 +11,15 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sync/atomic"
 	"syscall"
 	"time"
+	_ "time/tzdata" // daily quotas reset at midnight Pacific, wherever the server runs
 
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini"
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/geminitest"
+	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/resilience"
 	"github.com/nanobanana-mcp/nanobanana-mcp/server"
 	"github.com/nanobanana-mcp/nanobanana-mcp/session"
 	"github.com/nanobanana-mcp/nanobanana-mcp/tools"
@@ -106,10 +109,14 @@ func wire(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error) {
 			return nil, fmt.Errorf("--model: %w", err)
 		}
 	}
+	res, err := resilienceFor(cfg, reg, logger)
+	if err != nil {
+		return nil, err
+	}
 	gcfg := gemini.Config{
 		APIKey: cfg.APIKey, Vertex: cfg.Vertex, Project: cfg.Project, Location: cfg.Location, BaseURL: cfg.BaseURL,
 		ConnectTimeout: cfg.ConnectTimeout, Timeout: cfg.Timeout, Timeout4K: cfg.Timeout4K,
-		Registry: reg, Logger: logger,
+		Registry: reg, Logger: logger, Resilience: res,
 	}
 	if cfg.Simulate {
 		// A fixed signature secret keeps stored conversations valid across restarts; the
@@ -140,6 +147,7 @@ func wire(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error) {
 	evictCtx, stopEvict := context.WithCancel(ctx)
 	a.closers = append(a.closers, func() error { stopEvict(); return nil })
 	go evictLoop(evictCtx, store, logger)
+	go usageLoop(evictCtx, client, logger)
 	deps := &tools.Deps{
 		Gemini:        client,
 		Images:        &session.Images{Dir: cfg.OutputDir},
@@ -176,6 +184,47 @@ func wire(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error) {
 const instructions = "Generate images with Google's Gemini image models. generate_image returns the saved " +
 	"path, a preview, an image_id and a conversation_id; list_models shows what each model supports; " +
 	"explain_error explains any failure (or pasted error text); check_config checks the setup without generating."
+
+// resilienceFor builds the limiter, the breaker and the fallback chain from the flags.
+func resilienceFor(cfg *Config, reg *gemini.Registry, logger *slog.Logger) (gemini.Resilience, error) {
+	for _, name := range cfg.Fallback {
+		if _, err := reg.Lookup(name); err != nil {
+			return gemini.Resilience{}, fmt.Errorf("--fallback: %w", err)
+		}
+	}
+	state := ""
+	if cfg.StoreDir != "" {
+		state = filepath.Join(filepath.Dir(cfg.StoreDir), "ratelimit.json")
+	}
+	limiter, err := resilience.NewLimiter(resilience.LimiterConfig{Tier: cfg.Tier,
+		Override: resilience.Limits{RPM: cfg.RPM, IPM: cfg.IPM, RPD: cfg.RPD}, Concurrency: cfg.Concurrency,
+		StatePath: state, Logger: logger})
+	if err != nil {
+		return gemini.Resilience{}, fmt.Errorf("setting up rate limits: %w", err)
+	}
+	breaker := resilience.NewBreaker(resilience.BreakerConfig{Threshold: cfg.BreakerAfter, Cooldown: cfg.BreakerCool,
+		OnChange: func(model string, from, to resilience.BreakerState) {
+			logger.Warn("circuit breaker", "model", model, "from", from, "to", to)
+		}})
+	return gemini.Resilience{Fallbacks: cfg.Fallback, FallbackOnQuota: cfg.FallbackQuota, MaxAttempts: cfg.MaxAttempts,
+		CallTimeout: cfg.CallTimeout, Limiter: limiter, Breaker: breaker}, nil
+}
+
+// usageLoop logs a one-line usage summary every hour in which calls were made.
+func usageLoop(ctx context.Context, client *gemini.Client, logger *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if rep := client.Usage().Report(time.Now().Add(-time.Hour)); rep.Calls > 0 {
+				logger.Info("usage", "summary", tools.UsageSummary(rep, 1))
+			}
+		}
+	}
+}
 
 // evictLoop deletes expired conversations at start and then hourly.
 func evictLoop(ctx context.Context, store *session.FileStore, logger *slog.Logger) {

@@ -172,8 +172,10 @@ var (
 // ErrorInfo reasons, model ids and Vertex locations. It complements addDetails for text
 // that is not JSON (Go map printing, Python reprs, log lines).
 func (f *facts) scan(text string) {
-	if f.retryAfter == 0 {
-		f.retryAfter = scanRetry(text)
+	// RetryInfo is whole seconds ("31s") while the message may say "Please retry in 31.44s":
+	// honour the longer of the two, so a retry is never early.
+	if s := scanRetry(text); s > f.retryAfter {
+		f.retryAfter = s
 	}
 	for _, m := range quotaLineRE.FindAllStringSubmatch(text, 8) {
 		f.violations = append(f.violations, violation{metric: m[1], value: m[2], model: m[3]})

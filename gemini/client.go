@@ -14,6 +14,7 @@ import (
 	"google.golang.org/genai"
 
 	apierrors "github.com/nanobanana-mcp/nanobanana-mcp/errors"
+	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/resilience"
 )
 
 // Config selects the backend and the limits of the Gemini client. Empty fields fall back to
@@ -31,9 +32,10 @@ type Config struct {
 	Timeout        time.Duration // per request up to 2K; default 300 s
 	Timeout4K      time.Duration // per request at 4K; default 600 s
 
-	Registry *Registry
-	Logger   *slog.Logger
-	Now      func() time.Time // injected clock; default time.Now
+	Registry   *Registry
+	Resilience Resilience
+	Logger     *slog.Logger
+	Now        func() time.Time // injected clock; default time.Now
 }
 
 // Client generates images. It is safe for concurrent use.
@@ -46,6 +48,9 @@ type Client struct {
 	timeout4 time.Duration
 	backend  string
 	location string // Vertex only
+	res      Resilience
+	exec     *resilience.Executor
+	usage    *UsageLog
 }
 
 // NewClient builds the genai client with our own HTTP client and the SDK's retries off
@@ -79,10 +84,23 @@ func NewClient(ctx context.Context, cfg Config) (*Client, error) {
 	} else {
 		cc.Backend = genai.BackendGeminiAPI
 	}
+	res := cfg.Resilience
+	if res.MaxAttempts <= 0 {
+		res.MaxAttempts = resilience.DefaultMaxAttempts
+	}
+	if res.CallTimeout <= 0 {
+		res.CallTimeout = 10 * time.Minute
+	}
+	base := &Client{reg: cfg.Registry, log: cfg.Logger, now: cfg.Now, backend: "none", res: res, usage: NewUsageLog(0),
+		timeout: orDefault(cfg.Timeout, 300*time.Second), timeout4: orDefault(cfg.Timeout4K, 600*time.Second)}
+	base.exec = &resilience.Executor{Limiter: res.Limiter, Breaker: res.Breaker, Clock: res.Clock, MaxAttempts: res.MaxAttempts,
+		Classify: func(err error, model string) apierrors.Diagnosis {
+			return apierrors.Classify(err, apierrors.ForModel(model), apierrors.WithReplacements(cfg.Registry.Replacement))
+		}}
 	if !cfg.Vertex && cfg.APIKey == "" {
 		// Start anyway: tools/list, list_models and validation work without a key, and each
 		// generation explains what is missing.
-		return &Client{reg: cfg.Registry, log: cfg.Logger, now: cfg.Now, backend: "none"}, nil
+		return base, nil
 	}
 	sdk, err := genai.NewClient(ctx, cc)
 	if err != nil {
@@ -90,12 +108,12 @@ func NewClient(ctx context.Context, cfg Config) (*Client, error) {
 		return nil, apierrors.New(apierrors.Auth,
 			"The Gemini client could not be created: "+apierrors.Sanitize(err.Error()))
 	}
-	return &Client{
-		sdk: sdk, reg: cfg.Registry, log: cfg.Logger, now: cfg.Now, backend: backend, location: cc.Location,
-		timeout:  orDefault(cfg.Timeout, 300*time.Second),
-		timeout4: orDefault(cfg.Timeout4K, 600*time.Second),
-	}, nil
+	base.sdk, base.backend, base.location = sdk, backend, cc.Location
+	return base, nil
 }
+
+// Usage returns the log of recent calls, for usage reports.
+func (c *Client) Usage() *UsageLog { return c.usage }
 
 // Registry returns the model registry the client validates against.
 func (c *Client) Registry() *Registry { return c.reg }

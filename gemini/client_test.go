@@ -62,7 +62,7 @@ func TestGenerateReadsPartsDirectly(t *testing.T) {
 }
 
 func TestGenerateWithoutImageIsNeverSuccess(t *testing.T) {
-	c, sim := newTestClient(t, Config{})
+	c, sim := newTestClient(t, Config{Resilience: Resilience{MaxAttempts: 1}})
 	cases := []struct {
 		fault geminitest.Fault
 		cat   apierrors.Category
@@ -87,7 +87,7 @@ func TestGenerateWithoutImageIsNeverSuccess(t *testing.T) {
 }
 
 func TestPerRequestDeadline(t *testing.T) {
-	c, sim := newTestClient(t, Config{Timeout: 50 * time.Millisecond, Timeout4K: time.Hour})
+	c, sim := newTestClient(t, Config{Timeout: 50 * time.Millisecond, Timeout4K: time.Hour, Resilience: Resilience{MaxAttempts: 1}})
 	if c.deadline("4K") != time.Hour || c.deadline("2K") != 50*time.Millisecond {
 		t.Fatalf("deadline by size: %v %v", c.deadline("4K"), c.deadline("2K"))
 	}
@@ -117,12 +117,12 @@ func TestNoKeyFailsLocally(t *testing.T) {
 }
 
 func TestUpstreamErrorsSurface(t *testing.T) {
-	c, sim := newTestClient(t, Config{})
+	c, sim := newTestClient(t, Config{Resilience: Resilience{MaxAttempts: 1}})
 	sim.Enqueue("", geminitest.Overloaded())
 	_, err := c.Generate(context.Background(), Request{Prompt: "p", Model: "nano-banana-pro"})
 	var api genai.APIError
 	if !errors.As(err, &api) || api.Code != 503 {
-		t.Fatalf("err %v", err)
+		t.Fatalf("err %v; the SDK's APIError stays reachable through the diagnosis", err)
 	}
 	if d := apierrors.Classify(err, apierrors.ForModel("gemini-3-pro-image")); d.Category != apierrors.Overloaded || !d.Retryable {
 		t.Errorf("%+v", d)

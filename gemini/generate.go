@@ -19,7 +19,13 @@ func (c *Client) Generate(ctx context.Context, req Request) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return c.Send(ctx, plan)
+	if c.sdk == nil {
+		return nil, errNoKey()
+	}
+	if err := c.checkLocation(plan.UpstreamID); err != nil {
+		return nil, err
+	}
+	return c.generate(ctx, plan)
 }
 
 // errNoKey is the cause of every generation when no API key or Vertex project is configured.
@@ -30,8 +36,9 @@ func errNoKey() error {
 	return e
 }
 
-// Send performs one upstream call for a validated plan.
-func (c *Client) Send(ctx context.Context, p *Plan) (*Result, error) {
+// send performs one upstream call for a validated plan, bounded by ctx; Generate adds the
+// retries, limits and fallbacks around it.
+func (c *Client) send(ctx context.Context, p *Plan) (*Result, error) {
 	if c.sdk == nil {
 		return nil, errNoKey()
 	}
@@ -41,8 +48,6 @@ func (c *Client) Send(ctx context.Context, p *Plan) (*Result, error) {
 	start := c.now()
 	user := UserContent(p)
 	contents := append(append([]*genai.Content{}, p.History...), user)
-	ctx, cancel := context.WithTimeout(ctx, c.deadline(p.ImageSize))
-	defer cancel()
 	ctx, capt := withCapture(ctx)
 
 	id := p.UpstreamID

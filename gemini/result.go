@@ -19,23 +19,24 @@ import (
 
 // Result is a successful generation: the final image and everything known about the call.
 type Result struct {
-	Model       string   // the model id that answered
-	Notes       []string // what was changed on the way (normalised size, replaced model id, …)
-	Image       Image    // the final image: the last non-thought image part
-	Width       int
-	Height      int
-	AspectRatio string  // as requested ("" when the model chose)
-	ImageSize   string  // as requested, uppercase K
-	Drafts      []Image // thought images, kept only when the request asked for them
-	DraftCount  int     // thought images in the answer
-	Text        string  // the model's words (non-thought text)
-	Finish      string  // finish reason
-	Usage       Usage
-	CostUSD     float64 // estimate from the registry's prices
-	UserContent *genai.Content
-	Content     *genai.Content // the model turn exactly as received, signatures included
-	Elapsed     time.Duration
-	Attempts    int
+	Model        string   // the model id that answered
+	FallbackFrom string   // the model asked for, when a fallback answered
+	Notes        []string // what was changed on the way (normalised size, replaced model id, …)
+	Image        Image    // the final image: the last non-thought image part
+	Width        int
+	Height       int
+	AspectRatio  string  // as requested ("" when the model chose)
+	ImageSize    string  // as requested, uppercase K
+	Drafts       []Image // thought images, kept only when the request asked for them
+	DraftCount   int     // thought images in the answer
+	Text         string  // the model's words (non-thought text)
+	Finish       string  // finish reason
+	Usage        Usage
+	CostUSD      float64 // estimate from the registry's prices
+	UserContent  *genai.Content
+	Content      *genai.Content // the model turn exactly as received, signatures included
+	Elapsed      time.Duration
+	Attempts     int
 }
 
 // Usage is the token accounting of one answer.

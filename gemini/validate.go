@@ -34,6 +34,7 @@ type Request struct {
 type Plan struct {
 	Model         *Model
 	UpstreamID    string // the id sent upstream: Model.ID unless a conversation pinned another
+	Pinned        bool   // a conversation's model: never falls back
 	Prompt        string
 	AspectRatio   string
 	ImageSize     string // the size we asked for (or the default), always uppercase K
@@ -65,7 +66,7 @@ func (r *Registry) Validate(req Request) (*Plan, error) {
 	p := &Plan{Model: m, UpstreamID: m.ID, Prompt: prompt, References: req.References, History: req.History,
 		GoogleSearch: req.GoogleSearch, KeepDrafts: req.KeepDrafts}
 	if req.UpstreamID != "" {
-		p.UpstreamID = req.UpstreamID
+		p.UpstreamID, p.Pinned = req.UpstreamID, true
 	} else if res.Note != "" {
 		p.Notes = append(p.Notes, res.Note)
 	}

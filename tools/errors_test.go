@@ -28,7 +28,7 @@ func TestUpstreamFailuresBecomeToolErrors(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = sim.Close() })
 	gc, err := gemini.NewClient(context.Background(), gemini.Config{APIKey: key, BaseURL: sim.URL(),
-		Timeout: 2 * time.Second, Timeout4K: 2 * time.Second})
+		Timeout: 2 * time.Second, Timeout4K: 2 * time.Second, Resilience: oneShot})
 	if err != nil {
 		t.Fatal(err)
 	}

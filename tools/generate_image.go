@@ -80,7 +80,7 @@ func (d *Deps) save(res *gemini.Result, prompt string) (*ImageOutput, error) {
 		return nil, err
 	}
 	out := &ImageOutput{
-		ImageID: id, Model: res.Model, Path: rec.Path, URI: fileURI(rec.Path),
+		ImageID: id, Model: res.Model, FallbackFrom: res.FallbackFrom, Path: rec.Path, URI: fileURI(rec.Path),
 		MIMEType: res.Image.MIMEType, Width: res.Width, Height: res.Height, Bytes: rec.Bytes,
 		AspectRatio: res.AspectRatio, ImageSize: res.ImageSize, Drafts: res.DraftCount, Text: res.Text,
 		Usage: res.Usage, CostUSD: res.CostUSD, Attempts: res.Attempts, ElapsedMS: res.Elapsed.Milliseconds(),

@@ -20,6 +20,10 @@ import (
 	"github.com/nanobanana-mcp/nanobanana-mcp/tools"
 )
 
+// oneShot makes one upstream call per tool call: the tests of single paths are not about
+// retries (resilience_test.go is, on a fake clock).
+var oneShot = gemini.Resilience{MaxAttempts: 1}
+
 // harness is the real path: an MCP client in process, the tools, the genai SDK, and the
 // simulator over HTTP on loopback.
 type harness struct {
@@ -37,7 +41,7 @@ func newHarness(t *testing.T, configure ...func(*tools.Deps)) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = sim.Close() })
-	gc, err := gemini.NewClient(context.Background(), gemini.Config{APIKey: "test-key", BaseURL: sim.URL()})
+	gc, err := gemini.NewClient(context.Background(), gemini.Config{APIKey: "test-key", BaseURL: sim.URL(), Resilience: oneShot})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +51,7 @@ func newHarness(t *testing.T, configure ...func(*tools.Deps)) *harness {
 // newHarnessWithSim builds a harness around an existing simulator.
 func newHarnessWithSim(t *testing.T, sim *geminitest.Server, configure ...func(*tools.Deps)) *harness {
 	t.Helper()
-	gc, err := gemini.NewClient(context.Background(), gemini.Config{APIKey: "test-key", BaseURL: sim.URL()})
+	gc, err := gemini.NewClient(context.Background(), gemini.Config{APIKey: "test-key", BaseURL: sim.URL(), Resilience: oneShot})
 	if err != nil {
 		t.Fatal(err)
 	}

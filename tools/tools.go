@@ -12,6 +12,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini"
+	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/resilience"
 	"github.com/nanobanana-mcp/nanobanana-mcp/session"
 )
 
@@ -22,6 +23,8 @@ type Generator interface {
 	Registry() *gemini.Registry
 	Backend() string
 	Location() string
+	Usage() *gemini.UsageLog
+	Breakers() []resilience.BreakerStatus
 }
 
 // Deps is what the tools need from the rest of the server.
@@ -64,6 +67,7 @@ func All(d *Deps) []Tool {
 		ListModels(d),
 		ListConversations(d),
 		DeleteConversation(d),
+		UsageReport(d),
 	}
 	for i := range list {
 		list[i].Tool = tidySchemas(list[i].Tool)

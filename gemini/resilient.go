@@ -1,0 +1,197 @@
+package gemini
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	apierrors "github.com/nanobanana-mcp/nanobanana-mcp/errors"
+	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/resilience"
+)
+
+// Resilience configures the one retry layer: local rate limits, the breaker, the fallback
+// chain and the bounds of a call.
+type Resilience struct {
+	Fallbacks       []string      // model names tried in order after the requested one
+	FallbackOnQuota bool          // a spent quota of the requested model moves to the next one
+	MaxAttempts     int           // upstream calls per tool call, all models together; default 4
+	CallTimeout     time.Duration // everything one call may take, waits included; default 10 min
+	Limiter         *resilience.Limiter
+	Breaker         *resilience.Breaker
+	Clock           resilience.Clock
+}
+
+// DefaultFallbacks is Pro → Nano Banana 2 → Nano Banana.
+var DefaultFallbacks = []string{"nano-banana-pro", "nano-banana-2", "nano-banana"}
+
+type progressKey struct{}
+
+// WithProgress returns a context whose generations report what they are doing ("waiting
+// 37 s for the per-minute quota of gemini-3-pro-image, attempt 2 of 4") to report.
+func WithProgress(ctx context.Context, report func(message string)) context.Context {
+	return context.WithValue(ctx, progressKey{}, report)
+}
+
+func progressOf(ctx context.Context) func(string) {
+	if f, ok := ctx.Value(progressKey{}).(func(string)); ok {
+		return f
+	}
+	return func(string) {}
+}
+
+// generate runs a validated plan through the executor: breaker, limiter, call, classify,
+// retry or fall back. A conversation (history, or a pinned upstream id) never falls back.
+func (c *Client) generate(ctx context.Context, plan *Plan) (*Result, error) {
+	pinned := plan.Pinned || len(plan.History) > 0
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.res.CallTimeout)
+		defer cancel()
+	}
+	plans := map[string]*Plan{plan.UpstreamID: plan}
+	// A pinned plan never falls back; the executor still sees the chain, to say in the error
+	// which model a new conversation could use.
+	var fallbacks []resilience.Candidate
+	for _, name := range c.fallbacksFor(plan.Model) {
+		fp, ok := c.adapt(plan, name)
+		if ok && !slices.ContainsFunc(fallbacks, func(f resilience.Candidate) bool { return f.ID == fp.UpstreamID }) {
+			plans[fp.UpstreamID] = fp
+			fallbacks = append(fallbacks, resilience.Candidate{ID: fp.UpstreamID, Family: fp.Model.Family})
+		}
+	}
+	report := progressOf(ctx)
+	rp := resilience.Plan{
+		Model:           resilience.Candidate{ID: plan.UpstreamID, Family: plan.Model.Family},
+		Fallbacks:       fallbacks,
+		Pinned:          pinned,
+		FallbackOnQuota: c.res.FallbackOnQuota,
+		MaxAttempts:     c.res.MaxAttempts,
+		AttemptTimeout:  c.deadline(plan.ImageSize),
+		MinCallTime:     10 * time.Second,
+		OnEvent: func(ev resilience.Event) {
+			if ev.Message != "" {
+				report(ev.Message)
+			}
+		},
+	}
+	start := c.now()
+	var result *Result
+	out, err := c.exec.Do(ctx, rp, func(ctx context.Context, model string, _ int) error {
+		p := plans[model]
+		if p == nil {
+			return fmt.Errorf("no plan for %s", model) // cannot happen: the chain comes from plans
+		}
+		res, err := c.send(ctx, p)
+		if err == nil {
+			result = res
+		}
+		return err
+	})
+	rec := CallRecord{At: start, Model: out.Model, FallbackFrom: out.FallbackFrom, Attempts: out.Attempts,
+		Waited: out.Waited, Latency: c.now().Sub(start), Tries: out.Tries}
+	if err != nil {
+		rec.Category = apierrors.Classify(err, apierrors.ForModel(out.Model)).Category
+		c.usage.Record(rec)
+		return nil, err
+	}
+	result.Attempts, result.Elapsed = out.Attempts, rec.Latency
+	if out.FallbackFrom != "" {
+		result.FallbackFrom = out.FallbackFrom
+		result.Notes = append(result.Notes, fmt.Sprintf("%s was unavailable, so %s served this call", out.FallbackFrom, result.Model))
+	}
+	rec.Usage, rec.CostUSD = result.Usage, result.CostUSD
+	c.usage.Record(rec)
+	return result, nil
+}
+
+// fallbacksFor is the part of the chain after m (the chain is in order of preference, so a
+// model never falls back to one listed before it); a model not in the chain gets all of it.
+func (c *Client) fallbacksFor(m *Model) []string {
+	for i, name := range c.res.Fallbacks {
+		if res, err := c.reg.Lookup(name); err == nil && res.Model == m {
+			return c.res.Fallbacks[i+1:]
+		}
+	}
+	return c.res.Fallbacks
+}
+
+// adapt re-plans a request for a fallback model: a parameter the fallback lacks is changed to
+// the nearest it has, with a note, never silently. A fallback that cannot take the request at
+// all (too many reference images) is skipped.
+func (c *Client) adapt(p *Plan, name string) (*Plan, bool) {
+	res, err := c.reg.Lookup(name)
+	if err != nil || res.Model == p.Model {
+		return nil, false
+	}
+	m := res.Model
+	if len(p.References) > m.MaxReferenceImages {
+		return nil, false
+	}
+	fp := *p
+	fp.Model, fp.UpstreamID, fp.Notes = m, m.ID, slices.Clone(p.Notes)
+	note := func(format string, args ...any) {
+		fp.Notes = append(fp.Notes, fmt.Sprintf("on fallback %s: ", m.ID)+fmt.Sprintf(format, args...))
+	}
+	if fp.AspectRatio != "" && !slices.Contains(m.AspectRatios, fp.AspectRatio) {
+		near := nearestRatio(fp.AspectRatio, m.AspectRatios)
+		note("aspect ratio %s is not supported, %s was used", fp.AspectRatio, near)
+		fp.AspectRatio = near
+	}
+	if !slices.Contains(m.Sizes, fp.ImageSize) {
+		near := nearestSize(fp.ImageSize, m.Sizes)
+		note("size %s is not supported, %s was used", fp.ImageSize, near)
+		fp.ImageSize = near
+	}
+	if fp.ThinkingLevel != "" && !slices.Contains(m.ThinkingLevels, fp.ThinkingLevel) {
+		note("thinking level %s is not supported and was dropped", fp.ThinkingLevel)
+		fp.ThinkingLevel = ""
+	}
+	if fp.GoogleSearch && !m.Grounding {
+		note("Google Search grounding is not supported and was dropped")
+		fp.GoogleSearch = false
+	}
+	return &fp, true
+}
+
+func ratioValue(r string) float64 {
+	w, h, ok := strings.Cut(r, ":")
+	if !ok {
+		return 1
+	}
+	a, _ := strconv.ParseFloat(w, 64)
+	b, _ := strconv.ParseFloat(h, 64)
+	if b == 0 {
+		return 1
+	}
+	return a / b
+}
+
+func nearestRatio(want string, have []string) string {
+	best, bestD := have[0], math.Inf(1)
+	for _, r := range have {
+		if d := math.Abs(math.Log(ratioValue(r) / ratioValue(want))); d < bestD {
+			best, bestD = r, d
+		}
+	}
+	return best
+}
+
+var sizeOrder = map[string]int{"512": 0, "1K": 1, "2K": 2, "4K": 3}
+
+// nearestSize picks the largest size not above the one asked for, else the smallest.
+func nearestSize(want string, have []string) string {
+	best := ""
+	for _, s := range have {
+		if sizeOrder[s] <= sizeOrder[want] && (best == "" || sizeOrder[s] > sizeOrder[best]) {
+			best = s
+		}
+	}
+	if best == "" {
+		best = have[0]
+	}
+	return best
+}

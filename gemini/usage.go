@@ -1,0 +1,176 @@
+package gemini
+
+import (
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	apierrors "github.com/nanobanana-mcp/nanobanana-mcp/errors"
+	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/resilience"
+)
+
+// CallRecord is what one generation cost and how it went.
+type CallRecord struct {
+	At           time.Time
+	Model        string // the model that served, or was tried last
+	FallbackFrom string
+	Attempts     int
+	Waited       time.Duration
+	Latency      time.Duration
+	Category     apierrors.Category // "" on success
+	Usage        Usage
+	CostUSD      float64
+	Tries        []resilience.Try
+}
+
+// UsageLog keeps the most recent calls in memory, for usage_report and the hourly log line.
+type UsageLog struct {
+	mu      sync.Mutex
+	records []CallRecord
+	next    int
+	max     int
+}
+
+// NewUsageLog keeps at most max records (the oldest are dropped).
+func NewUsageLog(max int) *UsageLog {
+	if max <= 0 {
+		max = 10000
+	}
+	return &UsageLog{max: max}
+}
+
+// Record adds a call.
+func (u *UsageLog) Record(r CallRecord) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if len(u.records) < u.max {
+		u.records = append(u.records, r)
+		return
+	}
+	u.records[u.next] = r
+	u.next = (u.next + 1) % u.max
+}
+
+// UsageReport summarises calls since a time.
+type UsageReport struct {
+	Since        time.Time      `json:"since"`
+	Calls        int            `json:"calls"`
+	Images       int            `json:"images"`
+	SuccessRate  float64        `json:"success_rate" jsonschema_description:"successful calls / calls"`
+	LatencyP50MS int64          `json:"latency_p50_ms"`
+	LatencyP95MS int64          `json:"latency_p95_ms"`
+	Attempts     int            `json:"attempts" jsonschema_description:"upstream calls made"`
+	WaitedMS     int64          `json:"waited_ms" jsonschema_description:"time spent queued or waiting to retry"`
+	Fallbacks    int            `json:"fallbacks" jsonschema_description:"calls served by a fallback model"`
+	Errors       map[string]int `json:"errors" jsonschema_description:"failed calls by category"`
+	UpstreamErrs map[string]int `json:"upstream_errors" jsonschema_description:"failed upstream attempts by category, retried ones included"`
+	CostUSD      float64        `json:"cost_usd"`
+	CostPerImage float64        `json:"cost_per_image_usd"`
+	Tokens       int            `json:"tokens"`
+	Hours        []HourUsage    `json:"hours"`
+}
+
+// HourUsage is one hour of a UsageReport.
+type HourUsage struct {
+	Hour     string         `json:"hour" jsonschema_description:"start of the hour, RFC 3339"`
+	Calls    int            `json:"calls"`
+	Images   int            `json:"images"`
+	Errors   map[string]int `json:"errors"`
+	CostUSD  float64        `json:"cost_usd"`
+	P50MS    int64          `json:"latency_p50_ms"`
+	Attempts int            `json:"attempts"`
+}
+
+// Report summarises the calls made since since, in total and per hour.
+func (u *UsageLog) Report(since time.Time) UsageReport {
+	u.mu.Lock()
+	recs := slices.Clone(u.records)
+	u.mu.Unlock()
+	sort.Slice(recs, func(i, j int) bool { return recs[i].At.Before(recs[j].At) })
+	rep := UsageReport{Since: since, Errors: map[string]int{}, UpstreamErrs: map[string]int{}, Hours: []HourUsage{}}
+	var lat []time.Duration
+	hours := map[time.Time]*HourUsage{}
+	hourLat := map[time.Time][]time.Duration{}
+	for _, r := range recs {
+		if r.At.Before(since) {
+			continue
+		}
+		rep.Calls++
+		rep.Attempts += r.Attempts
+		rep.WaitedMS += r.Waited.Milliseconds()
+		for _, t := range r.Tries {
+			if t.Category != "" {
+				rep.UpstreamErrs[string(t.Category)]++
+			}
+		}
+		h := r.At.UTC().Truncate(time.Hour)
+		hu := hours[h]
+		if hu == nil {
+			hu = &HourUsage{Hour: h.Format(time.RFC3339), Errors: map[string]int{}}
+			hours[h] = hu
+		}
+		hu.Calls++
+		hu.Attempts += r.Attempts
+		if r.Category != "" {
+			rep.Errors[string(r.Category)]++
+			hu.Errors[string(r.Category)]++
+			continue
+		}
+		rep.Images++
+		hu.Images++
+		if r.FallbackFrom != "" {
+			rep.Fallbacks++
+		}
+		rep.CostUSD += r.CostUSD
+		hu.CostUSD += r.CostUSD
+		rep.Tokens += r.Usage.TotalTokens
+		lat = append(lat, r.Latency)
+		hourLat[h] = append(hourLat[h], r.Latency)
+	}
+	if rep.Calls > 0 {
+		rep.SuccessRate = round(float64(rep.Images)/float64(rep.Calls), 4)
+	}
+	if rep.Images > 0 {
+		rep.CostPerImage = round(rep.CostUSD/float64(rep.Images), 4)
+	}
+	rep.CostUSD = round(rep.CostUSD, 4)
+	rep.LatencyP50MS, rep.LatencyP95MS = percentile(lat, 50), percentile(lat, 95)
+	keys := make([]time.Time, 0, len(hours))
+	for h := range hours {
+		keys = append(keys, h)
+	}
+	slices.SortFunc(keys, func(a, b time.Time) int { return a.Compare(b) })
+	for _, h := range keys {
+		hu := hours[h]
+		hu.P50MS, hu.CostUSD = percentile(hourLat[h], 50), round(hu.CostUSD, 4)
+		rep.Hours = append(rep.Hours, *hu)
+	}
+	return rep
+}
+
+func percentile(d []time.Duration, p int) int64 {
+	if len(d) == 0 {
+		return 0
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	i := (len(s)*p + 99) / 100
+	return s[max(0, min(len(s)-1, i-1))].Milliseconds()
+}
+
+func round(v float64, digits int) float64 {
+	p := 1.0
+	for range digits {
+		p *= 10
+	}
+	return float64(int64(v*p+0.5)) / p
+}
+
+// Breakers reports the circuit breaker of every model that has one.
+func (c *Client) Breakers() []resilience.BreakerStatus {
+	if c.res.Breaker == nil {
+		return nil
+	}
+	return c.res.Breaker.Snapshot()
+}

@@ -1,0 +1,68 @@
+package tools
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/nanobanana-mcp/nanobanana-mcp/gemini"
+	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/resilience"
+)
+
+// UsageReportInput is the usage_report argument object.
+type UsageReportInput struct {
+	Hours int `json:"hours,omitempty" jsonschema_description:"How far back to look, in hours (default 24)."`
+}
+
+// UsageReportOutput is the structuredContent of usage_report.
+type UsageReportOutput struct {
+	gemini.UsageReport
+	Breakers []resilience.BreakerStatus `json:"breakers,omitempty" jsonschema_description:"circuit breaker per model"`
+}
+
+// UsageReport is the usage_report tool: what the server's calls achieved and cost.
+func UsageReport(d *Deps) Tool {
+	tool := mcp.NewTool("usage_report",
+		mcp.WithDescription("Report this server's image calls: success rate, latency p50/p95, errors by category "+
+			"(many rate_limited: slow down; many overloaded: wait or use another model), fallbacks, attempts, "+
+			"cost per successful image, per hour; and each model's circuit breaker."),
+		mcp.WithInputSchema[UsageReportInput](),
+		mcp.WithOutputSchema[UsageReportOutput](),
+		annotations("Usage report", true, false, true, false),
+	)
+	return Tool{Tool: tool, Handler: typed(d, "usage_report", d.usageReport)}
+}
+
+func (d *Deps) usageReport(_ context.Context, _ mcp.CallToolRequest, in UsageReportInput) *mcp.CallToolResult {
+	hours := in.Hours
+	if hours <= 0 {
+		hours = 24
+	}
+	out := UsageReportOutput{UsageReport: d.Gemini.Usage().Report(time.Now().Add(-time.Duration(hours) * time.Hour)),
+		Breakers: d.Gemini.Breakers()}
+	return &mcp.CallToolResult{Content: []mcp.Content{mcp.NewTextContent(UsageSummary(out.UsageReport, hours))}, StructuredContent: out}
+}
+
+// UsageSummary is the one-line reading of a report, also logged hourly.
+func UsageSummary(r gemini.UsageReport, hours int) string {
+	if r.Calls == 0 {
+		return fmt.Sprintf("No image calls in the last %d h.", hours)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Last %d h: %d calls, %d images (%.0f%% success), p50 %.1f s, p95 %.1f s, %d upstream attempts, %d fallbacks, $%.3f ($%.3f per image)",
+		hours, r.Calls, r.Images, r.SuccessRate*100, float64(r.LatencyP50MS)/1000, float64(r.LatencyP95MS)/1000,
+		r.Attempts, r.Fallbacks, r.CostUSD, r.CostPerImage)
+	if len(r.UpstreamErrs) > 0 {
+		cats := make([]string, 0, len(r.UpstreamErrs))
+		for c, n := range r.UpstreamErrs {
+			cats = append(cats, fmt.Sprintf("%s %d", c, n))
+		}
+		sort.Strings(cats)
+		fmt.Fprintf(&b, "; upstream errors: %s", strings.Join(cats, ", "))
+	}
+	return b.String() + "."
+}
