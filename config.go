@@ -44,6 +44,8 @@ type Config struct {
 	AllowPrivateURLs bool
 
 	ProgressEvery  time.Duration
+	AsyncAfter     time.Duration
+	AsyncAfterSet  bool // given explicitly, so the --client preset's value does not apply
 	Fallback       []string
 	FallbackQuota  bool
 	MaxAttempts    int
@@ -121,6 +123,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.IntVar(&c.Concurrency, "concurrency", 4, "concurrent upstream calls per model")
 	fs.IntVar(&c.BreakerAfter, "breaker-threshold", 5, "consecutive server-side failures that open a model's circuit breaker")
 	fs.DurationVar(&c.BreakerCool, "breaker-cooldown", 120*time.Second, "how long an open breaker stays open")
+	fs.DurationVar(&c.AsyncAfter, "async-after", 0, "a call still running after this answers with a job_id for get_generation (default: the --client preset's; 0 never)")
 	fs.DurationVar(&c.ProgressEvery, "progress-every", 10*time.Second, "how often a long call sends progress notifications")
 	fs.DurationVar(&c.Timeout, "timeout", 300*time.Second, "per-request deadline up to 2K")
 	fs.DurationVar(&c.Timeout4K, "timeout-4k", 600*time.Second, "per-request deadline at 4K")
@@ -156,6 +159,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	if c.Version {
 		return c, nil
 	}
+	c.AsyncAfterSet = set["async-after"] || getenv(envPrefix+"ASYNC_AFTER") != ""
 	c.readSDKEnv(getenv)
 	c.AllowedRoots = filepath.SplitList(roots)
 	c.MaxBody = int64(maxBodyMB) << 20
@@ -271,6 +275,9 @@ func (c *Config) validate(getenv func(string) string) []error {
 	}
 	if c.RPM < 0 || c.IPM < 0 || c.RPD < 0 || c.MaxAttempts < 1 || c.Concurrency < 1 || c.BreakerAfter < 1 {
 		bad("--rpm, --ipm and --rpd must not be negative; --max-attempts, --concurrency and --breaker-threshold must be at least 1")
+	}
+	if c.AsyncAfter < 0 {
+		bad("--async-after must not be negative")
 	}
 	if c.CallTimeout <= 0 || c.BreakerCool <= 0 {
 		bad("--call-timeout and --breaker-cooldown must be positive durations")

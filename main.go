@@ -169,6 +169,12 @@ func wire(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error) {
 	if err := deps.ApplyPreset(cfg.Client, cfg.Transport, cfg.Output); err != nil {
 		return nil, err
 	}
+	if cfg.AsyncAfterSet {
+		deps.AsyncAfter = cfg.AsyncAfter
+	}
+	if deps.Jobs, err = tools.OpenJobs(filepath.Join(filepath.Dir(cfg.StoreDir), "jobs"), 24*time.Hour); err != nil {
+		return nil, err
+	}
 	a.deps = deps
 	a.srv = server.New(server.Options{Name: "nanobanana-mcp", Version: version, Instructions: instructions,
 		Tools: tools.All(deps), Resources: tools.Resources(deps), Templates: tools.ResourceTemplates(deps),

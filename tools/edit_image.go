@@ -24,6 +24,8 @@ type EditImageInput struct {
 	ThinkingLevel  string   `json:"thinking_level,omitempty" jsonschema:"enum=minimal,enum=high" jsonschema_description:"How hard the model thinks, where supported."`
 	GoogleSearch   bool     `json:"google_search,omitempty" jsonschema_description:"Ground the edit in Google Search results, where supported."`
 	Output         string   `json:"output,omitempty" jsonschema:"enum=preview,enum=resource,enum=url,enum=path,enum=full" jsonschema_description:"How the image comes back, as for generate_image."`
+	Async          bool     `json:"async,omitempty" jsonschema_description:"Return a job_id at once and edit in the background; fetch the image with get_generation."`
+	IdempotencyKey string   `json:"idempotency_key,omitempty" jsonschema_description:"Any string unique to this request: a retry with the same key returns the same job instead of editing twice."`
 }
 
 // EditImage is the edit_image tool: multi-turn editing whose history, thought signatures
@@ -41,6 +43,11 @@ func EditImage(d *Deps) Tool {
 }
 
 func (d *Deps) editImage(ctx context.Context, req mcp.CallToolRequest, in EditImageInput) *mcp.CallToolResult {
+	return d.asyncTurn(ctx, "edit_image", in.IdempotencyKey, in.Async, expectedSeconds(in.Model, in.ImageSize),
+		func(ctx context.Context) *mcp.CallToolResult { return d.editTurn(ctx, req, in) })
+}
+
+func (d *Deps) editTurn(ctx context.Context, req mcp.CallToolRequest, in EditImageInput) *mcp.CallToolResult {
 	args := turnArgs{Prompt: in.Prompt, Model: in.Model, AspectRatio: in.AspectRatio, ImageSize: in.ImageSize,
 		ThinkingLevel: in.ThinkingLevel, Output: in.Output, GoogleSearch: in.GoogleSearch, Images: in.Images}
 	if in.Image != "" {

@@ -15,42 +15,47 @@ import (
 
 // GenerateImageInput is the generate_image argument object.
 type GenerateImageInput struct {
-	Prompt        string   `json:"prompt" jsonschema_description:"What to draw: subject, style, composition, any text to render."`
-	Model         string   `json:"model,omitempty" jsonschema_description:"Model alias or id (see list_models); default nano-banana-2."`
-	AspectRatio   string   `json:"aspect_ratio,omitempty" jsonschema:"enum=1:1,enum=2:3,enum=3:2,enum=3:4,enum=4:3,enum=4:5,enum=5:4,enum=9:16,enum=16:9,enum=21:9,enum=1:4,enum=4:1,enum=1:8,enum=8:1" jsonschema_description:"Aspect ratio; each model supports a subset (see list_models). Default: 1:1, or the reference image's ratio."`
-	ImageSize     string   `json:"image_size,omitempty" jsonschema:"enum=512,enum=1K,enum=2K,enum=4K" jsonschema_description:"Resolution class (uppercase K); each model supports a subset (see list_models). Default 1K."`
-	Images        []string `json:"images,omitempty" jsonschema_description:"Reference images: a file path under the allowed roots, an http(s) URL, a data URL, bare base64, or an image_id from an earlier result."`
-	ThinkingLevel string   `json:"thinking_level,omitempty" jsonschema:"enum=minimal,enum=high" jsonschema_description:"How hard the model thinks before drawing, where the model supports it."`
-	GoogleSearch  bool     `json:"google_search,omitempty" jsonschema_description:"Ground the image in Google Search results (current events, real places), where the model supports it."`
-	Output        string   `json:"output,omitempty" jsonschema:"enum=preview,enum=resource,enum=url,enum=path,enum=full" jsonschema_description:"How the image comes back: preview (a small inline JPEG plus the saved path), resource (a resource_link to read with resources/read), url (a signed, expiring link; HTTP transports only), path (the saved path only), or full (the full image inline, where the transport can carry it). Default: the server's --output or --client preset."`
+	Prompt         string   `json:"prompt" jsonschema_description:"What to draw: subject, style, composition, any text to render."`
+	Model          string   `json:"model,omitempty" jsonschema_description:"Model alias or id (see list_models); default nano-banana-2."`
+	AspectRatio    string   `json:"aspect_ratio,omitempty" jsonschema:"enum=1:1,enum=2:3,enum=3:2,enum=3:4,enum=4:3,enum=4:5,enum=5:4,enum=9:16,enum=16:9,enum=21:9,enum=1:4,enum=4:1,enum=1:8,enum=8:1" jsonschema_description:"Aspect ratio; each model supports a subset (see list_models). Default: 1:1, or the reference image's ratio."`
+	ImageSize      string   `json:"image_size,omitempty" jsonschema:"enum=512,enum=1K,enum=2K,enum=4K" jsonschema_description:"Resolution class (uppercase K); each model supports a subset (see list_models). Default 1K."`
+	Images         []string `json:"images,omitempty" jsonschema_description:"Reference images: a file path under the allowed roots, an http(s) URL, a data URL, bare base64, or an image_id from an earlier result."`
+	ThinkingLevel  string   `json:"thinking_level,omitempty" jsonschema:"enum=minimal,enum=high" jsonschema_description:"How hard the model thinks before drawing, where the model supports it."`
+	GoogleSearch   bool     `json:"google_search,omitempty" jsonschema_description:"Ground the image in Google Search results (current events, real places), where the model supports it."`
+	Async          bool     `json:"async,omitempty" jsonschema_description:"Return a job_id at once and generate in the background; fetch the image with get_generation. For clients with hard time limits."`
+	IdempotencyKey string   `json:"idempotency_key,omitempty" jsonschema_description:"Any string unique to this request: a retry with the same key returns the same job and image instead of paying twice."`
+	Output         string   `json:"output,omitempty" jsonschema:"enum=preview,enum=resource,enum=url,enum=path,enum=full" jsonschema_description:"How the image comes back: preview (a small inline JPEG plus the saved path), resource (a resource_link to read with resources/read), url (a signed, expiring link; HTTP transports only), path (the saved path only), or full (the full image inline, where the transport can carry it). Default: the server's --output or --client preset."`
 }
 
 // ImageOutput is the structuredContent of generate_image (and later edit_image). Never base64.
 type ImageOutput struct {
-	ConversationID string       `json:"conversation_id" jsonschema_description:"Continue this conversation with edit_image."`
-	ImageID        string       `json:"image_id" jsonschema_description:"Refers to this image in later calls."`
-	Model          string       `json:"model" jsonschema_description:"The model id that made the image."`
-	FallbackFrom   string       `json:"fallback_from,omitempty" jsonschema_description:"The model asked for, when a fallback served the call."`
-	Path           string       `json:"path" jsonschema_description:"Where the full image is saved."`
-	URI            string       `json:"uri" jsonschema_description:"The saved image as a file:// URI."`
-	MIMEType       string       `json:"mime_type"`
-	Width          int          `json:"width"`
-	Height         int          `json:"height"`
-	Bytes          int          `json:"bytes"`
-	AspectRatio    string       `json:"aspect_ratio,omitempty" jsonschema_description:"The ratio asked for; empty when the model chose."`
-	ImageSize      string       `json:"image_size" jsonschema_description:"The size class asked for."`
-	Drafts         int          `json:"drafts" jsonschema_description:"Thought images (drafts) the model made and we skipped."`
-	DraftPaths     []string     `json:"draft_paths,omitempty" jsonschema_description:"Where drafts were saved, with --keep-drafts."`
-	Text           string       `json:"text,omitempty" jsonschema_description:"The model's words, if any."`
-	Usage          gemini.Usage `json:"usage"`
-	CostUSD        float64      `json:"cost_usd" jsonschema_description:"Estimated price of this call in US dollars."`
-	Attempts       int          `json:"attempts" jsonschema_description:"Upstream calls made."`
-	ElapsedMS      int64        `json:"elapsed_ms"`
-	Notes          []string     `json:"notes,omitempty" jsonschema_description:"Anything changed on the way, e.g. a normalised size or a replaced model id."`
-	Turn           int          `json:"turn" jsonschema_description:"Which turn of the conversation this image is (1 for a new conversation)."`
-	BranchOf       string       `json:"branch_of,omitempty" jsonschema_description:"The conversation this one branched from (from_image_id)."`
-	URL            string       `json:"url,omitempty" jsonschema_description:"A signed link to the full image (output url)."`
-	URLExpires     string       `json:"url_expires,omitempty" jsonschema_description:"When the link stops working (RFC 3339)."`
+	ConversationID  string       `json:"conversation_id" jsonschema_description:"Continue this conversation with edit_image."`
+	ImageID         string       `json:"image_id" jsonschema_description:"Refers to this image in later calls."`
+	Model           string       `json:"model" jsonschema_description:"The model id that made the image."`
+	FallbackFrom    string       `json:"fallback_from,omitempty" jsonschema_description:"The model asked for, when a fallback served the call."`
+	Path            string       `json:"path" jsonschema_description:"Where the full image is saved."`
+	URI             string       `json:"uri" jsonschema_description:"The saved image as a file:// URI."`
+	MIMEType        string       `json:"mime_type"`
+	Width           int          `json:"width"`
+	Height          int          `json:"height"`
+	Bytes           int          `json:"bytes"`
+	AspectRatio     string       `json:"aspect_ratio,omitempty" jsonschema_description:"The ratio asked for; empty when the model chose."`
+	ImageSize       string       `json:"image_size" jsonschema_description:"The size class asked for."`
+	Drafts          int          `json:"drafts" jsonschema_description:"Thought images (drafts) the model made and we skipped."`
+	DraftPaths      []string     `json:"draft_paths,omitempty" jsonschema_description:"Where drafts were saved, with --keep-drafts."`
+	Text            string       `json:"text,omitempty" jsonschema_description:"The model's words, if any."`
+	Usage           gemini.Usage `json:"usage"`
+	CostUSD         float64      `json:"cost_usd" jsonschema_description:"Estimated price of this call in US dollars."`
+	Attempts        int          `json:"attempts" jsonschema_description:"Upstream calls made."`
+	ElapsedMS       int64        `json:"elapsed_ms"`
+	Notes           []string     `json:"notes,omitempty" jsonschema_description:"Anything changed on the way, e.g. a normalised size or a replaced model id."`
+	Turn            int          `json:"turn" jsonschema_description:"Which turn of the conversation this image is (1 for a new conversation)."`
+	BranchOf        string       `json:"branch_of,omitempty" jsonschema_description:"The conversation this one branched from (from_image_id)."`
+	JobID           string       `json:"job_id,omitempty" jsonschema_description:"Set while the image is still being made: fetch it with get_generation."`
+	Status          string       `json:"status,omitempty" jsonschema_description:"running while a job is in progress"`
+	ExpectedSeconds int          `json:"expected_seconds,omitempty" jsonschema_description:"Roughly how long the whole generation takes."`
+	URL             string       `json:"url,omitempty" jsonschema_description:"A signed link to the full image (output url)."`
+	URLExpires      string       `json:"url_expires,omitempty" jsonschema_description:"When the link stops working (RFC 3339)."`
 }
 
 // GenerateImage is the generate_image tool.
@@ -67,9 +72,12 @@ func GenerateImage(d *Deps) Tool {
 }
 
 func (d *Deps) generateImage(ctx context.Context, req mcp.CallToolRequest, in GenerateImageInput) *mcp.CallToolResult {
-	return d.runTurn(ctx, req, "generate_image", nil, nil, turnArgs{Prompt: in.Prompt, Model: in.Model,
-		AspectRatio: in.AspectRatio, ImageSize: in.ImageSize, ThinkingLevel: in.ThinkingLevel, Output: in.Output,
-		GoogleSearch: in.GoogleSearch, Images: in.Images})
+	return d.asyncTurn(ctx, "generate_image", in.IdempotencyKey, in.Async, expectedSeconds(in.Model, in.ImageSize),
+		func(ctx context.Context) *mcp.CallToolResult {
+			return d.runTurn(ctx, req, "generate_image", nil, nil, turnArgs{Prompt: in.Prompt, Model: in.Model,
+				AspectRatio: in.AspectRatio, ImageSize: in.ImageSize, ThinkingLevel: in.ThinkingLevel, Output: in.Output,
+				GoogleSearch: in.GoogleSearch, Images: in.Images})
+		})
 }
 
 // save writes the final image (and drafts, if kept) and fills in the contract fields.

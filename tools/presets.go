@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Preset is how images should come back to one kind of client.
@@ -12,7 +13,10 @@ type Preset struct {
 	Output  string         // default output mode
 	HTTP    string         // default output mode over HTTP transports, when different
 	Preview PreviewOptions // inline preview budget
-	Why     string         // the reason, for the README
+	// AsyncAfter answers a call still running after this with a job_id, for clients that
+	// abandon calls at a fixed limit whatever progress they get.
+	AsyncAfter time.Duration
+	Why        string // the reason, for the README
 }
 
 // Presets are the client presets for --client. Each budget comes from what the client is
@@ -21,9 +25,11 @@ var Presets = map[string]Preset{
 	"claude-code": {Name: "claude-code", Output: OutputPath, Preview: PreviewOptions{MaxEdge: 512, MaxBytes: 48 << 10},
 		Why: "Claude Code counts an inline image as text against its 25,000-token tool-output cap (15–25k tokens per image); it reads the saved file with its own Read tool far more cheaply, so results carry the path."},
 	"claude-desktop": {Name: "claude-desktop", Output: OutputPreview, Preview: PreviewOptions{MaxEdge: 1024, MaxBytes: 512 << 10},
-		Why: "Claude Desktop refuses tool results over 1 MiB; a 1024 px JPEG preview under 512 KiB (≈700 KiB as base64) fits with room for text."},
+		AsyncAfter: 45 * time.Second,
+		Why:        "Claude Desktop refuses tool results over 1 MiB (a 1024 px JPEG preview under 512 KiB, ≈700 KiB as base64, fits) and abandons a call at about 60 s whatever progress it gets, so a call still running at 45 s answers with a job_id for get_generation."},
 	"cherry-studio": {Name: "cherry-studio", Output: OutputPreview, HTTP: OutputURL, Preview: PreviewOptions{MaxEdge: 1024, MaxBytes: 512 << 10},
-		Why: "Cherry Studio shows an inline image to the user but hands the model a placeholder; over HTTP a signed URL with a markdown link reaches both, over stdio a preview plus the path."},
+		AsyncAfter: 50 * time.Second,
+		Why:        "Cherry Studio shows an inline image to the user but hands the model a placeholder; over HTTP a signed URL with a markdown link reaches both, over stdio a preview plus the path. Without Long Running Mode it stops calls at 60 s, so a call still running at 50 s answers with a job_id."},
 	"dify": {Name: "dify", Output: OutputURL, HTTP: OutputURL, Preview: PreviewOptions{MaxEdge: 768, MaxBytes: 256 << 10},
 		Why: "Dify workflows pass files by URL and cannot read local paths, so results carry a signed HTTP URL (run the server with --transport http)."},
 	"generic": {Name: "generic", Output: OutputPreview, Preview: PreviewOptions{MaxEdge: 768, MaxBytes: 256 << 10},
@@ -40,8 +46,8 @@ func PresetNames() []string {
 	return names
 }
 
-// ApplyPreset sets the default output and preview budget for a client on a transport; an
-// explicit output mode (non-empty) wins over the preset's.
+// ApplyPreset sets the default output, preview budget and async-after for a client on a
+// transport; an explicit output mode (non-empty) wins over the preset's.
 func (d *Deps) ApplyPreset(name, transport, explicitOutput string) error {
 	p, ok := Presets[name]
 	if !ok {
@@ -58,13 +64,14 @@ func (d *Deps) ApplyPreset(name, transport, explicitOutput string) error {
 		d.Output = explicitOutput
 	}
 	d.Preview = p.Preview
+	d.AsyncAfter = p.AsyncAfter
 	return nil
 }
 
 // PresetTable renders the presets for the README.
 func PresetTable() string {
 	var b strings.Builder
-	b.WriteString("| `--client` | output (stdio) | output (HTTP) | preview | why |\n|---|---|---|---|---|\n")
+	b.WriteString("| `--client` | output (stdio) | output (HTTP) | preview | async after | why |\n|---|---|---|---|---|---|\n")
 	for _, n := range PresetNames() {
 		p := Presets[n]
 		httpOut := p.HTTP
@@ -75,7 +82,11 @@ func PresetTable() string {
 		if stdioOut == OutputURL {
 			stdioOut = OutputResource
 		}
-		fmt.Fprintf(&b, "| `%s` | `%s` | `%s` | %d px, %d KiB | %s |\n", n, stdioOut, httpOut, p.Preview.MaxEdge, p.Preview.MaxBytes>>10, p.Why)
+		async := "never"
+		if p.AsyncAfter > 0 {
+			async = p.AsyncAfter.String()
+		}
+		fmt.Fprintf(&b, "| `%s` | `%s` | `%s` | %d px, %d KiB | %s | %s |\n", n, stdioOut, httpOut, p.Preview.MaxEdge, p.Preview.MaxBytes>>10, async, p.Why)
 	}
 	return b.String()
 }

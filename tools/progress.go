@@ -21,10 +21,11 @@ type progress struct {
 	mu    sync.Mutex
 	step  float64
 	total float64
+	gate  *progressGate // closed when the request was answered and a job goes on
 }
 
 func newProgress(ctx context.Context, req mcp.CallToolRequest, total float64) *progress {
-	p := &progress{ctx: ctx, total: total, srv: server.ServerFromContext(ctx)}
+	p := &progress{ctx: ctx, total: total, srv: server.ServerFromContext(ctx), gate: gateFrom(ctx)}
 	if req.Params.Meta != nil {
 		p.token = req.Params.Meta.ProgressToken
 	}
@@ -33,7 +34,7 @@ func newProgress(ctx context.Context, req mcp.CallToolRequest, total float64) *p
 
 // report sends one notification; progress only ever increases, as the spec requires.
 func (p *progress) report(step float64, msg string) {
-	if p.token == nil || p.srv == nil {
+	if p.token == nil || p.srv == nil || (p.gate != nil && p.gate.closed.Load()) {
 		return
 	}
 	p.mu.Lock()

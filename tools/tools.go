@@ -48,6 +48,9 @@ type Deps struct {
 	PublicURL string        // how clients reach this server, for image URLs (--public-url)
 	ServerURL func() string // the address this server listens on, once it does
 	MaxInline int           // largest full image inline, in bytes; default by transport
+
+	Jobs       *Jobs         // background generations (async, --async-after, idempotency keys)
+	AsyncAfter time.Duration // a call still running after this answers with a job_id; 0: never
 }
 
 // Tool is one MCP tool: its definition and its handler.
@@ -62,6 +65,7 @@ func All(d *Deps) []Tool {
 	list := []Tool{
 		GenerateImage(d),
 		EditImage(d),
+		GetGeneration(d),
 		ExplainError(d),
 		CheckConfig(d),
 		ListModels(d),
@@ -84,6 +88,9 @@ func (d *Deps) defaults() {
 	}
 	if d.Budget == (session.Budget{}) {
 		d.Budget = session.DefaultBudget
+	}
+	if d.Jobs == nil {
+		d.Jobs, _ = OpenJobs("", 0) // in memory; main passes one kept on disk
 	}
 	if d.Failures == nil {
 		d.Failures = &Failures{}
