@@ -43,6 +43,25 @@ func (d *Deps) inlineLimit() int {
 type delivery struct {
 	mode    string
 	urlBase string // for url mode: where this server is reachable
+	preview chan previewResult
+}
+
+type previewResult struct {
+	pv  *Preview
+	err error
+}
+
+// startPreview begins the preview while the image is being saved and recorded: decoding a 4K
+// PNG takes most of the preview's time, and it need not wait for the disk.
+func (d *Deps) startPreview(dl *delivery, data []byte) {
+	if dl.mode != OutputPreview {
+		return
+	}
+	dl.preview = make(chan previewResult, 1)
+	go func() {
+		pv, err := makePreview(data, d.Preview)
+		dl.preview <- previewResult{pv, err}
+	}()
 }
 
 // chooseOutput validates the requested mode against the transport.
@@ -92,12 +111,15 @@ func (d *Deps) deliver(ctx context.Context, res *gemini.Result, out *ImageOutput
 	var content []mcp.Content
 	switch dl.mode {
 	case OutputPreview:
-		pv, err := makePreview(res.Image.Data, d.Preview)
-		if err != nil {
-			d.Logger.WarnContext(ctx, "preview failed; returning the path only", "error", err)
+		if dl.preview == nil {
+			d.startPreview(&dl, res.Image.Data)
+		}
+		p := <-dl.preview
+		if p.err != nil {
+			d.Logger.WarnContext(ctx, "preview failed; returning the path only", "error", p.err)
 			break
 		}
-		content = append(content, mcp.NewImageContent(base64.StdEncoding.EncodeToString(pv.Data), pv.MIMEType))
+		content = append(content, mcp.NewImageContent(base64.StdEncoding.EncodeToString(p.pv.Data), p.pv.MIMEType))
 	case OutputResource:
 		content = append(content, mcp.NewResourceLink("image://"+out.ImageID, out.ImageID+session.ExtensionFor(out.MIMEType),
 			fmt.Sprintf("%d×%d %s, %d bytes", out.Width, out.Height, out.MIMEType, out.Bytes), out.MIMEType))

@@ -52,6 +52,7 @@ func (d *Deps) runTurn(ctx context.Context, req mcp.CallToolRequest, tool string
 		return fail(greq.Model, err)
 	}
 	prog.report(2, "saving")
+	d.startPreview(&output, res.Image.Data)
 	out, err := d.save(res, a.Prompt)
 	if err != nil {
 		return fail(res.Model, err)

@@ -1,0 +1,56 @@
+package tools
+
+import (
+	"bytes"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"math/rand/v2"
+	"testing"
+)
+
+// photoPNG makes a photo-like RGB PNG (gradients and noise compress about as badly as a
+// photograph), since real Gemini output is 24-bit PNG, megabytes at 4K.
+func photoPNG(b *testing.B, w, h int) []byte {
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	r := rand.New(rand.NewPCG(1, 2))
+	for y := range h {
+		for x := range w {
+			n := uint8(r.IntN(24))
+			img.SetNRGBA(x, y, color.NRGBA{uint8(x*255/w) + n, uint8(y*255/h) + n, uint8((x+y)*255/(w+h)) + n, 255})
+		}
+	}
+	var buf bytes.Buffer
+	if err := (&png.Encoder{CompressionLevel: png.BestSpeed}).Encode(&buf, img); err != nil {
+		b.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// BenchmarkPreview: preview time and size per preset at 1K, 2K and 4K (16:9 sizes of Nano
+// Banana Pro). The 4K target in DESIGN.md is ≤ 300 ms of server time with the preview.
+func BenchmarkPreview(b *testing.B) {
+	sizes := []struct {
+		name string
+		w, h int
+	}{{"1K", 1376, 768}, {"2K", 2752, 1536}, {"4K", 5504, 3072}}
+	for _, sz := range sizes {
+		data := photoPNG(b, sz.w, sz.h)
+		for _, name := range PresetNames() {
+			o := Presets[name].Preview
+			o.defaults()
+			b.Run(fmt.Sprintf("%s/%s", sz.name, name), func(b *testing.B) {
+				var out *Preview
+				for b.Loop() {
+					var err error
+					if out, err = makePreview(data, o); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(len(out.Data))/1024, "preview-KiB")
+				b.ReportMetric(float64(len(data))/(1<<20), "source-MiB")
+			})
+		}
+	}
+}
