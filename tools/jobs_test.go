@@ -1,12 +1,14 @@
 package tools_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/nanobanana-mcp/nanobanana-mcp/gemini"
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/geminitest"
 	"github.com/nanobanana-mcp/nanobanana-mcp/tools"
 )
@@ -35,20 +37,38 @@ func TestAsyncGenerationAndGetGeneration(t *testing.T) {
 	}
 }
 
+// gated holds every generation until released, so a test decides when it ends.
+type gated struct {
+	tools.Generator
+	release chan struct{}
+}
+
+func (g *gated) Generate(ctx context.Context, req gemini.Request) (*gemini.Result, error) {
+	<-g.release
+	return g.Generator.Generate(ctx, req)
+}
+
 func TestAsyncAfterAnswersWithAJob(t *testing.T) {
-	h := newHarness(t, func(d *tools.Deps) { d.AsyncAfter = 50 * time.Millisecond })
-	h.sim.Enqueue("", geminitest.Slow(400*time.Millisecond))
+	gate := make(chan struct{})
+	h := newHarness(t, func(d *tools.Deps) {
+		d.AsyncAfter = 50 * time.Millisecond
+		d.Gemini = &gated{Generator: d.Gemini, release: gate}
+	})
 	res := h.call(t, "generate_image", map[string]any{"prompt": "slow", "output": "path"})
 	var out tools.ImageOutput
 	structured(t, res, &out)
 	if out.JobID == "" {
 		t.Fatalf("a call past --async-after should answer with a job: %s", text(res))
 	}
+	close(gate)
 	res = h.call(t, "get_generation", map[string]any{"job_id": out.JobID, "wait_seconds": 20})
-	structured(t, res, &out)
-	if res.IsError || out.ImageID == "" {
+	var done tools.ImageOutput
+	structured(t, res, &done)
+	if res.IsError || done.ImageID == "" {
 		t.Errorf("%s", text(res))
 	}
+
+	h = newHarness(t, func(d *tools.Deps) { d.AsyncAfter = time.Minute })
 	fast := h.call(t, "generate_image", map[string]any{"prompt": "fast", "output": "path"})
 	var direct tools.ImageOutput
 	structured(t, fast, &direct)
