@@ -4,13 +4,14 @@
 //   node client.mjs stdio <binary> [server args…]
 //   node client.mjs sse|http <url> [bearer token]
 //   node client.mjs long sse|http|stdio <binary-or-url> [token]   (progress and cancellation)
+//   node client.mjs modes sse|http|stdio <binary-or-url> [token]  (every output mode at 4K)
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 
 const args = process.argv.slice(2);
-const scenario = args[0] === 'long' ? args.shift() : 'basic';
+const scenario = ['long', 'modes'].includes(args[0]) ? args.shift() : 'basic';
 const [kind, target, ...rest] = args;
 const out = { tools: [], calls: {} };
 
@@ -91,7 +92,40 @@ async function long() {
   await client.close();
 }
 
-(scenario === 'long' ? long() : basic()).then(
+// modes: each output mode on a 4K Pro image; the URL is fetched, the resource read, and the
+// size of every answer recorded (the stdio client drops messages over 10 MiB).
+async function modes() {
+  const token = kind === 'stdio' ? undefined : rest[0];
+  const client = await connect(token);
+  const list = kind === 'stdio' ? ['preview', 'resource', 'path', 'full'] : ['preview', 'resource', 'url', 'path', 'full'];
+  for (const mode of list) {
+    const started = Date.now();
+    try {
+      const res = await client.callTool({ name: 'generate_image', arguments: { prompt: `mode ${mode}`, model: 'nano-banana-pro', image_size: '4K', output: mode } });
+      const entry = { isError: !!res.isError, types: res.content.map((c) => c.type), bytes: JSON.stringify(res).length,
+        structured: res.structuredContent ?? null, ms: Date.now() - started };
+      const link = res.content.find((c) => c.type === 'resource_link');
+      if (link) {
+        const rr = await client.readResource({ uri: link.uri });
+        entry.resourceBytes = Buffer.from(rr.contents[0].blob, 'base64').length;
+      }
+      const url = res.structuredContent && res.structuredContent.url;
+      if (url) {
+        const r = await fetch(url);
+        entry.urlStatus = r.status;
+        entry.urlBytes = (await r.arrayBuffer()).byteLength;
+        const forged = await fetch(url.replace('sig=', 'sig=0'));
+        entry.forgedStatus = forged.status;
+      }
+      out.calls[mode] = entry;
+    } catch (e) {
+      out.calls[mode] = { thrown: String(e && e.message ? e.message : e) };
+    }
+  }
+  await client.close();
+}
+
+({ long, modes, basic })[scenario]().then(
   () => { process.stdout.write(JSON.stringify(out) + '\n'); },
   (e) => { process.stdout.write(JSON.stringify({ fatal: String(e && e.stack ? e.stack : e), ...out }) + '\n'); process.exitCode = 1; },
 );

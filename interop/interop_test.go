@@ -67,6 +67,12 @@ func installed(pkgs ...string) bool {
 }
 
 type callResult struct {
+	Bytes         int `json:"bytes"`
+	ResourceBytes int `json:"resourceBytes"`
+	URLStatus     int `json:"urlStatus"`
+	URLBytes      int `json:"urlBytes"`
+	ForgedStatus  int `json:"forgedStatus"`
+
 	IsError          bool           `json:"isError"`
 	Types            []string       `json:"types"`
 	Text             string         `json:"text"`
@@ -216,6 +222,56 @@ func TestTypeScriptProgressAndCancellation(t *testing.T) {
 			}
 			if base != "" {
 				waitIdle(t, base)
+			}
+		})
+	}
+}
+
+// Every output mode through the TypeScript client, at 4K, over each transport where it
+// applies: the URL serves the image and refuses a forged signature, the resource reads back
+// the saved file, and nothing but full comes near the stdio client's 10 MiB message limit.
+func TestTypeScriptOutputModes(t *testing.T) {
+	for _, transport := range []string{"stdio", "http"} {
+		t.Run(transport, func(t *testing.T) {
+			args := []string{"--simulate", "--output-dir", t.TempDir()}
+			env := []string{"HOME=" + t.TempDir()}
+			var r report
+			if transport == "stdio" {
+				r = node(t, env, append([]string{"modes", "stdio", serverBin}, args...)...)
+			} else {
+				base := startHTTP(t, env, append([]string{"--transport", "http"}, args...)...)
+				r = node(t, nil, "modes", "http", base+"/mcp")
+			}
+			for mode, c := range r.Calls {
+				if c.Thrown != "" || c.IsError {
+					t.Errorf("%s: %+v", mode, c)
+					continue
+				}
+				size, _ := c.Structured["bytes"].(float64)
+				switch mode {
+				case "preview":
+					if strings.Join(c.Types, ",") != "text,image" {
+						t.Errorf("preview content %v", c.Types)
+					}
+				case "resource":
+					if c.ResourceBytes != int(size) {
+						t.Errorf("resources/read gave %d bytes, the image has %v", c.ResourceBytes, size)
+					}
+				case "url":
+					if c.URLStatus != 200 || c.URLBytes != int(size) || c.ForgedStatus != 403 {
+						t.Errorf("url: status %d, %d bytes (want %v), forged %d", c.URLStatus, c.URLBytes, size, c.ForgedStatus)
+					}
+				case "full":
+					if strings.Join(c.Types, ",") != "text,image" {
+						t.Errorf("full content %v", c.Types)
+					}
+				}
+				if mode != "full" && c.Bytes > 10<<20 {
+					t.Errorf("%s: a %d-byte message would break the stdio client", mode, c.Bytes)
+				}
+			}
+			if len(r.Calls) < 4 {
+				t.Errorf("modes tried: %v", r.Calls)
 			}
 		})
 	}

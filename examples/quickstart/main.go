@@ -1,5 +1,6 @@
 // Quickstart starts nanobanana-mcp over stdio, drives it with an MCP client through
-// generate_image, and prints where the image is. Without GEMINI_API_KEY it uses the built-in
+// generate_image and one edit_image turn of the same conversation, and prints where the images
+// are. Without GEMINI_API_KEY it uses the built-in
 // simulator, so it runs anywhere:
 //
 //	go run ./examples/quickstart
@@ -33,6 +34,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	fs := flag.NewFlagSet("quickstart", flag.ContinueOnError)
 	serverBin := fs.String("server", "", "a built nanobanana-mcp binary (default: build it from this module)")
 	prompt := fs.String("prompt", "a ripe banana wearing sunglasses on a beach towel, photo", "what to draw")
+	edit := fs.String("edit", "now at sunset, with a tiny umbrella", "the edit for the second turn")
 	model := fs.String("model", "", "model alias or id (default nano-banana-2)")
 	ratio := fs.String("ratio", "", "aspect ratio, e.g. 16:9")
 	size := fs.String("size", "", "image size: 512, 1K, 2K or 4K")
@@ -99,6 +101,24 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	fmt.Fprintln(stdout, textOf(res))
 	fmt.Fprintf(stdout, "\nYour image: %s\n(%d×%d from %s; image_id %s, conversation_id %s)\n",
 		out.Path, out.Width, out.Height, out.Model, out.ID, out.Conv)
+
+	// A second turn of the same conversation: only the conversation_id travels; the server
+	// replays the history, thought signatures included.
+	req.Params.Name = "edit_image"
+	req.Params.Arguments = map[string]any{"prompt": *edit, "conversation_id": out.Conv, "output": "path"}
+	fmt.Fprintf(stdout, "\nCalling edit_image on %s: %q\n", out.Conv, *edit)
+	res, err = c.CallTool(ctx, req)
+	if err != nil {
+		return fmt.Errorf("calling edit_image: %w", err)
+	}
+	if res.IsError {
+		return errors.New(textOf(res))
+	}
+	raw, _ = json.Marshal(res.StructuredContent)
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return fmt.Errorf("reading the result: %w", err)
+	}
+	fmt.Fprintf(stdout, "Edited image: %s\n", out.Path)
 	return nil
 }
 

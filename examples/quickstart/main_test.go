@@ -36,4 +36,11 @@ func TestQuickstartWithSimulator(t *testing.T) {
 	if m[2] != "1376" || m[3] != "768" {
 		t.Errorf("image is %s×%s; want 1376×768 for 16:9 on Nano Banana 2", m[2], m[3])
 	}
+	e := regexp.MustCompile(`Edited image: (\S+)\n`).FindStringSubmatch(stdout.String())
+	if e == nil || e[1] == m[1] {
+		t.Fatalf("no edited image printed:\n%s", stdout.String())
+	}
+	if _, err := os.Stat(e[1]); err != nil {
+		t.Errorf("edited image: %v", err)
+	}
 }
