@@ -85,7 +85,13 @@ func load(ctx context.Context, clients, calls int, size string, latency time.Dur
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	deps := &tools.Deps{Gemini: gc, Images: &session.Images{Dir: dir}, AllowedRoots: []string{dir}}
+	store, err := session.Open(dir+"/conversations", session.Options{})
+	if err != nil {
+		return nil, err
+	}
+	defer store.Close()
+	// The same path as the server: every generation is saved and recorded as a conversation.
+	deps := &tools.Deps{Gemini: gc, Images: &session.Images{Dir: dir}, Store: store, AllowedRoots: []string{dir}}
 	srv := server.New(server.Options{Name: "load", Version: "0", Tools: tools.All(deps), Logger: slog.New(slog.DiscardHandler)})
 	sctx, stop := context.WithCancel(ctx)
 	defer stop()
