@@ -136,18 +136,10 @@ func wire(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	store, err := session.Open(cfg.StoreDir, session.Options{TTL: cfg.ConvTTL})
+	store, err := openStore(ctx, a, cfg, client, logger)
 	if err != nil {
-		return nil, fmt.Errorf("opening the conversation store at %s: %w; move it aside or set --store-dir", cfg.StoreDir, err)
+		return nil, err
 	}
-	a.closers = append(a.closers, store.Close)
-	if bad := store.Damaged(); len(bad) > 0 {
-		logger.Warn("some stored conversations are damaged and cannot be continued", "conversations", bad)
-	}
-	evictCtx, stopEvict := context.WithCancel(ctx)
-	a.closers = append(a.closers, func() error { stopEvict(); return nil })
-	go evictLoop(evictCtx, store, logger)
-	go usageLoop(evictCtx, client, logger)
 	deps := &tools.Deps{
 		Gemini:        client,
 		Images:        &session.Images{Dir: cfg.OutputDir},
@@ -187,9 +179,27 @@ func wire(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error) {
 	return a, nil
 }
 
-const instructions = "Generate images with Google's Gemini image models. generate_image returns the saved " +
-	"path, a preview, an image_id and a conversation_id; list_models shows what each model supports; " +
-	"explain_error explains any failure (or pasted error text); check_config checks the setup without generating."
+// openStore opens the conversation store and starts the hourly eviction and usage log.
+func openStore(ctx context.Context, a *app, cfg *Config, client *gemini.Client, logger *slog.Logger) (*session.FileStore, error) {
+	store, err := session.Open(cfg.StoreDir, session.Options{TTL: cfg.ConvTTL})
+	if err != nil {
+		return nil, fmt.Errorf("opening the conversation store at %s: %w; move it aside or set --store-dir", cfg.StoreDir, err)
+	}
+	a.closers = append(a.closers, store.Close)
+	if bad := store.Damaged(); len(bad) > 0 {
+		logger.Warn("some stored conversations are damaged and cannot be continued", "conversations", bad)
+	}
+	loopCtx, stop := context.WithCancel(ctx)
+	a.closers = append(a.closers, func() error { stop(); return nil })
+	go evictLoop(loopCtx, store, logger)
+	go usageLoop(loopCtx, client, logger)
+	return store, nil
+}
+
+const instructions = "Generate and edit images with Google's Gemini image models. generate_image returns the " +
+	"saved path, an image_id and a conversation_id; edit_image continues that conversation (pass only the id) or " +
+	"starts one from any image; get_generation fetches a job that runs in the background; list_models shows what " +
+	"each model supports; explain_error explains any failure or pasted error text; check_config checks the setup."
 
 // resilienceFor builds the limiter, the breaker and the fallback chain from the flags.
 func resilienceFor(cfg *Config, reg *gemini.Registry, logger *slog.Logger) (gemini.Resilience, error) {

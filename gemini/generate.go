@@ -36,15 +36,9 @@ func errNoKey() error {
 	return e
 }
 
-// send performs one upstream call for a validated plan, bounded by ctx; Generate adds the
-// retries, limits and fallbacks around it.
+// send performs one upstream call for a validated plan, bounded by ctx; Generate checks the
+// credentials and region first and adds the retries, limits and fallbacks around it.
 func (c *Client) send(ctx context.Context, p *Plan) (*Result, error) {
-	if c.sdk == nil {
-		return nil, errNoKey()
-	}
-	if err := c.checkLocation(p.UpstreamID); err != nil {
-		return nil, err
-	}
 	start := c.now()
 	user := UserContent(p)
 	contents := append(append([]*genai.Content{}, p.History...), user)
