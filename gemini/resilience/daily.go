@@ -39,7 +39,6 @@ func untilPacificMidnight(t time.Time) time.Duration {
 type dayCount struct {
 	Day   string `json:"day"`
 	Count int    `json:"count"`
-	Spent bool   `json:"spent,omitempty"` // the upstream said the day's quota is used up
 }
 
 type stateFile struct {
@@ -106,14 +105,16 @@ func (c *dayCounter) used(model string, now time.Time) int {
 func (c *dayCounter) take(model string, limit int, now time.Time) error {
 	c.mu.Lock()
 	dc := c.current(model, now)
-	if dc.Spent || (limit > 0 && dc.Count >= limit) {
+	if limit > 0 && dc.Count >= limit {
 		c.mu.Unlock()
 		return errDaySpent
 	}
 	dc.Count++
 	c.models[model] = dc
 	c.mu.Unlock()
-	c.save()
+	if limit > 0 { // the count only needs to survive a restart when a daily limit is enforced
+		c.save()
+	}
 	return nil
 }
 
@@ -124,16 +125,6 @@ func (c *dayCounter) give(model string, now time.Time) {
 	if dc.Count > 0 {
 		dc.Count--
 	}
-	c.models[model] = dc
-	c.mu.Unlock()
-	c.save()
-}
-
-// spend marks today as used up for the model.
-func (c *dayCounter) spend(model string, now time.Time) {
-	c.mu.Lock()
-	dc := c.current(model, now)
-	dc.Spent = true
 	c.models[model] = dc
 	c.mu.Unlock()
 	c.save()

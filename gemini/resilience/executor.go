@@ -161,7 +161,8 @@ func (r *run) do(ctx context.Context, call Call) (Outcome, error) {
 				b.Abandon(m.ID)
 			}
 			d := r.classify(err, m.ID)
-			if ctx.Err() == nil && canFallback && r.p.FallbackOnQuota && isQuota(d.Category) {
+			// Already on a fallback, a spent local quota just means the next one.
+			if ctx.Err() == nil && canFallback && (r.p.FallbackOnQuota || r.idx > 0) && isQuota(d.Category) {
 				r.fallback(m, "because "+quotaReason(d)+" is used up", d.Category)
 				continue
 			}

@@ -340,9 +340,8 @@ func (x Limits) get(dim string) int {
 }
 
 // Learn adjusts a model's limits from an upstream answer: a 429 that states its limit
-// (Quota.Limit with dimension RPM, IPM or RPD) lowers that limit to it, and a daily_quota
-// marks the day as spent, so later calls fail fast instead of spending a request each. Limits
-// are only ever lowered.
+// (Quota.Limit with dimension RPM, IPM or RPD) lowers that limit to it. Limits are only ever
+// lowered.
 func (l *Limiter) Learn(model string, d apierrors.Diagnosis) {
 	now := l.clock.Now()
 	l.mu.Lock()
@@ -370,9 +369,9 @@ func (l *Limiter) Learn(model string, d apierrors.Diagnosis) {
 		}
 	}
 	l.mu.Unlock()
-	if d.Category == apierrors.DailyQuota {
-		l.days.spend(key(model), now)
-	}
+	// A per-day 429 does not mark the day spent here: Gemini's answer stays the authority (the
+	// next one is as quick as a local refusal, and a tier upgrade or a one-off error clears
+	// without us knowing). Only a configured --rpd is enforced locally.
 }
 
 func lower(b *rate.Limiter, n int, now time.Time) *rate.Limiter {
