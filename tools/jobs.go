@@ -210,6 +210,9 @@ func (d *Deps) asyncTurn(ctx context.Context, tool, key string, async bool, expe
 	}
 	gate := &progressGate{}
 	reqCtx := context.WithValue(ctx, progressGateKey{}, gate)
+	if key != "" {
+		key = sessionKey(ctx) + "\x00" + key // one client's key never returns another client's image
+	}
 	jb, existing := d.Jobs.start(tool, key, expected, func(context.Context) *mcp.CallToolResult {
 		// The job outlives the request that started it (the client may give up at 60 s).
 		return run(context.WithoutCancel(reqCtx))
