@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/nanobanana-mcp/nanobanana-mcp/internal/atomicfile"
 )
 
 // blobName is the content address of data: its SHA-256 in hex.
@@ -45,7 +47,7 @@ func (s *FileStore) writeBlob(name string, data []byte) error {
 			return fmt.Errorf("creating blob directory: %w", err)
 		}
 		if !s.noSync {
-			_ = syncDir(filepath.Join(s.dir, blobsDir)) // the new directory outlives a power cut
+			_ = atomicfile.SyncDir(filepath.Join(s.dir, blobsDir)) // the new directory outlives a power cut
 		}
 	}
 	if err := s.writeFile(path, data); err != nil {
