@@ -66,8 +66,12 @@ func untilMidnightPacific(now time.Time) float64 {
 }
 
 // wait renders seconds for a sentence: "41 s", "3 min", "5 h 20 min".
-func wait(sec float64) string {
-	s := int(math.Ceil(sec))
+func wait(sec float64) string { return FormatWait(time.Duration(sec * float64(time.Second))) }
+
+// FormatWait renders a wait for a sentence: "41 s", "3 min", "5 h 20 min"; it rounds up, so a
+// client that waits as long as it says is never early.
+func FormatWait(d time.Duration) string {
+	s := int(math.Ceil(d.Seconds()))
 	switch {
 	case s < 120:
 		return fmt.Sprintf("%d s", s)

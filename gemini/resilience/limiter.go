@@ -390,21 +390,4 @@ func upperFirst(s string) string {
 }
 
 // formatWait renders a wait for a sentence: "37 s", "3 min", "5 h 20 min".
-func formatWait(d time.Duration) string {
-	s := int(math.Ceil(d.Seconds()))
-	switch {
-	case s < 120:
-		return fmt.Sprintf("%d s", s)
-	case s < 3600:
-		return fmt.Sprintf("%d min", (s+59)/60)
-	default:
-		h, m := s/3600, (s%3600+59)/60
-		if m == 60 {
-			h, m = h+1, 0
-		}
-		if m == 0 {
-			return fmt.Sprintf("%d h", h)
-		}
-		return fmt.Sprintf("%d h %d min", h, m)
-	}
-}
+func formatWait(d time.Duration) string { return apierrors.FormatWait(d) }
