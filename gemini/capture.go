@@ -16,10 +16,9 @@ const maxCapture = 64 << 10
 // candidates[].finishMessage on the Gemini API backend, and that message is the model's own
 // explanation of a block, so we read it from the raw body.
 type capture struct {
-	mu     sync.Mutex
-	body   bytes.Buffer
-	full   bool // the whole body fit
-	status int
+	mu   sync.Mutex
+	body bytes.Buffer
+	full bool // the whole body fit
 }
 
 type captureKey struct{}
@@ -50,7 +49,6 @@ func (t *captureTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	c.mu.Lock()
 	c.body.Reset()
 	c.full = false
-	c.status = resp.StatusCode
 	c.mu.Unlock()
 	if resp.ContentLength > maxCapture {
 		return resp, nil

@@ -5,7 +5,6 @@ package gemini
 import (
 	"context"
 	"crypto/tls"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -152,9 +151,4 @@ func orDefault(d, def time.Duration) time.Duration {
 		return def
 	}
 	return d
-}
-
-// Describe returns a one-line description of the backend for logs, never the key.
-func (c *Client) Describe() string {
-	return fmt.Sprintf("backend=%s models=%d default=%s", c.backend, len(c.reg.models), c.reg.defaultName)
 }

@@ -3,7 +3,6 @@ package gemini
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"image"
 	_ "image/jpeg" // decoders for DecodeConfig
 	_ "image/png"
@@ -161,6 +160,3 @@ func withModel(e *apierrors.Error, model string) *apierrors.Error {
 	}
 	return e
 }
-
-// Dimensions formats width×height for summaries.
-func (r *Result) Dimensions() string { return fmt.Sprintf("%d×%d", r.Width, r.Height) }
