@@ -41,6 +41,9 @@ type Config struct {
 	RecordLimit int
 	// ImageCacheBytes bounds the PNG cache; 0 means 256 MiB.
 	ImageCacheBytes int
+	// Photo draws incompressible, photo-like pictures as large as real Gemini PNGs (about
+	// 20 MB at 4K) instead of small flat ones; for benchmarks.
+	Photo bool
 }
 
 // Request is one recorded request. It never holds the API key value.
@@ -104,6 +107,9 @@ func New(cfg Config) (*Server, error) {
 		cacheBytes = 256 << 20
 	}
 	s.images = newPNGCache(cacheBytes)
+	if cfg.Photo {
+		s.images.render = renderPhotoPNG
+	}
 	s.handler = http.HandlerFunc(s.serve)
 
 	addr := cfg.Addr
