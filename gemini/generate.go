@@ -43,6 +43,7 @@ func (c *Client) send(ctx context.Context, p *Plan) (*Result, error) {
 	user := UserContent(p)
 	contents := append(append([]*genai.Content{}, p.History...), user)
 	ctx, capt := withCapture(ctx)
+	ctx, lift := withLift(ctx)
 
 	id := p.UpstreamID
 	resp, err := c.sdk.Models.GenerateContent(ctx, id, contents, c.config(p))
@@ -67,6 +68,7 @@ func (c *Client) send(ctx context.Context, p *Plan) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("calling %s: %w", id, err)
 	}
+	lift.restore(resp)
 	res, err := readResponse(resp, p, capt.bytes())
 	if err != nil {
 		return nil, err

@@ -1,0 +1,90 @@
+package gemini
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"google.golang.org/genai"
+
+	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/geminitest"
+)
+
+// The image a call returns is byte-for-byte the one on the wire, drafts and signatures
+// included, though the SDK only ever saw placeholders.
+func TestLiftedImagesMatchTheWire(t *testing.T) {
+	sim, err := geminitest.New(geminitest.Config{Photo: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sim.Close() })
+	c, err := NewClient(context.Background(), Config{APIKey: "k", BaseURL: sim.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.Generate(context.Background(), Request{Prompt: "a pear", Model: "nano-banana-pro", ImageSize: "1K", KeepDrafts: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bare, err := genai.NewClient(context.Background(), &genai.ClientConfig{APIKey: "k", Backend: genai.BackendGeminiAPI,
+		HTTPOptions: genai.HTTPOptions{BaseURL: sim.URL()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := bare.Models.GenerateContent(context.Background(), "gemini-3-pro-image", genai.Text("a pear"), &genai.GenerateContentConfig{
+		ResponseModalities: []string{"TEXT", "IMAGE"}, ImageConfig: &genai.ImageConfig{ImageSize: "1K"},
+		ThinkingConfig: &genai.ThinkingConfig{IncludeThoughts: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wantImages [][]byte
+	for _, p := range want.Candidates[0].Content.Parts {
+		if p.InlineData != nil {
+			wantImages = append(wantImages, p.InlineData.Data)
+		}
+	}
+	if len(wantImages) < 2 || len(res.Drafts) != len(wantImages)-1 {
+		t.Fatalf("%d images on the wire, %d drafts kept", len(wantImages), len(res.Drafts))
+	}
+	if !bytes.Equal(res.Image.Data, wantImages[len(wantImages)-1]) || len(res.Image.Data) < 500<<10 {
+		t.Errorf("final image: %d bytes, want the wire's %d", len(res.Image.Data), len(wantImages[len(wantImages)-1]))
+	}
+	for i, d := range res.Drafts {
+		if !bytes.Equal(d.Data, wantImages[i]) {
+			t.Errorf("draft %d differs from the wire", i)
+		}
+	}
+	for _, p := range res.Content.Parts {
+		if p.InlineData != nil && bytes.HasPrefix(p.InlineData.Data, []byte(liftPrefix)) {
+			t.Error("a placeholder was left in the recorded model turn")
+		}
+	}
+}
+
+// Only large, plain base64 strings are lifted; anything unusual is left for the SDK.
+func TestLiftBodyLeavesOddStringsAlone(t *testing.T) {
+	big := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{0x89, 'P', 'N', 'G'}, liftMin))
+	escaped := strings.Repeat(`QUJD\/`, liftMin/4)
+	invalid := strings.Repeat("!", liftMin+8)
+	body := `{"candidates":[{"content":{"parts":[` +
+		`{"inlineData":{"mimeType":"image/png","data":"aGk="}},` +
+		`{"inlineData":{"mimeType":"image/png","data":"` + escaped + `"}},` +
+		`{"inlineData":{"mimeType":"image/png","data":"` + invalid + `"}},` +
+		`{"inlineData":{"mimeType":"image/png","data" : "` + big + `"},"thoughtSignature":"c2ln"}]}}]}`
+	l := &lifted{}
+	out := liftBody([]byte(body), l)
+	if len(l.blobs) != 1 || !bytes.Equal(l.blobs[0], bytes.Repeat([]byte{0x89, 'P', 'N', 'G'}, liftMin)) {
+		t.Fatalf("lifted %d blobs", len(l.blobs))
+	}
+	if !json.Valid(out) || len(out) > len(body)-len(big)+100 {
+		t.Fatalf("rewritten body is %d bytes, valid JSON %v", len(out), json.Valid(out))
+	}
+	for _, keep := range []string{`"aGk="`, escaped, invalid, `"thoughtSignature":"c2ln"`} {
+		if !strings.Contains(string(out), keep) {
+			t.Errorf("%.20q… was changed", keep)
+		}
+	}
+}
