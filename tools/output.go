@@ -117,6 +117,7 @@ func (d *Deps) deliver(ctx context.Context, res *gemini.Result, out *ImageOutput
 		p := <-dl.preview
 		if p.err != nil {
 			d.Logger.WarnContext(ctx, "preview failed; returning the path only", "error", p.err)
+			out.Notes = append(out.Notes, "no inline preview ("+p.err.Error()+"); open the saved file instead")
 			break
 		}
 		content = append(content, mcp.NewImageContent(base64.StdEncoding.EncodeToString(p.pv.Data), p.pv.MIMEType))

@@ -6,6 +6,7 @@ import (
 	"image"
 	"image/jpeg"
 	_ "image/png" // decoders for previews
+	"runtime"
 	"time"
 
 	_ "golang.org/x/image/webp"
@@ -39,13 +40,30 @@ type Preview struct {
 	Took          time.Duration
 }
 
-// makePreview decodes an image, scales it (Catmull-Rom, not nearest neighbour) so its longest
-// side fits MaxEdge, and encodes a JPEG, stepping size and quality down until it fits MaxBytes.
+// maxPreviewPixels is the largest image a preview decodes. Gemini's largest output (4K at an
+// extreme ratio) is under 40 MP; a relay or proxy claiming more is refused from the header,
+// before a decoder allocates gigabytes for it.
+const maxPreviewPixels = 64 << 20
+
+// decodeSlots bounds the full-size decodes running at once. A decoded 4K image is 64 MB of
+// pixels, and eight concurrent 4K calls decoding together took most of a gigabyte; decoding is
+// CPU-bound, so more decodes than cores would not finish sooner anyway.
+var decodeSlots = make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))
+
+// makePreview decodes an image, scales it so its longest side fits MaxEdge, and encodes a
+// JPEG, stepping size and quality down until it fits MaxBytes.
 func makePreview(data []byte, o PreviewOptions) (*Preview, error) {
 	start := time.Now()
-	src, _, err := image.Decode(bytes.NewReader(data))
+	cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("decoding image for preview: %w", err)
+	}
+	if px := int64(cfg.Width) * int64(cfg.Height); px > maxPreviewPixels {
+		return nil, fmt.Errorf("the image claims %d×%d pixels, more than the %d MP a preview decodes", cfg.Width, cfg.Height, maxPreviewPixels>>20)
+	}
+	src, err := decodeScaled(data, o.MaxEdge)
+	if err != nil {
+		return nil, err
 	}
 	edge, quality := o.MaxEdge, o.Quality
 	for {
@@ -65,4 +83,16 @@ func makePreview(data []byte, o PreviewOptions) (*Preview, error) {
 			edge = edge * 3 / 4
 		}
 	}
+}
+
+// decodeScaled decodes data in one of the decode slots and returns it scaled to edge, so
+// only the small copy outlives the slot.
+func decodeScaled(data []byte, edge int) (image.Image, error) {
+	decodeSlots <- struct{}{}
+	defer func() { <-decodeSlots }()
+	src, _, err := image.Decode(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("decoding image for preview: %w", err)
+	}
+	return scale(src, edge), nil
 }

@@ -8,8 +8,9 @@ import (
 
 // scale fits src into edge×edge. Large reductions (a 4K image to a 768 px preview) first
 // average whole blocks of pixels — a box filter, exact for integer factors and fast — and then
-// finish with Catmull-Rom from less than twice the target size. Catmull-Rom over the full 16 MP
-// source would take most of a second.
+// finish with a bilinear blend from less than twice the target size. Below 2× a bilinear blend
+// cannot alias, and at preview size it is indistinguishable from Catmull-Rom, which took 40% of
+// a 1K preview's CPU (profiled: 1376×768 photo, 79 ms per preview of which 32 ms Catmull-Rom).
 func scale(src image.Image, edge int) image.Image {
 	b := src.Bounds()
 	w, h := b.Dx(), b.Dy()
@@ -25,7 +26,7 @@ func scale(src image.Image, edge int) image.Image {
 		rgba = boxShrink(rgba, k)
 	}
 	dst := image.NewRGBA(image.Rect(0, 0, tw, th))
-	draw.CatmullRom.Scale(dst, dst.Bounds(), rgba, rgba.Bounds(), draw.Src, nil)
+	draw.ApproxBiLinear.Scale(dst, dst.Bounds(), rgba, rgba.Bounds(), draw.Src, nil)
 	return dst
 }
 
