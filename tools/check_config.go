@@ -13,7 +13,7 @@ import (
 
 // CheckConfigInput is the check_config argument object.
 type CheckConfigInput struct {
-	Models []string `json:"models,omitempty" jsonschema_description:"Models to check (aliases or ids); default: the default model."`
+	Models []string `json:"models,omitempty" jsonschema_description:"Aliases or ids; default: the default model."`
 	All    bool     `json:"all,omitempty" jsonschema_description:"Check every model in the registry."`
 }
 
@@ -37,9 +37,8 @@ type CheckConfigOutput struct {
 // generating an image or spending image quota.
 func CheckConfig(d *Deps) Tool {
 	tool := mcp.NewTool("check_config",
-		mcp.WithDescription("Check the setup without generating an image: the API key is present and accepted, the "+
-			"backend and region fit the models (Vertex needs the global location for Gemini 3 image models), each "+
-			"model is reachable, and the output directory is writable. Each problem comes with a fix."),
+		mcp.WithDescription("Check the setup without generating: key, backend and region, model reachability, "+
+			"output directory. Each problem comes with a fix."),
 		mcp.WithInputSchema[CheckConfigInput](),
 		mcp.WithOutputSchema[CheckConfigOutput](),
 		annotations("Check configuration", true, false, true, true),

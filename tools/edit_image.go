@@ -13,28 +13,27 @@ import (
 
 // EditImageInput is the edit_image argument object.
 type EditImageInput struct {
-	Prompt         string   `json:"prompt" jsonschema_description:"The change to make, e.g. 'make the sky stormy' or 'add a red scarf'."`
-	ConversationID string   `json:"conversation_id,omitempty" jsonschema_description:"The conversation to continue (from an earlier result). Default: this session's latest conversation."`
-	Image          string   `json:"image,omitempty" jsonschema_description:"Start a new conversation from this image: a path under the allowed roots, an http(s) URL, a data URL, bare base64, or an image_id."`
-	FromImageID    string   `json:"from_image_id,omitempty" jsonschema_description:"Branch from an earlier image of a conversation: history is cut at the turn that made it, and the branch gets a new conversation_id."`
-	Images         []string `json:"images,omitempty" jsonschema_description:"Extra reference images, in any of the forms image accepts, up to the model's limit."`
-	Model          string   `json:"model,omitempty" jsonschema_description:"For a new conversation: the model alias or id. A continued conversation keeps its model."`
-	AspectRatio    string   `json:"aspect_ratio,omitempty" jsonschema:"enum=1:1,enum=2:3,enum=3:2,enum=3:4,enum=4:3,enum=4:5,enum=5:4,enum=9:16,enum=16:9,enum=21:9,enum=1:4,enum=4:1,enum=1:8,enum=8:1" jsonschema_description:"Aspect ratio for this turn; default: the conversation's."`
-	ImageSize      string   `json:"image_size,omitempty" jsonschema:"enum=512,enum=1K,enum=2K,enum=4K" jsonschema_description:"Size for this turn (uppercase K); default: the conversation's."`
-	ThinkingLevel  string   `json:"thinking_level,omitempty" jsonschema:"enum=minimal,enum=high" jsonschema_description:"How hard the model thinks, where supported."`
-	GoogleSearch   bool     `json:"google_search,omitempty" jsonschema_description:"Ground the edit in Google Search results, where supported."`
-	Output         string   `json:"output,omitempty" jsonschema:"enum=preview,enum=resource,enum=url,enum=path,enum=full" jsonschema_description:"How the image comes back, as for generate_image."`
-	Async          bool     `json:"async,omitempty" jsonschema_description:"Return a job_id at once and edit in the background; fetch the image with get_generation."`
-	IdempotencyKey string   `json:"idempotency_key,omitempty" jsonschema_description:"Any string unique to this request: a retry with the same key returns the same job instead of editing twice."`
+	Prompt         string   `json:"prompt" jsonschema_description:"The change, e.g. 'make the sky stormy'."`
+	ConversationID string   `json:"conversation_id,omitempty" jsonschema_description:"Default: this session's latest."`
+	Image          string   `json:"image,omitempty" jsonschema_description:"Start a new conversation from this image: path, URL, data URL, base64 or image_id."`
+	FromImageID    string   `json:"from_image_id,omitempty" jsonschema_description:"Branch from this earlier image: a new conversation with the history up to it."`
+	Images         []string `json:"images,omitempty" jsonschema_description:"Extra reference images, in the forms image accepts."`
+	Model          string   `json:"model,omitempty" jsonschema_description:"For a new conversation; a continued one keeps its model."`
+	AspectRatio    string   `json:"aspect_ratio,omitempty" jsonschema:"enum=1:1,enum=2:3,enum=3:2,enum=3:4,enum=4:3,enum=4:5,enum=5:4,enum=9:16,enum=16:9,enum=21:9,enum=1:4,enum=4:1,enum=1:8,enum=8:1" jsonschema_description:"Default: the conversation's."`
+	ImageSize      string   `json:"image_size,omitempty" jsonschema:"enum=512,enum=1K,enum=2K,enum=4K" jsonschema_description:"Default: the conversation's."`
+	ThinkingLevel  string   `json:"thinking_level,omitempty" jsonschema:"enum=minimal,enum=high" jsonschema_description:"As in generate_image."`
+	GoogleSearch   bool     `json:"google_search,omitempty" jsonschema_description:"As in generate_image."`
+	Output         string   `json:"output,omitempty" jsonschema:"enum=preview,enum=resource,enum=url,enum=path,enum=full" jsonschema_description:"As in generate_image."`
+	Async          bool     `json:"async,omitempty" jsonschema_description:"As in generate_image."`
+	IdempotencyKey string   `json:"idempotency_key,omitempty" jsonschema_description:"As in generate_image."`
 }
 
 // EditImage is the edit_image tool: multi-turn editing whose history, thought signatures
 // included, stays on the server.
 func EditImage(d *Deps) Tool {
 	tool := mcp.NewTool("edit_image",
-		mcp.WithDescription("Edit an image in conversation with Gemini. Continue a conversation (conversation_id, or this "+
-			"session's latest), start one from any image (image), or branch from an earlier result (from_image_id). "+
-			"The server keeps the exact history, so the fifth and twentieth edit work like the first; pass only ids."),
+		mcp.WithDescription("Edit an image in conversation: continue one (conversation_id), start one from an image "+
+			"(image), or branch (from_image_id). The server keeps the exact history; pass only ids."),
 		mcp.WithInputSchema[EditImageInput](),
 		mcp.WithOutputSchema[ImageOutput](),
 		annotations("Edit image", false, false, false, true),

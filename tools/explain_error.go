@@ -13,8 +13,8 @@ import (
 
 // ExplainErrorInput is the explain_error argument object.
 type ExplainErrorInput struct {
-	Error string `json:"error,omitempty" jsonschema_description:"Any error text: a JSON body, an SDK error string (Go, Python, JS), an HTTP status line, a finish reason, or what a client such as Cherry Studio or Dify showed. Leave empty to explain the most recent failure of this session."`
-	Model string `json:"model,omitempty" jsonschema_description:"The model involved, if the text does not say; tailors recovery times (Pro models recover more slowly)."`
+	Error string `json:"error,omitempty" jsonschema_description:"Any error text: JSON body, SDK error, HTTP status line, finish reason, a client's message. Empty: this session's latest failure."`
+	Model string `json:"model,omitempty" jsonschema_description:"The model involved, if the text does not say."`
 }
 
 // ExplainErrorOutput is the Diagnosis plus where it came from.
@@ -28,9 +28,7 @@ type ExplainErrorOutput struct {
 // ExplainError is the explain_error tool.
 func ExplainError(d *Deps) Tool {
 	tool := mcp.NewTool("explain_error",
-		mcp.WithDescription("Explain a Gemini image error: what happened, whose move it is (you, wait, Google, billing), "+
-			"when it clears, and what to do. Paste any error text, or call with no arguments to explain this "+
-			"session's most recent failure."),
+		mcp.WithDescription("Explain a Gemini image error: what happened, whose move it is, when it clears, what to do."),
 		mcp.WithInputSchema[ExplainErrorInput](),
 		mcp.WithOutputSchema[ExplainErrorOutput](),
 		annotations("Explain error", true, false, true, false),

@@ -17,14 +17,14 @@ import (
 type GenerateImageInput struct {
 	Prompt         string   `json:"prompt" jsonschema_description:"What to draw: subject, style, composition, any text to render."`
 	Model          string   `json:"model,omitempty" jsonschema_description:"Model alias or id (see list_models); default nano-banana-2."`
-	AspectRatio    string   `json:"aspect_ratio,omitempty" jsonschema:"enum=1:1,enum=2:3,enum=3:2,enum=3:4,enum=4:3,enum=4:5,enum=5:4,enum=9:16,enum=16:9,enum=21:9,enum=1:4,enum=4:1,enum=1:8,enum=8:1" jsonschema_description:"Aspect ratio; each model supports a subset (see list_models). Default: 1:1, or the reference image's ratio."`
-	ImageSize      string   `json:"image_size,omitempty" jsonschema:"enum=512,enum=1K,enum=2K,enum=4K" jsonschema_description:"Resolution class (uppercase K); each model supports a subset (see list_models). Default 1K."`
-	Images         []string `json:"images,omitempty" jsonschema_description:"Reference images: a file path under the allowed roots, an http(s) URL, a data URL, bare base64, or an image_id from an earlier result."`
-	ThinkingLevel  string   `json:"thinking_level,omitempty" jsonschema:"enum=minimal,enum=high" jsonschema_description:"How hard the model thinks before drawing, where the model supports it."`
-	GoogleSearch   bool     `json:"google_search,omitempty" jsonschema_description:"Ground the image in Google Search results (current events, real places), where the model supports it."`
-	Async          bool     `json:"async,omitempty" jsonschema_description:"Return a job_id at once and generate in the background; fetch the image with get_generation. For clients with hard time limits."`
-	IdempotencyKey string   `json:"idempotency_key,omitempty" jsonschema_description:"Any string unique to this request: a retry with the same key returns the same job and image instead of paying twice."`
-	Output         string   `json:"output,omitempty" jsonschema:"enum=preview,enum=resource,enum=url,enum=path,enum=full" jsonschema_description:"How the image comes back: preview (a small inline JPEG plus the saved path), resource (a resource_link to read with resources/read), url (a signed, expiring link; HTTP transports only), path (the saved path only), or full (the full image inline, where the transport can carry it). Default: the server's --output or --client preset."`
+	AspectRatio    string   `json:"aspect_ratio,omitempty" jsonschema:"enum=1:1,enum=2:3,enum=3:2,enum=3:4,enum=4:3,enum=4:5,enum=5:4,enum=9:16,enum=16:9,enum=21:9,enum=1:4,enum=4:1,enum=1:8,enum=8:1" jsonschema_description:"Default 1:1, or the reference image's; models support subsets (list_models)."`
+	ImageSize      string   `json:"image_size,omitempty" jsonschema:"enum=512,enum=1K,enum=2K,enum=4K" jsonschema_description:"Resolution, uppercase K; default 1K; models support subsets (list_models)."`
+	Images         []string `json:"images,omitempty" jsonschema_description:"Reference images: path, http(s) URL, data URL, base64, or image_id."`
+	ThinkingLevel  string   `json:"thinking_level,omitempty" jsonschema:"enum=minimal,enum=high" jsonschema_description:"How hard the model thinks first, where supported."`
+	GoogleSearch   bool     `json:"google_search,omitempty" jsonschema_description:"Ground the image in Google Search (news, real places), where supported."`
+	Async          bool     `json:"async,omitempty" jsonschema_description:"Answer at once with a job_id; fetch the image with get_generation."`
+	IdempotencyKey string   `json:"idempotency_key,omitempty" jsonschema_description:"A retry with the same key returns the same job instead of paying twice."`
+	Output         string   `json:"output,omitempty" jsonschema:"enum=preview,enum=resource,enum=url,enum=path,enum=full" jsonschema_description:"preview (small inline JPEG + path), resource (resource_link), url (signed link; HTTP only), path, or full (inline). Default: the server's."`
 }
 
 // ImageOutput is the structuredContent of generate_image (and later edit_image). Never base64.
@@ -61,9 +61,8 @@ type ImageOutput struct {
 // GenerateImage is the generate_image tool.
 func GenerateImage(d *Deps) Tool {
 	tool := mcp.NewTool("generate_image",
-		mcp.WithDescription("Generate an image with Google's Gemini image models (Nano Banana). "+
-			"Returns the saved file path, a small preview, and ids to continue: conversation_id and image_id. "+
-			"Validates model, aspect ratio and size before calling; failures come back with what to do."),
+		mcp.WithDescription("Generate an image with Google's Gemini image models (Nano Banana). Returns the saved "+
+			"path, a preview, and conversation_id and image_id to continue. Bad options fail before any call, saying what to do."),
 		mcp.WithInputSchema[GenerateImageInput](),
 		mcp.WithOutputSchema[ImageOutput](),
 		annotations("Generate image", false, false, false, true),

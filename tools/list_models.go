@@ -41,8 +41,7 @@ type ListModelsOutput struct {
 // ListModels is the list_models tool: the registry, as data.
 func ListModels(d *Deps) Tool {
 	tool := mcp.NewTool("list_models",
-		mcp.WithDescription("List the Gemini image models this server knows: ids, aliases, aspect ratios, sizes, "+
-			"reference-image limits, thinking and search support, prices and lifecycle dates."),
+		mcp.WithDescription("List the Gemini image models: ids, aliases, ratios, sizes, limits, features, prices, lifecycle."),
 		mcp.WithInputSchema[ListModelsInput](),
 		mcp.WithOutputSchema[ListModelsOutput](),
 		annotations("List models", true, false, true, false),

@@ -76,6 +76,7 @@ func All(d *Deps) []Tool {
 	for i := range list {
 		list[i].Tool = tidySchemas(list[i].Tool)
 	}
+	describeOnce(list)
 	return list
 }
 

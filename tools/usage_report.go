@@ -27,9 +27,8 @@ type UsageReportOutput struct {
 // UsageReport is the usage_report tool: what the server's calls achieved and cost.
 func UsageReport(d *Deps) Tool {
 	tool := mcp.NewTool("usage_report",
-		mcp.WithDescription("Report this server's image calls: success rate, latency p50/p95, errors by category "+
-			"(many rate_limited: slow down; many overloaded: wait or use another model), fallbacks, attempts, "+
-			"cost per successful image, per hour; and each model's circuit breaker."),
+		mcp.WithDescription("Report this server's image calls per hour: success rate, latency, errors by category, "+
+			"fallbacks, cost per image; and each model's circuit breaker."),
 		mcp.WithInputSchema[UsageReportInput](),
 		mcp.WithOutputSchema[UsageReportOutput](),
 		annotations("Usage report", true, false, true, false),
