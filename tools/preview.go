@@ -61,7 +61,7 @@ func makePreview(data []byte, o PreviewOptions) (*Preview, error) {
 	if px := int64(cfg.Width) * int64(cfg.Height); px > maxPreviewPixels {
 		return nil, fmt.Errorf("the image claims %d×%d pixels, more than the %d MP a preview decodes", cfg.Width, cfg.Height, maxPreviewPixels>>20)
 	}
-	src, err := decodeScaled(data, o.MaxEdge)
+	src, err := decodeScaled(data, cfg, o.MaxEdge)
 	if err != nil {
 		return nil, err
 	}
@@ -86,10 +86,23 @@ func makePreview(data []byte, o PreviewOptions) (*Preview, error) {
 }
 
 // decodeScaled decodes data in one of the decode slots and returns it scaled to edge, so
-// only the small copy outlives the slot.
-func decodeScaled(data []byte, edge int) (image.Image, error) {
+// only the small copy outlives the slot. A PNG that shrinks by 2× or more is decoded and
+// box-filtered row by row (pngShrink), without the full-size pixels.
+func decodeScaled(data []byte, cfg image.Config, edge int) (image.Image, error) {
 	decodeSlots <- struct{}{}
 	defer func() { <-decodeSlots }()
+	if w, h := cfg.Width, cfg.Height; w > edge || h > edge {
+		tw, th := fit(w, h, edge)
+		if k := min(w/tw, h/th); k >= 2 {
+			small, ok, err := pngShrink(data, k)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				return scale(small, edge), nil
+			}
+		}
+	}
 	src, _, err := image.Decode(bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("decoding image for preview: %w", err)

@@ -17,10 +17,7 @@ func scale(src image.Image, edge int) image.Image {
 	if w <= edge && h <= edge {
 		return toRGBA(src)
 	}
-	tw, th := edge, max(1, h*edge/w)
-	if h > w {
-		tw, th = max(1, w*edge/h), edge
-	}
+	tw, th := fit(w, h, edge)
 	rgba := toRGBA(src)
 	if k := min(w/tw, h/th); k >= 2 {
 		rgba = boxShrink(rgba, k)
@@ -28,6 +25,14 @@ func scale(src image.Image, edge int) image.Image {
 	dst := image.NewRGBA(image.Rect(0, 0, tw, th))
 	draw.ApproxBiLinear.Scale(dst, dst.Bounds(), rgba, rgba.Bounds(), draw.Src, nil)
 	return dst
+}
+
+// fit returns the size of a w×h image scaled so its longest side is edge.
+func fit(w, h, edge int) (int, int) {
+	if h > w {
+		return max(1, w*edge/h), edge
+	}
+	return edge, max(1, h*edge/w)
 }
 
 // toRGBA converts to premultiplied RGBA with fast loops for the types PNG and JPEG decoders

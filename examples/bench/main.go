@@ -17,7 +17,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -43,6 +45,7 @@ func run(ctx context.Context, args []string, w io.Writer) error {
 	quick := fs.Bool("quick", false, "fewer repetitions and conversations")
 	bin := fs.String("server", "", "a built nanobanana-mcp binary (default: build this checkout)")
 	flat := fs.Bool("flat", false, "small flat simulator images instead of photo-like ones")
+	only := fs.String("only", "", "run only these steps, comma-separated: startup, calls, throughput, peak, edit, conversations")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -66,9 +69,17 @@ func run(ctx context.Context, args []string, w io.Writer) error {
 	defer sim.Close()
 	b := &bench{bin: *bin, sim: sim.URL(), quick: *quick, w: w}
 	fmt.Fprintf(w, "| measure | value |\n|---|---|\n")
-	for _, step := range []func(context.Context) error{b.startup, b.perCall, b.throughput, b.peak4K, b.edit4K, b.conversations} {
-		if err := step(ctx); err != nil {
-			return err
+	steps := []struct {
+		name string
+		run  func(context.Context) error
+	}{{"startup", b.startup}, {"calls", b.perCall}, {"throughput", b.throughput}, {"peak", b.peak4K},
+		{"edit", b.edit4K}, {"conversations", b.conversations}}
+	for _, step := range steps {
+		if *only != "" && !slices.Contains(strings.Split(*only, ","), step.name) {
+			continue
+		}
+		if err := step.run(ctx); err != nil {
+			return fmt.Errorf("%s: %w", step.name, err)
 		}
 	}
 	return nil
