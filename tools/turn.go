@@ -20,6 +20,7 @@ type turnArgs struct {
 // the conversation's history, if any), save the image, record the turn, and deliver. seed
 // images (an edit's starting image) go before the reference images.
 func (d *Deps) runTurn(ctx context.Context, req mcp.CallToolRequest, tool string, tc *turnContext, seed []gemini.Image, a turnArgs) *mcp.CallToolResult {
+	defer quiet.busy()()
 	fail := func(model string, err error) *mcp.CallToolResult {
 		if tc != nil && tc.branched {
 			_ = d.Store.Delete(context.WithoutCancel(ctx), tc.conv.ID) // a failed first turn leaves no branch behind

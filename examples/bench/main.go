@@ -242,7 +242,7 @@ func (b *bench) conversations(ctx context.Context) error {
 		before, _ := p.rss()
 		n := 200
 		err = fanOut(4, n, func() error { _, err := p.call(ctx, "generate_image", args); return err })
-		time.Sleep(200 * time.Millisecond)
+		time.Sleep(1500 * time.Millisecond) // the server returns memory after a quiet second
 		after, _ := p.rss()
 		p.close()
 		if err != nil {
