@@ -46,7 +46,7 @@ func (c *Client) send(ctx context.Context, p *Plan) (*Result, error) {
 	ctx, lift := withLift(ctx)
 
 	id := p.UpstreamID
-	resp, err := c.sdk.Models.GenerateContent(ctx, id, contents, c.config(p))
+	resp, err := c.sdk.Models.GenerateContent(ctx, id, lift.liftParts(contents), c.config(p))
 	var note string
 	if isNotFound(err) && len(p.History) == 0 && id == p.Model.ID {
 		// An upstream that predates the GA ids (an older proxy or relay, a region not yet
@@ -56,7 +56,7 @@ func (c *Client) send(ctx context.Context, p *Plan) (*Result, error) {
 			if !strings.HasPrefix(old, "gemini-") {
 				continue
 			}
-			r, e := c.sdk.Models.GenerateContent(ctx, old, contents, c.config(p))
+			r, e := c.sdk.Models.GenerateContent(ctx, old, lift.liftParts(contents), c.config(p))
 			if isNotFound(e) {
 				continue
 			}

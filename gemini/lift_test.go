@@ -88,3 +88,65 @@ func TestLiftBodyLeavesOddStringsAlone(t *testing.T) {
 		}
 	}
 }
+
+// Reference and history images reach the upstream byte-for-byte, though the SDK only
+// marshalled placeholders, and the caller's contents are left untouched.
+func TestLiftedRequestImagesReachTheWire(t *testing.T) {
+	c, sim := newTestClient(t, Config{})
+	ref := photoBytes(t)
+	res, err := c.Generate(context.Background(), Request{Prompt: "like this", Model: "nano-banana-pro",
+		References: []Image{{Data: ref, MIMEType: "image/png"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res.UserContent.Parts[1].InlineData.Data; !bytes.Equal(got, ref) {
+		t.Fatal("the recorded user turn holds a placeholder instead of the image")
+	}
+	parts := sim.Requests()[0].Body["contents"].([]any)[0].(map[string]any)["parts"].([]any)
+	sent, _ := parts[1].(map[string]any)["inlineData"].(map[string]any)["data"].(string)
+	if sent != base64.StdEncoding.EncodeToString(ref) {
+		t.Fatalf("the upstream received %d base64 characters, want the %d-byte image", len(sent), len(ref))
+	}
+}
+
+func photoBytes(t *testing.T) []byte {
+	sim, err := geminitest.New(geminitest.Config{Photo: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	c, err := NewClient(context.Background(), Config{APIKey: "k", BaseURL: sim.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.Generate(context.Background(), Request{Prompt: "a reference", Model: "nano-banana-2", ImageSize: "512"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Image.Data) < liftMin {
+		t.Fatalf("reference of %d bytes is too small to be lifted", len(res.Image.Data))
+	}
+	return res.Image.Data
+}
+
+// base64Reader gives the standard encoding whatever the caller's buffer size.
+func TestBase64Reader(t *testing.T) {
+	for _, n := range []int{0, 1, 2, 3, 4, 5, 100, 4096, 10001} {
+		data := bytes.Repeat([]byte{0xfb, 0x10, 0x7e}, n)[:n]
+		for _, buf := range []int{1, 3, 5, 7, 4096} {
+			var out []byte
+			r := &base64Reader{data: data}
+			p := make([]byte, buf)
+			for {
+				k, err := r.Read(p)
+				out = append(out, p[:k]...)
+				if err != nil {
+					break
+				}
+			}
+			if want := base64.StdEncoding.EncodeToString(data); string(out) != want {
+				t.Fatalf("n=%d buf=%d: %q, want %q", n, buf, out, want)
+			}
+		}
+	}
+}
