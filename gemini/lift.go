@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -198,73 +199,15 @@ func (t *liftTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		!strings.Contains(resp.Header.Get("Content-Type"), "json") || resp.ContentLength >= 0 && resp.ContentLength < liftMin {
 		return resp, err
 	}
-	var body []byte
-	if resp.ContentLength > 0 {
-		body = make([]byte, 0, resp.ContentLength+1) // +1: ReadAll must see EOF without growing
-	}
-	body, err = readAllInto(resp.Body, body)
+	out, err := liftStream(resp.Body, resp.ContentLength, l)
 	_ = resp.Body.Close()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("reading the response: %w", err)
 	}
-	out := liftBody(body, l)
 	resp.Body = io.NopCloser(bytes.NewReader(out))
 	resp.ContentLength = int64(len(out))
 	resp.Header.Del("Content-Length")
 	return resp, nil
-}
-
-func readAllInto(r io.Reader, b []byte) ([]byte, error) {
-	buf := bytes.NewBuffer(b)
-	_, err := buf.ReadFrom(r)
-	return buf.Bytes(), err
-}
-
-// liftBody copies body with every large "data" string replaced by a placeholder. A string
-// that is escaped or not valid base64 is left as it is, for the SDK to handle.
-func liftBody(body []byte, l *lifted) []byte {
-	key := []byte(`"data"`)
-	var out []byte
-	pos, done := 0, 0 // pos: where the search continues; done: body[:done] is already in out
-	for {
-		i := bytes.Index(body[pos:], key)
-		if i < 0 {
-			break
-		}
-		j := skipSpace(body, pos+i+len(key))
-		pos = pos + i + len(key)
-		if j >= len(body) || body[j] != ':' {
-			continue
-		}
-		j = skipSpace(body, j+1)
-		if j >= len(body) || body[j] != '"' {
-			continue
-		}
-		end := bytes.IndexByte(body[j+1:], '"')
-		if end < liftMin {
-			continue
-		}
-		val := body[j+1 : j+1+end]
-		if bytes.IndexByte(val, '\\') >= 0 {
-			continue
-		}
-		dec := make([]byte, base64.StdEncoding.DecodedLen(len(val)))
-		n, err := base64.StdEncoding.Decode(dec, val)
-		if err != nil {
-			continue
-		}
-		if out == nil {
-			out = make([]byte, 0, 4<<10)
-		}
-		out = append(out, body[done:j+1]...)
-		out = append(out, l.add(dec[:n:n])...)
-		done = j + 1 + end
-		pos = done
-	}
-	if out == nil {
-		return body
-	}
-	return append(out, body[done:]...)
 }
 
 func skipSpace(b []byte, i int) int {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"google.golang.org/genai"
 
@@ -64,28 +65,39 @@ func TestLiftedImagesMatchTheWire(t *testing.T) {
 	}
 }
 
-// Only large, plain base64 strings are lifted; anything unusual is left for the SDK.
-func TestLiftBodyLeavesOddStringsAlone(t *testing.T) {
-	big := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{0x89, 'P', 'N', 'G'}, liftMin))
-	escaped := strings.Repeat(`QUJD\/`, liftMin/4)
-	invalid := strings.Repeat("!", liftMin+8)
+// Large base64 strings are decoded from the stream (the JSON escape \/ included), whatever
+// the read sizes; small strings and everything else are copied as they were; a large string
+// that is not base64 fails, as it would in the SDK.
+func TestLiftStream(t *testing.T) {
+	img := bytes.Repeat([]byte{0x89, 'P', 'N', 'G', 0xff, 0xfe, 0x3f}, liftMin)
+	big := base64.StdEncoding.EncodeToString(img)
+	escaped := strings.ReplaceAll(big, "/", `\/`)
 	body := `{"candidates":[{"content":{"parts":[` +
+		`{"text":"a \"data\": \"quoted\" word"},` +
 		`{"inlineData":{"mimeType":"image/png","data":"aGk="}},` +
-		`{"inlineData":{"mimeType":"image/png","data":"` + escaped + `"}},` +
-		`{"inlineData":{"mimeType":"image/png","data":"` + invalid + `"}},` +
-		`{"inlineData":{"mimeType":"image/png","data" : "` + big + `"},"thoughtSignature":"c2ln"}]}}]}`
-	l := &lifted{}
-	out := liftBody([]byte(body), l)
-	if len(l.blobs) != 1 || !bytes.Equal(l.blobs[0], bytes.Repeat([]byte{0x89, 'P', 'N', 'G'}, liftMin)) {
-		t.Fatalf("lifted %d blobs", len(l.blobs))
-	}
-	if !json.Valid(out) || len(out) > len(body)-len(big)+100 {
-		t.Fatalf("rewritten body is %d bytes, valid JSON %v", len(out), json.Valid(out))
-	}
-	for _, keep := range []string{`"aGk="`, escaped, invalid, `"thoughtSignature":"c2ln"`} {
-		if !strings.Contains(string(out), keep) {
-			t.Errorf("%.20q… was changed", keep)
+		`{"inlineData":{"mimeType":"image/png","data" : "` + escaped + `"}},` +
+		`{"inlineData":{"mimeType":"image/png","data":"` + big + `"},"thoughtSignature":"c2ln"}]}}]}`
+	for _, size := range []int64{int64(len(body)), -1} {
+		l := &lifted{}
+		out, err := liftStream(iotest.HalfReader(strings.NewReader(body)), size, l)
+		if err != nil {
+			t.Fatal(err)
 		}
+		if len(l.blobs) != 2 || !bytes.Equal(l.blobs[0], img) || !bytes.Equal(l.blobs[1], img) {
+			t.Fatalf("lifted %d blobs", len(l.blobs))
+		}
+		if !json.Valid(out) || len(out) > 600 {
+			t.Fatalf("rewritten body is %d bytes, valid JSON %v: %.300s", len(out), json.Valid(out), out)
+		}
+		for _, keep := range []string{`"aGk="`, `{"text":"a \"data\": \"quoted\" word"}`, `"thoughtSignature":"c2ln"`} {
+			if !strings.Contains(string(out), keep) {
+				t.Errorf("%s was changed: %s", keep, out)
+			}
+		}
+	}
+	bad := `{"data":"` + strings.Repeat("!", liftMin+8) + `"}`
+	if _, err := liftStream(strings.NewReader(bad), -1, &lifted{}); err == nil {
+		t.Error("a large data string that is not base64 was accepted")
 	}
 }
 
