@@ -42,7 +42,14 @@ type job struct {
 	Expected int             `json:"expected_seconds"`
 	Result   json.RawMessage `json:"result,omitempty"` // the tool result, as the client would have received it
 	done     chan struct{}
+	onDisk   bool // Result was dropped from memory: read it from the job's file
 }
+
+// keepInMemory is the largest finished result a job holds in memory when it is also on disk.
+// A result with an image (a preview, or a full image inline) is hundreds of kilobytes to
+// megabytes, and with --async-after every call is a job kept for a day: 200 previews held
+// 60 MB. Those are read back from the job's file when asked for.
+const keepInMemory = 4 << 10
 
 // Job statuses.
 const (
@@ -86,6 +93,7 @@ func OpenJobs(dir string, ttl time.Duration) (*Jobs, error) {
 				"The server restarted while this job was generating, so it did not finish; call the tool again.").Diagnosis))
 			_ = j.persist(&jb)
 		}
+		j.release(&jb)
 		j.jobs[jb.ID] = &jb
 		if jb.Key != "" {
 			j.byKey[jb.Tool+"\x00"+jb.Key] = jb.ID
@@ -121,7 +129,11 @@ func (j *Jobs) start(tool, key string, expected int, run func(ctx context.Contex
 			jb.Status = JobFailed
 		}
 		j.mu.Unlock()
-		_ = j.persist(jb)
+		if j.persist(jb) == nil {
+			j.mu.Lock()
+			j.release(jb)
+			j.mu.Unlock()
+		}
 		close(jb.done)
 	}()
 	return jb, false
@@ -152,8 +164,11 @@ func (j *Jobs) wait(ctx context.Context, jb *job, d time.Duration) *mcp.CallTool
 		return nil
 	}
 	j.mu.Lock()
-	raw := jb.Result
+	raw, onDisk := jb.Result, jb.onDisk
 	j.mu.Unlock()
+	if onDisk {
+		raw = j.load(jb.ID)
+	}
 	res, err := mcp.ParseCallToolResult(&raw)
 	if err != nil {
 		return diagnosisResult(apierrors.New(apierrors.Unknown, "The stored result of job "+jb.ID+" cannot be read; call the tool again.").Diagnosis)
@@ -172,6 +187,27 @@ func (j *Jobs) persist(jb *job) error {
 		return err
 	}
 	return session.WriteFileAtomic(filepath.Join(j.dir, jb.ID+".json"), data, 0o600)
+}
+
+// release drops a finished job's large result from memory; it is on disk. j.mu is held or
+// the job is not shared yet.
+func (j *Jobs) release(jb *job) {
+	if j.dir != "" && jb.Status != JobRunning && len(jb.Result) > keepInMemory {
+		jb.Result, jb.onDisk = nil, true
+	}
+}
+
+// load reads a job's result back from its file.
+func (j *Jobs) load(id string) json.RawMessage {
+	data, err := os.ReadFile(filepath.Join(j.dir, id+".json"))
+	if err != nil {
+		return nil
+	}
+	var jb job
+	if json.Unmarshal(data, &jb) != nil {
+		return nil
+	}
+	return jb.Result
 }
 
 func mustJSON(v any) json.RawMessage {

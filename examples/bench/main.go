@@ -229,12 +229,18 @@ func (b *bench) edit4K(ctx context.Context) error {
 
 // conversations: RSS growth over 200 stored conversations, per output mode.
 func (b *bench) conversations(ctx context.Context) error {
-	for _, mode := range []string{"preview", "path"} {
-		p, _, err := start(ctx, b.bin, b.sim)
+	// claude-desktop: previews of up to 512 KiB, and every call is a job (--async-after).
+	for _, mode := range []string{"preview", "path", "claude-desktop"} {
+		var flags []string
+		args := map[string]any{"prompt": "bench", "image_size": "1K", "output": mode}
+		if mode == "claude-desktop" {
+			flags = []string{"--client", mode}
+			delete(args, "output")
+		}
+		p, _, err := start(ctx, b.bin, b.sim, flags...)
 		if err != nil {
 			return err
 		}
-		args := map[string]any{"prompt": "bench", "image_size": "1K", "output": mode}
 		if _, err := p.call(ctx, "generate_image", args); err != nil {
 			p.close()
 			return err
@@ -248,7 +254,7 @@ func (b *bench) conversations(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		b.row(fmt.Sprintf("RSS after %d conversations, output %s", n, mode), "%.0f MB (from %.0f MB)", after, before)
+		b.row(fmt.Sprintf("RSS after %d conversations, %s", n, mode), "%.0f MB (from %.0f MB)", after, before)
 	}
 	return nil
 }
