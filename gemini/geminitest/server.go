@@ -67,14 +67,14 @@ type Request struct {
 
 // Server is a running simulator. Create it with New.
 type Server struct {
-	cfg    Config
-	clock  func() time.Time
-	log    *slog.Logger
-	models map[string]*modelSpec
-	sign   signer
-	images *pngCache
-	quotas *quotas
-	faults *injector
+	cfg     Config
+	clock   func() time.Time
+	log     *slog.Logger
+	models  map[string]*modelSpec
+	sign    signer
+	images  *pngCache
+	quotas  *quotas
+	faults  *injector
 	files   *fileStore
 	batches *batchStore
 
