@@ -51,6 +51,8 @@ type Deps struct {
 
 	Jobs       *Jobs         // background generations (async, --async-after, idempotency keys)
 	AsyncAfter time.Duration // a call still running after this answers with a job_id; 0: never
+
+	Batches *Batches // batch records and their poller; default in memory, without a poller
 }
 
 // Tool is one MCP tool: its definition and its handler.
@@ -72,6 +74,10 @@ func All(d *Deps) []Tool {
 		ListConversations(d),
 		DeleteConversation(d),
 		UsageReport(d),
+		BatchGenerate(d),
+		GetBatch(d),
+		CancelBatch(d),
+		ListBatches(d),
 	}
 	for i := range list {
 		list[i].Tool = tidySchemas(list[i].Tool)
@@ -91,6 +97,10 @@ func (d *Deps) defaults() {
 	}
 	if d.Jobs == nil {
 		d.Jobs, _ = OpenJobs("", 0) // in memory; main passes one kept on disk
+	}
+	if d.Batches == nil {
+		api, _ := d.Gemini.(BatchAPI)
+		d.Batches = NewBatches(BatchOptions{API: api, Images: d.Images, Logger: d.Logger})
 	}
 	if d.Failures == nil {
 		d.Failures = &Failures{}
