@@ -51,6 +51,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return err
 	}
 	logger := newLogger(cfg, stderr)
+	if cfg.ServeSimulator != "" {
+		return serveSimulator(ctx, cfg, logger, stdout)
+	}
 	app, err := wire(ctx, cfg, logger)
 	if err != nil {
 		return err
@@ -165,6 +168,9 @@ func wire(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error) {
 		deps.AsyncAfter = cfg.AsyncAfter
 	}
 	if deps.Jobs, err = tools.OpenJobs(filepath.Join(filepath.Dir(cfg.StoreDir), "jobs"), 24*time.Hour); err != nil {
+		return nil, err
+	}
+	if err := startBatches(ctx, a, cfg, client, deps, logger); err != nil {
 		return nil, err
 	}
 	a.deps = deps
