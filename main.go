@@ -205,7 +205,8 @@ func openStore(ctx context.Context, a *app, cfg *Config, client *gemini.Client, 
 const instructions = "Generate and edit images with Google's Gemini image models. generate_image returns the " +
 	"saved path, an image_id and a conversation_id; edit_image continues that conversation (pass only the id) or " +
 	"starts one from any image; get_generation fetches a job that runs in the background; list_models shows what " +
-	"each model supports; explain_error explains any failure or pasted error text; check_config checks the setup."
+	"each model supports; explain_error explains any failure or pasted error text; check_config checks the setup; " +
+	"batch_generate makes many images at half price when they can wait (get_batch collects them)."
 
 // resilienceFor builds the limiter, the breaker and the fallback chain from the flags.
 func resilienceFor(cfg *Config, reg *gemini.Registry, logger *slog.Logger) (gemini.Resilience, error) {
