@@ -27,10 +27,11 @@ type batchRig struct {
 	stop  func()
 }
 
-func newBatchRig(t *testing.T) *batchRig {
+func newBatchRig(t *testing.T, run ...time.Duration) *batchRig {
 	t.Helper()
 	clock := resilience.NewFakeClock(time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC))
-	sim, err := geminitest.New(geminitest.Config{Clock: clock.Now, BatchQueue: 10 * time.Second, BatchRun: 2 * time.Minute})
+	run = append(run, 2*time.Minute)
+	sim, err := geminitest.New(geminitest.Config{Clock: clock.Now, BatchQueue: 10 * time.Second, BatchRun: run[0]})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,5 +234,31 @@ func TestBatchIdempotencyMixedCancelList(t *testing.T) {
 	}
 	if res := r.call(t, "get_batch", map[string]any{"batch_id": "batch_aaaaaaaaaaaaaaaa"}); !res.IsError || !strings.Contains(text(res), "No batch has the id") {
 		t.Errorf("unknown batch: %s", text(res))
+	}
+}
+
+// The poller polls every few seconds at first and every few minutes later; a batch that Gemini
+// lets expire (48 h) ends expired, each request explained.
+func TestBatchPollerBacksOffAndExpiry(t *testing.T) {
+	r := newBatchRig(t, 72*time.Hour)
+	var out tools.BatchOutput
+	structured(t, r.call(t, "batch_generate", map[string]any{"requests": batchRequests(2)}), &out)
+	r.startPoller() // after the submission, so that its first wait is the batch's first poll
+	var waits []time.Duration
+	for i := 0; downloads(r.sim) == 0 && r.clock.Now().Before(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)); i++ {
+		r.clock.BlockUntil(1)
+		d, _ := r.clock.AdvanceNext()
+		waits = append(waits, d)
+		if out, err := r.deps.Batches.State(out.BatchID); err == nil && out != "pending" && out != "running" {
+			break
+		}
+	}
+	if len(waits) < 3 || waits[0] != 5*time.Second || waits[1] != 5*time.Second || waits[len(waits)-1] < 5*time.Minute || len(waits) > 400 {
+		t.Errorf("poll waits: first %v, last %v, %d polls in all; want seconds at first, minutes later", waits[:min(3, len(waits))], waits[len(waits)-1], len(waits))
+	}
+	var done tools.BatchOutput
+	structured(t, r.call(t, "get_batch", map[string]any{"batch_id": out.BatchID}), &done)
+	if done.State != "expired" || done.Failed != 2 || done.Results[0].Category != "timeout" {
+		t.Errorf("expired batch: %+v", done)
 	}
 }
