@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"google.golang.org/genai"
 
@@ -17,6 +18,9 @@ import (
 // Gemini batch has one model, so callers group their requests by model. Input always goes
 // as a JSONL file through the Files API, so the output comes back as a JSONL file too: large
 // inline image output has been reported unretrievable (research/api-2026-11.md).
+
+// statusTimeout bounds a batches.get or cancel call: a hung upstream must not stall the poller.
+const statusTimeout = time.Minute
 
 // BatchPriceFactor is what a batch image costs relative to a single call.
 const BatchPriceFactor = 0.5
@@ -87,6 +91,8 @@ func (c *Client) SubmitBatch(ctx context.Context, model, displayName string, ite
 		return "", apierrors.New(apierrors.UnsupportedParameter,
 			"Batches on Vertex AI need Cloud Storage input and output, which this server does not manage; use a Gemini API key for batch_generate.")
 	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
 	var buf bytes.Buffer
 	for _, it := range items {
 		line, err := json.Marshal(map[string]any{"key": it.Key, "request": batchRequestJSON(c, it)})
@@ -111,7 +117,13 @@ func (c *Client) SubmitBatch(ctx context.Context, model, displayName string, ite
 // REST field names.
 func batchRequestJSON(c *Client, it BatchItem) map[string]any {
 	cfg := c.config(it.Plan)
-	cfg.Tools = nil
+	if cfg.ThinkingConfig != nil {
+		// Nobody watches a batch think: thought images would only swell the output file.
+		cfg.ThinkingConfig.IncludeThoughts = false
+		if cfg.ThinkingConfig.ThinkingLevel == "" {
+			cfg.ThinkingConfig = nil
+		}
+	}
 	gen := map[string]any{"responseModalities": cfg.ResponseModalities}
 	if cfg.ImageConfig != nil {
 		gen["imageConfig"] = cfg.ImageConfig
@@ -147,6 +159,8 @@ func (c *Client) BatchStatus(ctx context.Context, name string) (*BatchJobStatus,
 	if c.sdk == nil {
 		return nil, errNoKey()
 	}
+	ctx, cancel := context.WithTimeout(ctx, statusTimeout)
+	defer cancel()
 	job, err := c.sdk.Batches.Get(ctx, name, nil)
 	if err != nil {
 		return nil, c.batchError("checking batch "+name, "", err)
@@ -166,6 +180,8 @@ func (c *Client) CancelBatch(ctx context.Context, name string) error {
 	if c.sdk == nil {
 		return errNoKey()
 	}
+	ctx, cancel := context.WithTimeout(ctx, statusTimeout)
+	defer cancel()
 	if err := c.sdk.Batches.Cancel(ctx, name, nil); err != nil {
 		return c.batchError("cancelling batch "+name, "", err)
 	}
@@ -189,6 +205,8 @@ func (c *Client) BatchResults(ctx context.Context, st *BatchJobStatus, plans map
 		Error    *rpcError       `json:"error"`
 		Status   *rpcError       `json:"status"`
 	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout4) // the output of a batch of 4K images is large
+	defer cancel()
 	var lines []line
 	switch {
 	case st.OutputFile != "":

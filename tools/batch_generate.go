@@ -85,7 +85,7 @@ func (d *Deps) batchGenerate(ctx context.Context, _ mcp.CallToolRequest, in Batc
 		return d.failure(ctx, tool, "", apierrors.Newf(apierrors.InvalidRequest,
 			"A batch needs 1 to %d requests, not %d; split larger work into several batches.", maxBatchRequests, n))
 	}
-	owner := sessionKey(ctx)
+	owner := batchOwner(ctx)
 	b := d.Batches
 	b.submit.Lock() // one submission at a time: the idempotency check and the record are one step
 	defer b.submit.Unlock()
@@ -197,3 +197,7 @@ func requestError(i int, err error) error {
 	out.Diagnosis.Summary = fmt.Sprintf("Request %d of the batch is invalid: %s", i, s)
 	return &out
 }
+
+// batchOwner is who a batch belongs to: for now the client session, as for jobs and
+// idempotency keys; the one place to switch to the authenticated principal.
+func batchOwner(ctx context.Context) string { return sessionKey(ctx) }

@@ -158,6 +158,9 @@ func TestBatchOfTwentyAcrossRestart(t *testing.T) {
 			t.Errorf("result %d not saved: %v", i, err)
 		}
 	}
+	if w := done.Results[1]; w.Width <= w.Height { // request 1 asked for 16:9
+		t.Errorf("request 1 (16:9) came back %d×%d: the options did not reach Gemini", w.Width, w.Height)
+	}
 	if len(res.Content) != 21 {
 		t.Errorf("want the summary and 20 resource links, got %d items", len(res.Content))
 	}
