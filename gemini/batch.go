@@ -211,6 +211,9 @@ func (c *Client) BatchResults(ctx context.Context, st *BatchJobStatus, plans map
 	switch {
 	case st.OutputFile != "":
 		data, err := c.sdk.Files.Download(ctx, genai.NewDownloadURIFromFile(&genai.File{Name: st.OutputFile, DownloadURI: st.OutputFile}), nil)
+		if err == nil {
+			err = downloadError(data)
+		}
 		if err != nil {
 			return nil, c.batchError("downloading the batch output", "", err)
 		}
@@ -288,6 +291,20 @@ func (c *Client) BatchResults(ctx context.Context, st *BatchJobStatus, plans map
 		out = append(out, o)
 	}
 	return out, nil
+}
+
+// downloadError recognises an error body returned as if it were the file: the SDK's
+// Files.Download (v1.77) does not check the HTTP status.
+func downloadError(data []byte) error {
+	var body struct {
+		Error    *rpcError       `json:"error"`
+		Key      *string         `json:"key"`
+		Response json.RawMessage `json:"response"`
+	}
+	if json.Unmarshal(bytes.TrimSpace(data), &body) != nil || body.Error == nil || body.Key != nil || body.Response != nil {
+		return nil
+	}
+	return genai.APIError{Code: body.Error.Code, Message: body.Error.Message, Status: body.Error.Status}
 }
 
 type rpcError struct {

@@ -130,6 +130,9 @@ func (u *UsageLog) Report(since time.Time) UsageReport {
 		rep.CostUSD += r.CostUSD
 		hu.CostUSD += r.CostUSD
 		rep.Tokens += r.Usage.TotalTokens
+		if r.Batch {
+			continue // a batch answer has no latency of its own
+		}
 		lat = append(lat, r.Latency)
 		hourLat[h] = append(hourLat[h], r.Latency)
 	}

@@ -29,7 +29,8 @@ type batchRig struct {
 
 func newBatchRig(t *testing.T, run ...time.Duration) *batchRig {
 	t.Helper()
-	clock := resilience.NewFakeClock(time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC))
+	// Near the wall clock: usage_report looks back from the real now.
+	clock := resilience.NewFakeClock(time.Now().UTC().Truncate(time.Second))
 	run = append(run, 2*time.Minute)
 	sim, err := geminitest.New(geminitest.Config{Clock: clock.Now, BatchQueue: 10 * time.Second, BatchRun: run[0]})
 	if err != nil {
@@ -248,7 +249,7 @@ func TestBatchPollerBacksOffAndExpiry(t *testing.T) {
 	structured(t, r.call(t, "batch_generate", map[string]any{"requests": batchRequests(2)}), &out)
 	r.startPoller() // after the submission, so that its first wait is the batch's first poll
 	var waits []time.Duration
-	for i := 0; downloads(r.sim) == 0 && r.clock.Now().Before(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)); i++ {
+	for end := r.clock.Now().Add(72 * time.Hour); r.clock.Now().Before(end); {
 		r.clock.BlockUntil(1)
 		d, _ := r.clock.AdvanceNext()
 		waits = append(waits, d)
@@ -263,5 +264,19 @@ func TestBatchPollerBacksOffAndExpiry(t *testing.T) {
 	structured(t, r.call(t, "get_batch", map[string]any{"batch_id": out.BatchID}), &done)
 	if done.State != "expired" || done.Failed != 2 || done.Results[0].Category != "timeout" {
 		t.Errorf("expired batch: %+v", done)
+	}
+}
+
+// Output that Gemini no longer keeps (48 hours after the batch ended) is explained, not polled forever.
+func TestBatchOutputGone(t *testing.T) {
+	r := newBatchRig(t)
+	var out tools.BatchOutput
+	structured(t, r.call(t, "batch_generate", map[string]any{"requests": batchRequests(2)}), &out)
+	r.clock.Advance(50 * time.Hour) // no poller ran meanwhile (the server was down)
+	var done tools.BatchOutput
+	res := r.call(t, "get_batch", map[string]any{"batch_id": out.BatchID})
+	structured(t, res, &done)
+	if done.State != "failed" || done.Failed != 2 || !strings.Contains(done.Results[0].Error, "48 hours") {
+		t.Errorf("%s\n%+v", text(res), done)
 	}
 }

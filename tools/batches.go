@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -166,6 +167,12 @@ func (b *Batches) refresh(ctx context.Context, id string) (*session.Batch, error
 			continue
 		}
 		st, err := b.api.BatchStatus(ctx, job.Name)
+		if e, gone := goneUpstream(err); gone {
+			failItems(bt, j, apierrors.New(apierrors.InvalidRequest, "The batch job no longer exists at Gemini ("+
+				strings.TrimSuffix(e.Diagnosis.Summary, ".")+"); submit the batch again."))
+			job.Collected = true
+			continue
+		}
 		if err != nil {
 			failed = true
 			b.log.Warn("checking batch job", "batch", id, "job", job.Name, "error", apierrors.Sanitize(err.Error()))
@@ -176,6 +183,13 @@ func (b *Batches) refresh(ctx context.Context, id string) (*session.Batch, error
 			continue
 		}
 		if err := b.collect(ctx, bt, j, st); err != nil {
+			if _, gone := goneUpstream(err); gone {
+				// Output files are kept for 48 hours; past that the answers cannot be fetched.
+				failItems(bt, j, apierrors.New(apierrors.NoImage, "The batch's answers can no longer be fetched from Gemini "+
+					"(its output file is kept for 48 hours); submit the batch again."))
+				job.Collected = true
+				continue
+			}
 			failed = true
 			b.log.Warn("collecting batch job", "batch", id, "job", job.Name, "error", apierrors.Sanitize(err.Error()))
 			continue
@@ -197,12 +211,7 @@ func (b *Batches) collect(ctx context.Context, bt *session.Batch, j int, st *gem
 	job := &bt.Jobs[j]
 	if st.State != string(genai.JobStateSucceeded) && st.State != string(genai.JobStatePartiallySucceeded) {
 		e := jobFailure(st, job.Model)
-		job.Error = e.Diagnosis.Summary
-		for i := range bt.Items {
-			if it := &bt.Items[i]; it.Job == j && it.Status == session.ItemPending {
-				it.Status, it.Category, it.Error = session.ItemFailed, string(e.Diagnosis.Category), e.Diagnosis.Summary
-			}
-		}
+		failItems(bt, j, e)
 		return nil
 	}
 	plans := map[string]*gemini.Plan{}
@@ -247,6 +256,27 @@ func (b *Batches) collect(ctx context.Context, bt *session.Batch, j int, st *gem
 		}
 	}
 	return nil
+}
+
+// failItems fails every request of job j still pending, for one reason.
+func failItems(bt *session.Batch, j int, e *apierrors.Error) {
+	summary := e.Diagnosis.Summary
+	bt.Jobs[j].Error = summary
+	for i := range bt.Items {
+		if it := &bt.Items[i]; it.Job == j && it.Status == session.ItemPending {
+			it.Status, it.Category, it.Error = session.ItemFailed, string(e.Diagnosis.Category), summary
+		}
+	}
+}
+
+// goneUpstream reports whether err says the job or its output no longer exists at Gemini (404,
+// or the 403 the Files API answers for a file that is gone): polling again cannot help.
+func goneUpstream(err error) (*apierrors.Error, bool) {
+	e, ok := apierrors.As(err)
+	if !ok || err == nil {
+		return nil, false
+	}
+	return e, e.Diagnosis.HTTPStatus == 404 || e.Diagnosis.HTTPStatus == 403
 }
 
 // jobFailure explains a job that ended without results.

@@ -157,8 +157,9 @@ func (s *Server) batchState(b *simBatch) string {
 	case now.Sub(b.created) < queue+run:
 		return "BATCH_STATE_RUNNING"
 	}
+	b.ended = b.created.Add(queue + run)
 	s.runBatch(b)
-	b.state, b.ended = "BATCH_STATE_SUCCEEDED", b.created.Add(queue+run)
+	b.state = "BATCH_STATE_SUCCEEDED"
 	return b.state
 }
 
@@ -200,7 +201,7 @@ func (s *Server) runBatch(b *simBatch) {
 	}
 	if !b.inline {
 		f := &simFile{Name: "files/batch-" + b.id, DisplayName: "batch-" + b.id + "-output", MIMEType: "application/jsonl",
-			Data: out.Bytes(), Created: s.now(), Generated: true}
+			Data: out.Bytes(), Created: b.ended, Generated: true}
 		s.files.put(f)
 		b.outFile = f.Name
 	}
