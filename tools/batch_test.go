@@ -280,3 +280,27 @@ func TestBatchOutputGone(t *testing.T) {
 		t.Errorf("%s\n%+v", text(res), done)
 	}
 }
+
+// A batch belongs to the client that submitted it: another client can neither see, list nor
+// cancel it, and is told so exactly as for an unknown id.
+func TestBatchOwnership(t *testing.T) {
+	r := newBatchRig(t)
+	var out tools.BatchOutput
+	structured(t, r.call(t, "batch_generate", map[string]any{"requests": batchRequests(1), "idempotency_key": "k"}), &out)
+	other := newHarnessWith(t, r.sim, r.gc, func(d *tools.Deps) { d.Batches = r.deps.Batches })
+	for _, tool := range []string{"get_batch", "cancel_batch"} {
+		if res := other.call(t, tool, map[string]any{"batch_id": out.BatchID}); !res.IsError || !strings.Contains(text(res), "No batch has the id") {
+			t.Errorf("%s by another client: %s", tool, text(res))
+		}
+	}
+	var list tools.BatchListOutput
+	structured(t, other.call(t, "list_batches", map[string]any{}), &list)
+	if len(list.Batches) != 0 {
+		t.Errorf("another client lists %d batches", len(list.Batches))
+	}
+	var again tools.BatchOutput
+	structured(t, other.call(t, "batch_generate", map[string]any{"requests": batchRequests(1), "idempotency_key": "k"}), &again)
+	if again.BatchID == out.BatchID || r.sim.BatchCount() != 2 {
+		t.Errorf("another client's idempotency key returned the first client's batch")
+	}
+}
