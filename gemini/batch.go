@@ -82,13 +82,13 @@ func BatchCost(p *Plan) float64 {
 }
 
 // SubmitBatch uploads the items as a JSONL file and creates one batch job on model (an
-// upstream id). It returns the job's name ("batches/…").
-func (c *Client) SubmitBatch(ctx context.Context, model, displayName string, items []BatchItem) (string, error) {
+// upstream id). It returns the job's name ("batches/…") and the input file's ("files/…").
+func (c *Client) SubmitBatch(ctx context.Context, model, displayName string, items []BatchItem) (job, input string, err error) {
 	if c.sdk == nil {
-		return "", errNoKey()
+		return "", "", errNoKey()
 	}
 	if c.backend == "vertex-ai" {
-		return "", apierrors.New(apierrors.UnsupportedParameter,
+		return "", "", apierrors.New(apierrors.UnsupportedParameter,
 			"Batches on Vertex AI need Cloud Storage input and output, which this server does not manage; use a Gemini API key for batch_generate.")
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
@@ -97,20 +97,39 @@ func (c *Client) SubmitBatch(ctx context.Context, model, displayName string, ite
 	for _, it := range items {
 		line, err := json.Marshal(map[string]any{"key": it.Key, "request": batchRequestJSON(c, it)})
 		if err != nil {
-			return "", fmt.Errorf("encoding batch request %s: %w", it.Key, err)
+			return "", "", fmt.Errorf("encoding batch request %s: %w", it.Key, err)
 		}
 		buf.Write(line)
 		buf.WriteByte('\n')
 	}
 	f, err := c.sdk.Files.Upload(ctx, &buf, &genai.UploadFileConfig{MIMEType: "jsonl", DisplayName: displayName + "-input"})
 	if err != nil {
-		return "", c.batchError("uploading the batch input", model, err)
+		return "", "", c.batchError("uploading the batch input", model, err)
 	}
-	job, err := c.sdk.Batches.Create(ctx, model, &genai.BatchJobSource{FileName: f.Name}, &genai.CreateBatchJobConfig{DisplayName: displayName})
+	bj, err := c.sdk.Batches.Create(ctx, model, &genai.BatchJobSource{FileName: f.Name}, &genai.CreateBatchJobConfig{DisplayName: displayName})
 	if err != nil {
-		return "", c.batchError("creating the batch job", model, err)
+		c.DeleteFiles(ctx, f.Name)
+		return "", "", c.batchError("creating the batch job", model, err)
 	}
-	return job.Name, nil
+	return bj.Name, f.Name, nil
+}
+
+// DeleteFiles deletes files from the Files API, best effort: a batch's input and output count
+// against the project's 20 GB until they expire after 48 hours.
+func (c *Client) DeleteFiles(ctx context.Context, names ...string) {
+	if c.sdk == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, statusTimeout)
+	defer cancel()
+	for _, name := range names {
+		if name == "" {
+			continue
+		}
+		if _, err := c.sdk.Files.Delete(ctx, name, nil); err != nil {
+			c.log.Debug("deleting a batch file", "file", name, "error", apierrors.Sanitize(err.Error()))
+		}
+	}
 }
 
 // batchRequestJSON is a GenerateContentRequest in wire form: genai's types marshal to the

@@ -30,7 +30,8 @@ type Batch struct {
 
 // BatchJob is one Gemini batch job (one model) of a Batch.
 type BatchJob struct {
-	Name      string `json:"name"` // "batches/…"; empty until submitted
+	Name      string `json:"name"`            // "batches/…"; empty until submitted
+	Input     string `json:"input,omitempty"` // the JSONL input file ("files/…")
 	Model     string `json:"model"`
 	State     string `json:"state"` // the SDK's JOB_STATE_*
 	Collected bool   `json:"collected"`

@@ -137,7 +137,7 @@ func (d *Deps) batchGenerate(ctx context.Context, _ mcp.CallToolRequest, in Batc
 	bt.EstimatedUSD = math.Round(bt.EstimatedUSD*10000) / 10000
 	var firstErr error
 	for j, items := range groups {
-		name, err := b.api.SubmitBatch(ctx, bt.Jobs[j].Model, bt.ID, items)
+		name, input, err := b.api.SubmitBatch(ctx, bt.Jobs[j].Model, bt.ID, items)
 		if err != nil {
 			// Jobs already created go on; this one's requests fail with the reason.
 			firstErr = err
@@ -150,7 +150,7 @@ func (d *Deps) batchGenerate(ctx context.Context, _ mcp.CallToolRequest, in Batc
 			}
 			continue
 		}
-		bt.Jobs[j].Name, bt.Jobs[j].State = name, "JOB_STATE_PENDING"
+		bt.Jobs[j].Name, bt.Jobs[j].Input, bt.Jobs[j].State = name, input, "JOB_STATE_PENDING"
 	}
 	if firstErr != nil && batchFinished(bt) {
 		return d.failure(ctx, tool, bt.Jobs[0].Model, firstErr) // nothing was submitted: no record

@@ -165,6 +165,15 @@ func TestBatchOfTwentyAcrossRestart(t *testing.T) {
 	if len(res.Content) != 21 {
 		t.Errorf("want the summary and 20 resource links, got %d items", len(res.Content))
 	}
+	deletes := 0
+	for _, q := range r.sim.Requests() {
+		if q.Method == "DELETE" && strings.Contains(q.Path, "/files/") {
+			deletes++
+		}
+	}
+	if deletes != 2 {
+		t.Errorf("%d files deleted at Gemini after collection, want 2 (input and output)", deletes)
+	}
 	r.call(t, "get_batch", map[string]any{"batch_id": out.BatchID})
 	if n := downloads(r.sim); n != 1 {
 		t.Errorf("fetching the results again downloaded again (%d downloads)", n)

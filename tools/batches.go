@@ -20,10 +20,11 @@ import (
 type BatchAPI interface {
 	ValidateBatch(reqs []gemini.Request) ([]*gemini.Plan, error)
 	PlanBatchItem(req gemini.Request) (*gemini.Plan, error)
-	SubmitBatch(ctx context.Context, model, displayName string, items []gemini.BatchItem) (string, error)
+	SubmitBatch(ctx context.Context, model, displayName string, items []gemini.BatchItem) (job, input string, err error)
 	BatchStatus(ctx context.Context, name string) (*gemini.BatchJobStatus, error)
 	BatchResults(ctx context.Context, st *gemini.BatchJobStatus, plans map[string]*gemini.Plan) ([]gemini.BatchOutcome, error)
 	CancelBatch(ctx context.Context, name string) error
+	DeleteFiles(ctx context.Context, names ...string)
 }
 
 var _ BatchAPI = (*gemini.Client)(nil)
@@ -195,6 +196,8 @@ func (b *Batches) refresh(ctx context.Context, id string) (*session.Batch, error
 			continue
 		}
 		job.Collected = true
+		// The images are saved here now: free the project's file storage at Gemini.
+		b.api.DeleteFiles(ctx, job.Input, st.OutputFile)
 	}
 	now := b.clock.Now()
 	if failed {
