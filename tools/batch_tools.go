@@ -80,7 +80,8 @@ func (d *Deps) owned(ctx context.Context, id string) (*session.Batch, error) {
 	if batchFinished(bt) || d.Batches.api == nil {
 		return bt, nil
 	}
-	if fresh, err := d.Batches.refresh(ctx, id); err == nil {
+	// A client that gives up must not cut a collection short; the calls have their own bounds.
+	if fresh, err := d.Batches.refresh(context.WithoutCancel(ctx), id); err == nil {
 		bt = fresh
 	}
 	return bt, nil

@@ -240,6 +240,9 @@ func (b *Batches) collect(ctx context.Context, bt *session.Batch, j int, st *gem
 		}
 		seen[o.Key] = true
 		it := &bt.Items[i]
+		if it.Status != session.ItemPending {
+			continue // saved by an earlier, interrupted collection
+		}
 		if o.Err != nil {
 			it.Status, it.Category, it.Error = session.ItemFailed, string(o.Err.Diagnosis.Category), o.Err.Diagnosis.Summary
 			continue
