@@ -32,7 +32,9 @@ func (r redactHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 	return redactHandler{r.next.WithAttrs(clean)}
 }
 
-func (r redactHandler) WithGroup(name string) slog.Handler { return redactHandler{r.next.WithGroup(name)} }
+func (r redactHandler) WithGroup(name string) slog.Handler {
+	return redactHandler{r.next.WithGroup(name)}
+}
 
 func redactAttr(a slog.Attr) slog.Attr {
 	v := a.Value.Resolve()
