@@ -6,13 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	apierrors "github.com/nanobanana-mcp/nanobanana-mcp/errors"
@@ -219,10 +217,10 @@ func (d *Deps) fetch(ctx context.Context, raw string) ([]byte, error) {
 	if err != nil {
 		return nil, inputError("%q is not a valid URL", raw)
 	}
-	resp, err := d.fetchClient().Do(req)
+	resp, err := fetchClient(d.Fetch.AllowPrivate).Do(req)
 	if err != nil {
 		if errors.Is(err, errPrivateAddress) {
-			return nil, inputError("%s resolves to a loopback or private address, which is refused; use a public URL or a local path", req.URL.Host)
+			return nil, inputError("%s resolves to a loopback or private address (or another range that is not the public internet), which is refused; use a public URL or a local path", req.URL.Host)
 		}
 		return nil, inputError("downloading %s failed: %s", req.URL.Host, apierrors.Sanitize(err.Error()))
 	}
@@ -234,25 +232,4 @@ func (d *Deps) fetch(ctx context.Context, raw string) ([]byte, error) {
 		return nil, inputError("the image at %s is %d MiB, over the %d MiB limit", req.URL.Host, resp.ContentLength>>20, d.Fetch.MaxBytes>>20)
 	}
 	return readCapped(resp.Body, d.Fetch.MaxBytes)
-}
-
-var errPrivateAddress = errors.New("address is loopback or private")
-
-func (d *Deps) fetchClient() *http.Client {
-	dialer := &net.Dialer{Timeout: 10 * time.Second}
-	if !d.Fetch.AllowPrivate {
-		dialer.Control = func(_, address string, _ syscall.RawConn) error {
-			host, _, err := net.SplitHostPort(address)
-			if err != nil {
-				return err
-			}
-			ip := net.ParseIP(host)
-			if ip == nil || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() ||
-				ip.IsLinkLocalMulticast() || ip.IsUnspecified() || ip.IsMulticast() {
-				return errPrivateAddress
-			}
-			return nil
-		}
-	}
-	return &http.Client{Transport: &http.Transport{DialContext: dialer.DialContext, Proxy: nil}}
 }
