@@ -99,3 +99,25 @@ func waitFor(t *testing.T, d time.Duration, cond func() bool) bool {
 	}
 	return true
 }
+
+// Over HTTP the default input roots are the output directory only; over stdio they are the
+// user's places, but never the filesystem root that clients often start servers in.
+func TestDefaultRootsDependOnTheTransport(t *testing.T) {
+	var stderr strings.Builder
+	cfg, err := parseConfig([]string{"--transport", "http", "--output-dir", "/srv/out"}, env("HOME", "/home/u"), &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.AllowedRoots) != 1 || cfg.AllowedRoots[0] != "/srv/out" {
+		t.Errorf("HTTP default roots %v, want only the output directory", cfg.AllowedRoots)
+	}
+	t.Chdir("/")
+	cfg, err = parseConfig([]string{"--output-dir", "/srv/out"}, env("HOME", "/home/u"), &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"/srv/out", "/home/u", os.TempDir()}
+	if strings.Join(cfg.AllowedRoots, ":") != strings.Join(want, ":") {
+		t.Errorf("stdio default roots from / are %v, want %v", cfg.AllowedRoots, want)
+	}
+}
