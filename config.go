@@ -43,6 +43,8 @@ type Config struct {
 	AllowedRoots     []string
 	AllowPrivateURLs bool
 
+	TrustForwardedHost bool // X-Forwarded-Host comes from the operator's own reverse proxy
+
 	ProgressEvery  time.Duration
 	AsyncAfter     time.Duration
 	AsyncAfterSet  bool // given explicitly, so the --client preset's value does not apply
@@ -104,6 +106,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.StringVar(&c.PublicURL, "public-url", "", "how clients reach this server, for image URLs (default: the listen address)")
 	fs.DurationVar(&c.URLTTL, "url-ttl", time.Hour, "how long signed image URLs work")
 	fs.StringVar(&c.URLSecret, "url-secret", "", "secret for signing image URLs, so links survive a restart (default: random per start)")
+	fs.BoolVar(&c.TrustForwardedHost, "trust-forwarded-host", false, "build image URLs from X-Forwarded-Host (only behind your own reverse proxy, which must set it)")
 	fs.StringVar(&c.Model, "model", "", "default model alias or id (default nano-banana-2)")
 	fs.StringVar(&c.Models, "models-file", "", "a JSON model registry replacing the built-in one")
 	fs.BoolVar(&c.Simulate, "simulate", false, "answer from the built-in Gemini simulator: no key, no network")

@@ -160,6 +160,7 @@ func wire(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error) {
 	}
 	if cfg.Transport != "stdio" {
 		deps.URLs = tools.NewURLSigner([]byte(cfg.URLSecret), cfg.URLTTL)
+		deps.TrustForwardedHost = cfg.TrustForwardedHost
 	}
 	if err := deps.ApplyPreset(cfg.Client, cfg.Transport, cfg.Output); err != nil {
 		return nil, err
