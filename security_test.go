@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,7 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
@@ -83,21 +81,6 @@ func TestSecretsEchoedByRelayAreRedactedByValue(t *testing.T) {
 	if !strings.Contains(all, "[REDACTED]") {
 		t.Errorf("nothing was redacted; did the relay's echo reach the results at all?\n%.2000s", all)
 	}
-}
-
-// wait is a tiny helper for bounded polling in the security tests.
-func waitFor(t *testing.T, d time.Duration, cond func() bool) bool {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			return false
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-	return true
 }
 
 // Over HTTP the default input roots are the output directory only; over stdio they are the
