@@ -58,7 +58,8 @@ func (sec *Security) bound(next http.Handler) http.Handler {
 }
 
 // guard wraps an MCP endpoint: Origin check (DNS rebinding), bearer token, a bounded body read
-// with a deadline, and (on Streamable HTTP) the session-less cancellation guard.
+// under the deadline bound set, a refusal of JSON-RPC batches, and (on Streamable HTTP) the
+// session-less cancellation guard.
 func (sec *Security) guard(next http.Handler, streamable bool) http.Handler {
 	want := sha256.Sum256([]byte(sec.Token))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -86,6 +87,9 @@ func (sec *Security) guard(next http.Handler, streamable bool) http.Handler {
 				httpError(w, status, err.Error())
 				return
 			}
+			// The whole body is here: the connection may be kept and the handler may take its time.
+			_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
+			w.Header().Del("Connection")
 			// Without a session, mcp-go keys in-flight requests by JSON-RPC id alone, so one
 			// client could cancel another's call that happens to share an id. Session-less
 			// clients cancel by closing the request instead, which mcp-go honours.
@@ -97,9 +101,6 @@ func (sec *Security) guard(next http.Handler, streamable bool) http.Handler {
 				jsonrpcError(w, "JSON-RPC batches are not supported; send one request per HTTP POST")
 				return
 			}
-			// The whole body is here: the connection may be kept and the handler may take its time.
-			_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
-			w.Header().Del("Connection")
 			r.Body = io.NopCloser(bytes.NewReader(body))
 		}
 		if sec.limiter != nil {
