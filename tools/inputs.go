@@ -169,8 +169,6 @@ func (d *Deps) readFile(path string) ([]byte, error) {
 	return d.readFileContext(context.Background(), path, path)
 }
 
-var errNotRegular = errors.New("not a regular file")
-
 // readFileContext opens path only if it is a regular file, judged on the opened descriptor
 // (no race with a swap after a check by name). O_NONBLOCK keeps the open of a FIFO from
 // waiting for a writer, which would hang the worker and, with enough of them, the server. The
