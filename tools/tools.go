@@ -52,6 +52,10 @@ type Deps struct {
 	Jobs       *Jobs         // background generations (async, --async-after, idempotency keys)
 	AsyncAfter time.Duration // a call still running after this answers with a job_id; 0: never
 
+	// TrustForwardedHost lets X-Forwarded-Host (validated) name the host in image URLs; only a
+	// reverse proxy the operator runs may set it (--trust-forwarded-host).
+	TrustForwardedHost bool
+
 	Batches *Batches // batch records and their poller; default in memory, without a poller
 }
 
