@@ -32,9 +32,12 @@ type Config struct {
 	Timeout4K      time.Duration // per request at 4K; default 600 s
 
 	Registry   *Registry
+	Lifecycle  Lifecycle // what is learned about models at run time; default in memory
 	Resilience Resilience
 	Logger     *slog.Logger
 	Now        func() time.Time // injected clock; default time.Now
+
+	ListPageSize int // models.list page size; 0: the API's default
 }
 
 // Client generates images. It is safe for concurrent use.
@@ -50,6 +53,7 @@ type Client struct {
 	res      Resilience
 	exec     *resilience.Executor
 	usage    *UsageLog
+	churnState
 }
 
 // NewClient builds the genai client with our own HTTP client and the SDK's retries off
@@ -90,8 +94,12 @@ func NewClient(ctx context.Context, cfg Config) (*Client, error) {
 	if res.CallTimeout <= 0 {
 		res.CallTimeout = 10 * time.Minute
 	}
+	if cfg.Lifecycle == nil {
+		cfg.Lifecycle = NewMemoryLifecycle()
+	}
 	base := &Client{reg: cfg.Registry, log: cfg.Logger, now: cfg.Now, backend: "none", res: res, usage: NewUsageLog(0),
-		timeout: orDefault(cfg.Timeout, 300*time.Second), timeout4: orDefault(cfg.Timeout4K, 600*time.Second)}
+		timeout: orDefault(cfg.Timeout, 300*time.Second), timeout4: orDefault(cfg.Timeout4K, 600*time.Second),
+		churnState: churnState{life: cfg.Lifecycle, listPageSize: cfg.ListPageSize, warned: map[string]time.Time{}}}
 	base.exec = &resilience.Executor{Limiter: res.Limiter, Breaker: res.Breaker, Clock: res.Clock, MaxAttempts: res.MaxAttempts,
 		Classify: func(err error, model string) apierrors.Diagnosis {
 			return apierrors.Classify(err, apierrors.ForModel(model), apierrors.WithReplacements(cfg.Registry.Replacement))

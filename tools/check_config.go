@@ -31,6 +31,7 @@ type CheckConfigOutput struct {
 	Backend  string  `json:"backend" jsonschema_description:"gemini-api, vertex-ai, or none when no credentials are set"`
 	Location string  `json:"location,omitempty" jsonschema_description:"the Vertex AI location"`
 	Checks   []Check `json:"checks"`
+	Warnings []string `json:"warnings,omitempty" jsonschema_description:"models retiring, shut down or not available to this key, and where their calls go"`
 }
 
 // CheckConfig is the check_config tool: it checks what users get wrong most, without
@@ -54,6 +55,16 @@ func (d *Deps) checkConfig(ctx context.Context, _ mcp.CallToolRequest, in CheckC
 		out.OK = out.OK && c.OK
 	}
 	add(d.checkOutputDir())
+	if rep, err := d.Gemini.Refresh(ctx); err == nil {
+		detail := rep.Method + " shows this key can use " + orNone(rep.Available)
+		if len(rep.Unavailable) > 0 {
+			detail += "; not " + orNone(rep.Unavailable) + " (calls to them go to their successors)"
+		}
+		add(Check{Check: "models available", OK: true, Detail: detail})
+	} else if d.Gemini.HasCredentials() {
+		add(failedCheck("models available", err, ""))
+	}
+	out.Warnings = d.Gemini.Warnings()
 	reg := d.Gemini.Registry()
 	names := in.Models
 	if in.All {
@@ -84,6 +95,9 @@ func (d *Deps) checkConfig(ctx context.Context, _ mcp.CallToolRequest, in CheckC
 	} else {
 		fmt.Fprintf(&b, "Some checks failed (backend %s):", out.Backend)
 	}
+	for _, w := range out.Warnings {
+		fmt.Fprintf(&b, "\n- warning: %s", w)
+	}
 	for _, c := range out.Checks {
 		mark := "ok"
 		if !c.OK {
@@ -92,6 +106,13 @@ func (d *Deps) checkConfig(ctx context.Context, _ mcp.CallToolRequest, in CheckC
 		fmt.Fprintf(&b, "\n- %s: %s — %s", mark, c.Check, c.Detail)
 	}
 	return &mcp.CallToolResult{Content: []mcp.Content{mcp.NewTextContent(b.String())}, StructuredContent: out}
+}
+
+func orNone(ids []string) string {
+	if len(ids) == 0 {
+		return "none of the registry's models"
+	}
+	return strings.Join(ids, ", ")
 }
 
 func failedCheck(what string, err error, model string) Check {
