@@ -27,10 +27,10 @@ type Check struct {
 
 // CheckConfigOutput is the structuredContent of check_config.
 type CheckConfigOutput struct {
-	OK       bool    `json:"ok" jsonschema_description:"every check passed"`
-	Backend  string  `json:"backend" jsonschema_description:"gemini-api, vertex-ai, or none when no credentials are set"`
-	Location string  `json:"location,omitempty" jsonschema_description:"the Vertex AI location"`
-	Checks   []Check `json:"checks"`
+	OK       bool     `json:"ok" jsonschema_description:"every check passed"`
+	Backend  string   `json:"backend" jsonschema_description:"gemini-api, vertex-ai, or none when no credentials are set"`
+	Location string   `json:"location,omitempty" jsonschema_description:"the Vertex AI location"`
+	Checks   []Check  `json:"checks"`
 	Warnings []string `json:"warnings,omitempty" jsonschema_description:"models retiring, shut down or not available to this key, and where their calls go"`
 }
 

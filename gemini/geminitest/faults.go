@@ -38,10 +38,10 @@ const (
 	KindLocation        FaultKind = "location"    // 400 FAILED_PRECONDITION, user location not supported
 	// Model states rather than per-call faults: "MODEL:gone" (shut down: 404 and absent
 	// from models.list) and "MODEL:retiring[=2027-01-15]" (answers carry modelStatus).
-	KindGone     FaultKind = "gone"
-	KindRetiring FaultKind = "retiring"
-	defaultRetryDelay             = 37 * time.Second
-	defaultSlowDelay              = 2 * time.Second
+	KindGone          FaultKind = "gone"
+	KindRetiring      FaultKind = "retiring"
+	defaultRetryDelay           = 37 * time.Second
+	defaultSlowDelay            = 2 * time.Second
 )
 
 var allKinds = []FaultKind{KindRateLimited, KindDailyQuota, KindNoFreeTier, KindVertexExhausted,
