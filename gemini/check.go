@@ -19,7 +19,7 @@ func (c *Client) HasCredentials() bool { return c.sdk != nil }
 // the key is accepted and the model is reachable from this backend and region.
 func (c *Client) CheckModel(ctx context.Context, id string) error {
 	if c.sdk == nil {
-		return errNoKey()
+		return c.errNoCredentials()
 	}
 	if err := c.checkLocation(id); err != nil {
 		return err

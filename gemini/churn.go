@@ -222,7 +222,7 @@ type RefreshReport struct {
 // does not answer that question. Only a clear "not found" marks a model unavailable.
 func (c *Client) Refresh(ctx context.Context) (RefreshReport, error) {
 	if c.sdk == nil {
-		return RefreshReport{}, errNoKey()
+		return RefreshReport{}, c.errNoCredentials()
 	}
 	c.refreshMu.Lock()
 	defer c.refreshMu.Unlock()

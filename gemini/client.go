@@ -26,6 +26,10 @@ type Config struct {
 	Project  string // Vertex project
 	Location string // Vertex location; "global" when empty (the Gemini 3 image models live there)
 	BaseURL  string // a proxy or a fake upstream; empty: the SDK's default or GOOGLE_GEMINI_BASE_URL
+	// CredentialsFile is the Application Default Credentials file for Vertex AI (what
+	// GOOGLE_APPLICATION_CREDENTIALS names); empty: the usual ADC search (gcloud's file, the
+	// metadata server).
+	CredentialsFile string
 
 	ConnectTimeout time.Duration // dialing and TLS; default 10 s
 	Timeout        time.Duration // per request up to 2K; default 300 s
@@ -53,6 +57,7 @@ type Client struct {
 	res      Resilience
 	exec     *resilience.Executor
 	usage    *UsageLog
+	credErr  error // why Vertex AI credentials could not be found, explained on each call
 	churnState
 }
 
@@ -108,6 +113,16 @@ func NewClient(ctx context.Context, cfg Config) (*Client, error) {
 		// Start anyway: tools/list, list_models and validation work without a key, and each
 		// generation explains what is missing.
 		return base, nil
+	}
+	if cfg.Vertex && cfg.APIKey == "" {
+		// genai adds ADC only to an HTTP client it makes itself; ours needs it attached.
+		creds, err := vertexCredentials(ctx, cc.HTTPClient, cfg.CredentialsFile)
+		if err != nil {
+			base.credErr = err
+			cfg.Logger.Warn("no Vertex AI credentials; every generation will explain this", "err", apierrors.Sanitize(err.Error()))
+			return base, nil
+		}
+		cc.Credentials = creds
 	}
 	sdk, err := genai.NewClient(ctx, cc)
 	if err != nil {

@@ -20,7 +20,7 @@ func (c *Client) Generate(ctx context.Context, req Request) (*Result, error) {
 		return nil, err
 	}
 	if c.sdk == nil {
-		return nil, errNoKey()
+		return nil, c.errNoCredentials()
 	}
 	if plan, err = c.route(plan); err != nil {
 		return nil, err
@@ -37,6 +37,13 @@ func errNoKey() error {
 		"(from https://aistudio.google.com/apikey), configure Vertex AI, or start the server with --simulate.")
 	e.Diagnosis.Actor = apierrors.ActorYou
 	return e
+}
+
+func (c *Client) errNoCredentials() error {
+	if c.credErr != nil {
+		return c.credErr
+	}
+	return errNoKey()
 }
 
 // send performs one upstream call for a validated plan, bounded by ctx; Generate checks the

@@ -62,9 +62,6 @@ func TestUpstreamFailuresBecomeToolErrors(t *testing.T) {
 	for _, c := range cases {
 		t.Run(string(c.fault.Kind), func(t *testing.T) {
 			h.sim.Enqueue("", c.fault)
-			if c.fault.Kind == geminitest.KindNotFound {
-				h.sim.Enqueue("", c.fault) // the GA id, then the preview id it replaced
-			}
 			res := h.call(t, "generate_image", map[string]any{"prompt": "a quiet harbour"})
 			var d apierrors.Diagnosis
 			structured(t, res, &d)
@@ -117,7 +114,7 @@ func TestCheckConfig(t *testing.T) {
 	res := h.call(t, "check_config", map[string]any{"all": true})
 	var out tools.CheckConfigOutput
 	structured(t, res, &out)
-	if !out.OK || out.Backend != "gemini-api" || len(out.Checks) != 1+len(gemini.DefaultRegistry().Models()) {
+	if !out.OK || out.Backend != "gemini-api" || len(out.Checks) != 2+len(gemini.DefaultRegistry().Models()) {
 		t.Errorf("healthy setup: %s", text(res))
 	}
 
