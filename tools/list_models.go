@@ -102,3 +102,41 @@ func (d *Deps) lifecycleInfo(info *ModelInfo, m *gemini.Model) {
 		}
 	}
 }
+
+// ModelTable renders the registry as the README's model table.
+func ModelTable(reg *gemini.Registry) string {
+	def, _ := reg.Lookup(reg.Default())
+	var b strings.Builder
+	b.WriteString("| model | alias | status | ratios | sizes | thinking levels | search | reference images | $ per image |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
+	for _, m := range reg.Models() {
+		status := m.Status
+		if m.Deprecated != "" {
+			status += " " + m.Deprecated
+		}
+		if m.Successor != "" {
+			status += " → `" + m.Successor + "`"
+		}
+		if m == def.Model {
+			status += " (default)"
+		}
+		var prices []string
+		for _, s := range m.Sizes {
+			if p, ok := m.USDPerImage[s]; ok {
+				prices = append(prices, fmt.Sprintf("%s %.3f", s, p))
+			}
+		}
+		fmt.Fprintf(&b, "| `%s` %s | `%s` | %s | %d | %s | %s | %s | %d | %s |\n", m.ID, m.Name,
+			strings.Join(m.Aliases, "`, `"), status, len(m.AspectRatios), strings.Join(m.Sizes, ", "),
+			orDash(strings.Join(m.ThinkingLevels, ", ")), orDash(strings.Join(m.Search, ", ")),
+			m.MaxReferenceImages, strings.Join(prices, " · "))
+	}
+	return b.String()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
+}
