@@ -25,10 +25,24 @@ func (c *Client) ModelState(id string) (ModelState, bool) {
 	return c.life.Get(id)
 }
 
-// usable reports whether calls may go to id: true unless it is known to be unavailable.
-func (c *Client) usable(id string) bool {
+// goneRecheck is how long a 404 keeps calls away from a model. Past it the model is tried
+// again (one call), in case the 404 came from a misconfigured relay rather than Google.
+const goneRecheck = 7 * 24 * time.Hour
+
+// blocked returns the state of id when calls must not go to it: known to be unavailable,
+// or shut down (a 404) within goneRecheck.
+func (c *Client) blocked(id string) (ModelState, bool) {
 	st, ok := c.ModelState(id)
-	return !ok || st.Usable()
+	if !ok || st.Usable() || (st.Status == StateGone && c.now().Sub(st.Updated) > goneRecheck) {
+		return st, false
+	}
+	return st, true
+}
+
+// usable reports whether calls may go to id.
+func (c *Client) usable(id string) bool {
+	_, blocked := c.blocked(id)
+	return !blocked
 }
 
 func (c *Client) mark(id string, st ModelState) {
@@ -130,8 +144,8 @@ func (c *Client) unavailableText(m *Model, st ModelState) string {
 // chain of successors), before any call: one upstream call instead of a wasted 404. A
 // conversation cannot move: its thought signatures belong to its model.
 func (c *Client) route(p *Plan) (*Plan, error) {
-	st, ok := c.ModelState(p.UpstreamID)
-	if !ok || st.Usable() {
+	st, blocked := c.blocked(p.UpstreamID)
+	if !blocked {
 		return p, nil
 	}
 	next := c.liveSuccessor(p.Model)
@@ -253,7 +267,8 @@ func (c *Client) Refresh(ctx context.Context) (RefreshReport, error) {
 	for _, m := range c.reg.Models() {
 		if listed[m.ID] {
 			rep.Available = append(rep.Available, m.ID)
-			if st, ok := c.ModelState(m.ID); !ok || st.Status != StateRetiring {
+			// A recent 404 outweighs a listing: the list can lag behind a shutdown.
+			if st, ok := c.ModelState(m.ID); !ok || (st.Status != StateRetiring && !c.recentlyGone(st)) {
 				c.mark(m.ID, ModelState{Status: StateAvailable, Source: "models.list"})
 			}
 			continue
@@ -266,6 +281,10 @@ func (c *Client) Refresh(ctx context.Context) (RefreshReport, error) {
 	return rep, nil
 }
 
+func (c *Client) recentlyGone(st ModelState) bool {
+	return st.Status == StateGone && c.now().Sub(st.Updated) <= goneRecheck
+}
+
 func (c *Client) refreshByGet(ctx context.Context) RefreshReport {
 	rep := RefreshReport{Method: "models.get"}
 	for _, m := range c.reg.Models() {
@@ -273,7 +292,7 @@ func (c *Client) refreshByGet(ctx context.Context) RefreshReport {
 		switch {
 		case err == nil:
 			rep.Available = append(rep.Available, m.ID)
-			if st, ok := c.ModelState(m.ID); !ok || st.Status != StateRetiring {
+			if st, ok := c.ModelState(m.ID); !ok || (st.Status != StateRetiring && !c.recentlyGone(st)) {
 				c.mark(m.ID, ModelState{Status: StateAvailable, Source: "models.get"})
 			}
 		case isNotFound(err):

@@ -262,3 +262,35 @@ func TestUnlistedModelIsAdoptedWithConservativeDefaults(t *testing.T) {
 		t.Error("a name that is no Gemini id was adopted")
 	}
 }
+
+// A 404 outweighs a models.list that still shows the model (lists lag behind shutdowns), and
+// expires after a week, so that a 404 from a misconfigured relay does not hide a model forever.
+func TestGoneRecordOutweighsListingAndExpires(t *testing.T) {
+	sim, err := geminitest.New(geminitest.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sim.Close() })
+	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	c, err := NewClient(context.Background(), Config{APIKey: "k", BaseURL: sim.URL(), Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim.Enqueue("gemini-3.1-flash-image", geminitest.NotFound())
+	if _, err := c.Generate(context.Background(), Request{Prompt: "p", Model: "nano-banana-2"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	sim.Reset()
+	res, err := c.Generate(context.Background(), Request{Prompt: "p", Model: "nano-banana-2"})
+	if err != nil || res.Model != "gemini-nano-banana-2.1" || len(generateCalls(sim)) != 1 {
+		t.Fatalf("after the 404 and a listing: %v %v calls %v", res, err, generateCalls(sim))
+	}
+	now = now.Add(8 * 24 * time.Hour)
+	res, err = c.Generate(context.Background(), Request{Prompt: "p", Model: "nano-banana-2"})
+	if err != nil || res.Model != "gemini-3.1-flash-image" {
+		t.Errorf("a week later the model is tried again: %v %v", res, err)
+	}
+}
