@@ -39,8 +39,9 @@ type CheckConfigOutput struct {
 func CheckConfig(d *Deps) Tool {
 	tool := mcp.NewTool("check_config",
 		mcp.WithDescription("Check the setup without generating an image: the API key is present and accepted, the "+
-			"backend and region fit the models (Vertex needs the global location for Gemini 3 image models), each "+
-			"model is reachable, and the output directory is writable. Each problem comes with a fix."),
+			"backend and region fit the models (Vertex needs the global location for Gemini 3 image models), which "+
+			"models this key can use (models.list), each model is reachable, and the output directory is writable. "+
+			"Each problem comes with a fix; retiring and shut-down models come with warnings."),
 		mcp.WithInputSchema[CheckConfigInput](),
 		mcp.WithOutputSchema[CheckConfigOutput](),
 		annotations("Check configuration", true, false, true, true),

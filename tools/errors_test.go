@@ -46,6 +46,7 @@ func TestUpstreamFailuresBecomeToolErrors(t *testing.T) {
 		{geminitest.InvalidKey(), apierrors.Auth, false, "key"},
 		{geminitest.PermissionDenied(), apierrors.Auth, false, ""},
 		{geminitest.NotFound(), apierrors.ModelNotFound, false, ""},
+		{geminitest.UserLocation(), apierrors.LocationUnsupported, false, ""},
 		{geminitest.Internal(), apierrors.ServerError, true, ""},
 		{geminitest.BadGateway(), apierrors.BadGateway, true, ""},
 		{geminitest.Overloaded(), apierrors.Overloaded, true, "overloaded"},

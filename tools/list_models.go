@@ -51,7 +51,8 @@ type ListModelsOutput struct {
 func ListModels(d *Deps) Tool {
 	tool := mcp.NewTool("list_models",
 		mcp.WithDescription("List the Gemini image models this server knows: ids, aliases, aspect ratios, sizes, "+
-			"reference-image limits, thinking and search support, prices and lifecycle dates."),
+			"reference-image limits, thinking and search support, prices, lifecycle dates, and what the live API showed "+
+			"(a model unavailable, shut down or retiring, and its successor)."),
 		mcp.WithInputSchema[ListModelsInput](),
 		mcp.WithOutputSchema[ListModelsOutput](),
 		annotations("List models", true, false, true, false),

@@ -123,6 +123,10 @@ func NoImage() Fault { return Fault{Kind: KindNoImage} }
 // candidates; "" means PROHIBITED_CONTENT.
 func PromptBlocked(reason string) Fault { return Fault{Kind: KindPromptBlocked, Reason: reason} }
 
+// UserLocation is the 400 FAILED_PRECONDITION a key gets from a country the API does not
+// serve.
+func UserLocation() Fault { return Fault{Kind: KindLocation} }
+
 // FaultRule applies a fault to calls of a model ("" = any): to each call with
 // Probability, or to the first Count calls.
 type FaultRule struct {
