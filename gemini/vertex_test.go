@@ -135,3 +135,36 @@ func TestVertexRegionFollowsRegistry(t *testing.T) {
 		t.Errorf("2.5 is regional: %v", err)
 	}
 }
+
+// Only a clear "not found" marks a model unavailable: a refused request says nothing about
+// the models.
+func TestRefreshMarksNothingOnOtherErrors(t *testing.T) {
+	srv, _, _ := vertexStandIn(t)
+	c, err := NewClient(context.Background(), Config{Vertex: true, APIKey: "express-key", BaseURL: srv.URL + "/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := c.Refresh(context.Background())
+	if err != nil || len(rep.Unknown) != len(c.reg.Models()) || len(rep.Unavailable) != 0 {
+		t.Errorf("vertex refresh %+v %v", rep, err)
+	}
+	sim, err := geminitest.New(geminitest.Config{APIKeys: []string{"right"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sim.Close() })
+	g, err := NewClient(context.Background(), Config{APIKey: "wrong", BaseURL: sim.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.Refresh(context.Background()); err == nil {
+		t.Error("a refused models.list must be an error")
+	}
+	for _, cl := range []*Client{c, g} {
+		for _, m := range cl.reg.Models() {
+			if st, ok := cl.ModelState(m.ID); ok {
+				t.Errorf("%s marked %+v after an unclear error", m.ID, st)
+			}
+		}
+	}
+}
