@@ -108,6 +108,10 @@ func wire(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error) {
 		if err := reg.SetDefault(cfg.Model); err != nil {
 			return nil, fmt.Errorf("--model: %w", err)
 		}
+		if res, _ := reg.Lookup(cfg.Model); res.Model != nil && res.Model.Unlisted {
+			logger.Warn("--model is not in the model registry; it runs with conservative options (1K, standard ratios)",
+				"model", res.Model.ID)
+		}
 	}
 	res, err := resilienceFor(cfg, reg, logger)
 	if err != nil {

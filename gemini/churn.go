@@ -57,7 +57,7 @@ func (c *Client) mark(id string, st ModelState) {
 
 // markNotFound records a 404 from generateContent: Google no longer serves the model.
 func (c *Client) markNotFound(id string) {
-	if st, ok := c.ModelState(id); ok && st.Status == StateGone {
+	if st, ok := c.ModelState(id); ok && c.recentlyGone(st) {
 		return
 	}
 	c.log.Warn("model answered 404; calls go to its successor from now on", "model", id)

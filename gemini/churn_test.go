@@ -3,6 +3,7 @@ package gemini
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -292,5 +293,40 @@ func TestGoneRecordOutweighsListingAndExpires(t *testing.T) {
 	res, err = c.Generate(context.Background(), Request{Prompt: "p", Model: "nano-banana-2"})
 	if err != nil || res.Model != "gemini-3.1-flash-image" {
 		t.Errorf("a week later the model is tried again: %v %v", res, err)
+	}
+}
+
+func TestFileLifecycleWritesAtomicallyAndSkipsRepeats(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "data", "lifecycle.json")
+	l, err := OpenLifecycle(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)
+	if err := l.Mark("m", ModelState{Status: StateGone, Source: "404", Updated: at}); err != nil {
+		t.Fatal(err)
+	}
+	info, err := os.Stat(path)
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("file %v %v", info, err)
+	}
+	if err := l.Mark("m", ModelState{Status: StateGone, Source: "404", Updated: at.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := l.Get("m"); !st.Updated.Equal(at.Add(time.Minute)) {
+		t.Errorf("memory not updated: %+v", st)
+	}
+	again, err := OpenLifecycle(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := again.Get("m"); !st.Updated.Equal(at) {
+		t.Errorf("a repeat within the hour rewrote the file: %+v", st)
+	}
+	if err := os.WriteFile(path, []byte("{not json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenLifecycle(path); err == nil || !strings.Contains(err.Error(), path) {
+		t.Errorf("a damaged file: %v", err)
 	}
 }

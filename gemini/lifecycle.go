@@ -123,10 +123,11 @@ func (l *FileLifecycle) All() map[string]ModelState { return l.mem.All() }
 func (l *FileLifecycle) Mark(id string, st ModelState) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if old, ok := l.mem.Get(id); ok && sameState(old, st) {
+	old, seen := l.mem.Get(id)
+	_ = l.mem.Mark(id, st)
+	if seen && sameState(old, st) && st.Updated.Sub(old.Updated) < time.Hour {
 		return nil // a repeat (every call of a retiring model) is not worth a write
 	}
-	_ = l.mem.Mark(id, st)
 	data, err := json.MarshalIndent(lifecycleFile{Models: l.mem.All()}, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encoding model lifecycle: %w", err)

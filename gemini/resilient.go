@@ -58,9 +58,10 @@ func (c *Client) generate(ctx context.Context, plan *Plan) (*Result, error) {
 	// which model a new conversation could use.
 	var fallbacks []resilience.Candidate
 	chain := c.fallbacksFor(plan.Model)
-	if next := c.liveSuccessor(plan.Model); next != nil {
+	succ := c.liveSuccessor(plan.Model)
+	if succ != nil {
 		// Until the primary's fate is known, a 404 from it goes straight to its successor.
-		chain = append([]string{next.ID}, chain...)
+		chain = append([]string{succ.ID}, chain...)
 	}
 	for _, name := range chain {
 		fp, ok := c.adapt(plan, name)
@@ -106,15 +107,15 @@ func (c *Client) generate(ctx context.Context, plan *Plan) (*Result, error) {
 		rec.Category = apierrors.Classify(err, apierrors.ForModel(out.Model)).Category
 		c.usage.Record(rec)
 		if pinned && !c.usable(plan.UpstreamID) {
-			return nil, conversationGone(plan.UpstreamID, c.liveSuccessor(plan.Model))
+			return nil, conversationGone(plan.UpstreamID, succ)
 		}
 		return nil, err
 	}
 	result.Attempts, result.Elapsed = out.Attempts, rec.Latency
 	if out.FallbackFrom != "" {
 		result.FallbackFrom = out.FallbackFrom
-		if st, ok := c.ModelState(out.FallbackFrom); ok && !st.Usable() && result.Model == plan.Model.Successor {
-			result.Notes = append(result.Notes, c.usedSuccessor(plan.Model, st, plans[result.Model].Model))
+		if st, ok := c.ModelState(out.FallbackFrom); ok && !st.Usable() && succ != nil && result.Model == succ.ID {
+			result.Notes = append(result.Notes, c.usedSuccessor(plan.Model, st, succ))
 		} else {
 			result.Notes = append(result.Notes, fmt.Sprintf("%s was unavailable, so %s served this call", out.FallbackFrom, result.Model))
 		}
