@@ -3,6 +3,7 @@ package gemini
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -328,5 +329,29 @@ func TestFileLifecycleWritesAtomicallyAndSkipsRepeats(t *testing.T) {
 	}
 	if _, err := OpenLifecycle(path); err == nil || !strings.Contains(err.Error(), path) {
 		t.Errorf("a damaged file: %v", err)
+	}
+}
+
+func TestRetirementIsLoggedOnceADay(t *testing.T) {
+	sim, err := geminitest.New(geminitest.Config{Faults: "gemini-3-pro-image:retiring=2027-01-15"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sim.Close() })
+	var logs strings.Builder
+	now := time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
+	c, err := NewClient(context.Background(), Config{APIKey: "k", BaseURL: sim.URL(), Now: func() time.Time { return now },
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []time.Duration{0, time.Hour, 20 * time.Hour, 5 * time.Hour} {
+		now = now.Add(step)
+		if _, err := c.Generate(context.Background(), Request{Prompt: "p", Model: "nano-banana-pro"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := strings.Count(logs.String(), "model retirement announced"); n != 2 {
+		t.Errorf("%d retirement warnings over a day and a few hours; want 2:\n%s", n, logs.String())
 	}
 }

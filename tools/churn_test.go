@@ -173,3 +173,13 @@ func TestSchemasFollowTheRegistry(t *testing.T) {
 		}
 	}
 }
+
+// explain_error names the registry's successor for a pasted 404 of a retired model.
+func TestExplainErrorNamesSuccessor(t *testing.T) {
+	h := newHarness(t)
+	pasted := `Error 404, Message: models/gemini-3.1-flash-image is not found for API version v1beta, or is not supported for generateContent., Status: NOT_FOUND, Details: []`
+	res := h.call(t, "explain_error", map[string]any{"error": pasted})
+	if !strings.Contains(text(res), "use gemini-nano-banana-2.1 instead") {
+		t.Errorf("got %s", text(res))
+	}
+}
