@@ -1,11 +1,22 @@
 package main
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/geminitest"
 )
 
 // The simulator told that Nano Banana 2 is shut down: the server's default and the old alias
@@ -43,6 +54,59 @@ func TestUpstreamNameSaysVertex(t *testing.T) {
 	for want, cfg := range cases {
 		if got := upstreamName(cfg); got != want {
 			t.Errorf("upstreamName = %q; want %q", got, want)
+		}
+	}
+}
+
+// The issue's reproduction, from outside: Vertex AI with Application Default Credentials from
+// a service-account file, against a stand-in that refuses requests without the bearer token
+// those credentials produce (its token_uri is a loopback token endpoint).
+func TestStdioVertexWithServiceAccount(t *testing.T) {
+	const token = "ya29.stdio-test-token"
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, _ := x509.MarshalPKCS8PrivateKey(key)
+	tokens := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"access_token":"` + token + `","token_type":"Bearer","expires_in":3600}`))
+	}))
+	t.Cleanup(tokens.Close)
+	sa, _ := json.Marshal(map[string]string{"type": "service_account", "project_id": "p", "private_key_id": "k1",
+		"private_key":  string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})),
+		"client_email": "sa@p.iam.gserviceaccount.com", "token_uri": tokens.URL + "/token"})
+	file := filepath.Join(t.TempDir(), "sa.json")
+	if err := os.WriteFile(file, sa, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sim, err := geminitest.New(geminitest.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sim.Close() })
+	var refused atomic.Int32
+	vertex := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer "+token {
+			refused.Add(1)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnauthorized)
+			_, _ = w.Write([]byte(`{"error":{"code":401,"message":"Request had invalid authentication credentials.","status":"UNAUTHENTICATED"}}`))
+			return
+		}
+		sim.Handler().ServeHTTP(w, r)
+	}))
+	t.Cleanup(vertex.Close)
+	c := startStdio(t, []string{"HOME=" + t.TempDir(), "NANOBANANA_OUTPUT_DIR=" + t.TempDir(),
+		"GOOGLE_GENAI_USE_VERTEXAI=true", "GOOGLE_CLOUD_PROJECT=p", "GOOGLE_CLOUD_LOCATION=global",
+		"GOOGLE_VERTEX_BASE_URL=" + vertex.URL + "/", "GOOGLE_APPLICATION_CREDENTIALS=" + file})
+	res := callTool(t, c, "generate_image", map[string]any{"prompt": "a lighthouse", "output": "path"})
+	if res.IsError || refused.Load() != 0 {
+		t.Fatalf("generate_image: refused %d: %v", refused.Load(), res.Content)
+	}
+	for _, r := range generations(sim) {
+		if !strings.HasPrefix(r.Path, "/v1beta1/projects/p/locations/global/publishers/google/models/gemini-nano-banana-2.1") {
+			t.Errorf("path %s", r.Path)
 		}
 	}
 }
