@@ -56,16 +56,6 @@ func (d *Deps) checkConfig(ctx context.Context, _ mcp.CallToolRequest, in CheckC
 		out.OK = out.OK && c.OK
 	}
 	add(d.checkOutputDir())
-	if rep, err := d.Gemini.Refresh(ctx); err == nil {
-		detail := rep.Method + " shows this key can use " + orNone(rep.Available)
-		if len(rep.Unavailable) > 0 {
-			detail += "; not " + orNone(rep.Unavailable) + " (calls to them go to their successors)"
-		}
-		add(Check{Check: "models available", OK: true, Detail: detail})
-	} else if d.Gemini.HasCredentials() {
-		add(failedCheck("models available", err, ""))
-	}
-	out.Warnings = d.Gemini.Warnings()
 	reg := d.Gemini.Registry()
 	names := in.Models
 	if in.All {
@@ -77,6 +67,21 @@ func (d *Deps) checkConfig(ctx context.Context, _ mcp.CallToolRequest, in CheckC
 	if len(names) == 0 {
 		names = []string{reg.Default()}
 	}
+	// One upstream call per model: more names than the registry holds can only repeat them.
+	if max := len(reg.Models()); len(names) > max {
+		return d.failure(ctx, "check_config", "", apierrors.Newf(apierrors.InvalidRequest,
+			"check_config takes at most %d models (the registry's size), not %d; name fewer or pass all: true.", max, len(names)))
+	}
+	if rep, err := d.Gemini.Refresh(ctx); err == nil {
+		detail := rep.Method + " shows this key can use " + orNone(rep.Available)
+		if len(rep.Unavailable) > 0 {
+			detail += "; not " + orNone(rep.Unavailable) + " (calls to them go to their successors)"
+		}
+		add(Check{Check: "models available", OK: true, Detail: detail})
+	} else if d.Gemini.HasCredentials() {
+		add(failedCheck("models available", err, ""))
+	}
+	out.Warnings = d.Gemini.Warnings()
 	for _, name := range names {
 		res, err := reg.Lookup(name)
 		if err != nil {

@@ -56,6 +56,10 @@ type Deps struct {
 
 	Jobs       *Jobs         // background generations (async, --async-after, idempotency keys)
 	AsyncAfter time.Duration // a call still running after this answers with a job_id; 0: never
+
+	// TrustForwardedHost lets X-Forwarded-Host (validated) name the host in image URLs; only a
+	// reverse proxy the operator runs may set it (--trust-forwarded-host).
+	TrustForwardedHost bool
 }
 
 // Tool is one MCP tool: its definition and its handler.
