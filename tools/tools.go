@@ -25,6 +25,11 @@ type Generator interface {
 	Location() string
 	Usage() *gemini.UsageLog
 	Breakers() []resilience.BreakerStatus
+	// What the live API showed about the registry's models (see gemini/churn.go).
+	ModelState(id string) (gemini.ModelState, bool)
+	Warnings() []string
+	Refresh(ctx context.Context) (gemini.RefreshReport, error)
+	HasCredentials() bool
 }
 
 // Deps is what the tools need from the rest of the server.
@@ -84,7 +89,7 @@ func All(d *Deps) []Tool {
 		ListBatches(d),
 	}
 	for i := range list {
-		list[i].Tool = tidySchemas(list[i].Tool)
+		list[i].Tool = registryEnums(tidySchemas(list[i].Tool), d.Gemini.Registry())
 	}
 	return list
 }

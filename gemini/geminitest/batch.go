@@ -71,7 +71,7 @@ func (s *Server) BatchCount() int {
 }
 
 func (s *Server) serveBatchCreate(w http.ResponseWriter, rt route, body []byte) {
-	m, ok := s.models[rt.model]
+	m, ok := s.model(rt.model)
 	if !ok {
 		writeStatus(w, modelNotFound(rt.model, "batchGenerateContent"))
 		return
