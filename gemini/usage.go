@@ -22,6 +22,7 @@ type CallRecord struct {
 	Usage        Usage
 	CostUSD      float64
 	Tries        []resilience.Try
+	Batch        bool // an answer of a batch job, at batch prices
 }
 
 // UsageLog keeps the most recent calls in memory, for usage_report and the hourly log line.
@@ -60,12 +61,13 @@ type UsageReport struct {
 	SuccessRate  float64        `json:"success_rate" jsonschema_description:"successful calls / calls"`
 	LatencyP50MS int64          `json:"latency_p50_ms"`
 	LatencyP95MS int64          `json:"latency_p95_ms"`
-	Attempts     int            `json:"attempts" jsonschema_description:"upstream calls made"`
-	WaitedMS     int64          `json:"waited_ms" jsonschema_description:"time spent queued or waiting to retry"`
-	Fallbacks    int            `json:"fallbacks" jsonschema_description:"calls served by a fallback model"`
-	Errors       map[string]int `json:"errors" jsonschema_description:"failed calls by category"`
-	UpstreamErrs map[string]int `json:"upstream_errors" jsonschema_description:"failed upstream attempts by category, retried ones included"`
+	Attempts     int            `json:"attempts" jsonschema_description:"upstream calls"`
+	WaitedMS     int64          `json:"waited_ms" jsonschema_description:"queued or waiting to retry"`
+	Fallbacks    int            `json:"fallbacks" jsonschema_description:"served by a fallback"`
+	Errors       map[string]int `json:"errors" jsonschema_description:"by category"`
+	UpstreamErrs map[string]int `json:"upstream_errors" jsonschema_description:"by category, retries included"`
 	CostUSD      float64        `json:"cost_usd"`
+	BatchImages  int            `json:"batch_images" jsonschema_description:"at batch prices"`
 	CostPerImage float64        `json:"cost_per_image_usd"`
 	Tokens       int            `json:"tokens"`
 	Hours        []HourUsage    `json:"hours"`
@@ -73,7 +75,7 @@ type UsageReport struct {
 
 // HourUsage is one hour of a UsageReport.
 type HourUsage struct {
-	Hour     string         `json:"hour" jsonschema_description:"start of the hour, RFC 3339"`
+	Hour     string         `json:"hour" jsonschema_description:"RFC 3339"`
 	Calls    int            `json:"calls"`
 	Images   int            `json:"images"`
 	Errors   map[string]int `json:"errors"`
@@ -119,12 +121,18 @@ func (u *UsageLog) Report(since time.Time) UsageReport {
 		}
 		rep.Images++
 		hu.Images++
+		if r.Batch {
+			rep.BatchImages++
+		}
 		if r.FallbackFrom != "" {
 			rep.Fallbacks++
 		}
 		rep.CostUSD += r.CostUSD
 		hu.CostUSD += r.CostUSD
 		rep.Tokens += r.Usage.TotalTokens
+		if r.Batch {
+			continue // a batch answer has no latency of its own
+		}
 		lat = append(lat, r.Latency)
 		hourLat[h] = append(hourLat[h], r.Latency)
 	}

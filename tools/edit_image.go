@@ -15,25 +15,25 @@ import (
 type EditImageInput struct {
 	Prompt         string   `json:"prompt" jsonschema_description:"The change, e.g. 'make the sky stormy'."`
 	ConversationID string   `json:"conversation_id,omitempty" jsonschema_description:"Default: this session's latest."`
-	Image          string   `json:"image,omitempty" jsonschema_description:"Start a new conversation from this image: path, URL, data URL, base64 or image_id."`
-	FromImageID    string   `json:"from_image_id,omitempty" jsonschema_description:"Branch from this earlier image: a new conversation with the history up to it."`
-	Images         []string `json:"images,omitempty" jsonschema_description:"Extra reference images, in the forms image accepts."`
-	Model          string   `json:"model,omitempty" jsonschema_description:"For a new conversation; a continued one keeps its model."`
-	AspectRatio    string   `json:"aspect_ratio,omitempty" jsonschema:"enum=1:1,enum=2:3,enum=3:2,enum=3:4,enum=4:3,enum=4:5,enum=5:4,enum=9:16,enum=16:9,enum=21:9,enum=1:4,enum=4:1,enum=1:8,enum=8:1" jsonschema_description:"Default: the conversation's."`
-	ImageSize      string   `json:"image_size,omitempty" jsonschema:"enum=512,enum=1K,enum=2K,enum=4K" jsonschema_description:"Default: the conversation's."`
-	ThinkingLevel  string   `json:"thinking_level,omitempty" jsonschema:"enum=minimal,enum=high" jsonschema_description:"As in generate_image."`
-	GoogleSearch   bool     `json:"google_search,omitempty" jsonschema_description:"As in generate_image."`
-	Output         string   `json:"output,omitempty" jsonschema:"enum=preview,enum=resource,enum=url,enum=path,enum=full" jsonschema_description:"As in generate_image."`
-	Async          bool     `json:"async,omitempty" jsonschema_description:"As in generate_image."`
-	IdempotencyKey string   `json:"idempotency_key,omitempty" jsonschema_description:"As in generate_image."`
+	Image          string   `json:"image,omitempty" jsonschema_description:"Start a new conversation from this image (path, URL, data URL, base64, image_id)."`
+	FromImageID    string   `json:"from_image_id,omitempty" jsonschema_description:"Branch: a new conversation with the history up to this image."`
+	Images         []string `json:"images,omitempty" jsonschema_description:"Reference images, as image."`
+	Model          string   `json:"model,omitempty" jsonschema_description:"For a new conversation only."`
+	AspectRatio    string   `json:"aspect_ratio,omitempty" jsonschema_description:"Default: the conversation's."`
+	ImageSize      string   `json:"image_size,omitempty" jsonschema_description:"Default: the conversation's."`
+	ThinkingLevel  string   `json:"thinking_level,omitempty"`
+	GoogleSearch   bool     `json:"google_search,omitempty"`
+	Output         string   `json:"output,omitempty" jsonschema:"enum=preview,enum=resource,enum=url,enum=path,enum=full"`
+	Async          bool     `json:"async,omitempty"`
+	IdempotencyKey string   `json:"idempotency_key,omitempty"`
 }
 
 // EditImage is the edit_image tool: multi-turn editing whose history, thought signatures
 // included, stays on the server.
 func EditImage(d *Deps) Tool {
 	tool := mcp.NewTool("edit_image",
-		mcp.WithDescription("Edit an image in conversation: continue one (conversation_id), start one from an image "+
-			"(image), or branch (from_image_id). The server keeps the exact history; pass only ids."),
+		mcp.WithDescription("Edit in conversation: continue one (conversation_id), start from an image (image) or branch "+
+			"(from_image_id). The server keeps the history; pass ids."),
 		mcp.WithInputSchema[EditImageInput](),
 		mcp.WithOutputSchema[ImageOutput](),
 		annotations("Edit image", false, false, false, true),

@@ -13,16 +13,16 @@ import (
 
 // ExplainErrorInput is the explain_error argument object.
 type ExplainErrorInput struct {
-	Error string `json:"error,omitempty" jsonschema_description:"Any error text: JSON body, SDK error, HTTP status line, finish reason, a client's message. Empty: this session's latest failure."`
-	Model string `json:"model,omitempty" jsonschema_description:"The model involved, if the text does not say."`
+	Error string `json:"error,omitempty" jsonschema_description:"Any error text or message; empty: this session's latest failure."`
+	Model string `json:"model,omitempty" jsonschema_description:"If the text does not say."`
 }
 
 // ExplainErrorOutput is the Diagnosis plus where it came from.
 type ExplainErrorOutput struct {
 	apierrors.Diagnosis
-	Source string `json:"source" jsonschema_description:"pasted (the error argument), last_failure (this session's most recent failure) or none"`
-	Tool   string `json:"tool,omitempty" jsonschema_description:"the tool that failed, for last_failure"`
-	At     string `json:"at,omitempty" jsonschema_description:"when it failed (RFC 3339), for last_failure"`
+	Source string `json:"source" jsonschema_description:"pasted, last_failure or none"`
+	Tool   string `json:"tool,omitempty" jsonschema_description:"for last_failure"`
+	At     string `json:"at,omitempty" jsonschema_description:"for last_failure, RFC 3339"`
 }
 
 // ExplainError is the explain_error tool.

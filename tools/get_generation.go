@@ -11,14 +11,14 @@ import (
 
 // GetGenerationInput is the get_generation argument object.
 type GetGenerationInput struct {
-	JobID       string `json:"job_id" jsonschema_description:"From a generate_image or edit_image result."`
-	WaitSeconds int    `json:"wait_seconds,omitempty" jsonschema_description:"Wait up to this long (at most 50) for it to finish."`
+	JobID       string `json:"job_id"`
+	WaitSeconds int    `json:"wait_seconds,omitempty" jsonschema_description:"Wait up to this long for it (at most 50)."`
 }
 
 // GetGeneration is the get_generation tool: the result of a background generation.
 func GetGeneration(d *Deps) Tool {
 	tool := mcp.NewTool("get_generation",
-		mcp.WithDescription("Get a background generation (a job_id from an async or long call): the image, or its status."),
+		mcp.WithDescription("The image of a background generation (job_id), or its status."),
 		mcp.WithInputSchema[GetGenerationInput](),
 		mcp.WithOutputSchema[ImageOutput](),
 		annotations("Get generation", true, false, true, false),

@@ -186,7 +186,7 @@ func (j *Jobs) persist(jb *job) error {
 	if err != nil {
 		return err
 	}
-	return session.WriteFileAtomic(filepath.Join(j.dir, jb.ID+".json"), data, 0o600)
+	return session.WriteFileAtomic(filepath.Join(j.dir, jb.ID+".json"), apierrors.RedactSecrets(data), 0o600)
 }
 
 // release drops a finished job's large result from memory; it is on disk. j.mu is held or

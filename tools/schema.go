@@ -6,7 +6,32 @@ import (
 	"strings"
 
 	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/nanobanana-mcp/nanobanana-mcp/gemini"
 )
+
+// registryEnums sets the enums of the model options (aspect_ratio, image_size,
+// thinking_level) from the registry the server runs with, so that a model added to
+// models.json or --models-file widens them with no code change.
+func registryEnums(t mcp.Tool, reg *gemini.Registry) mcp.Tool {
+	if len(t.RawInputSchema) == 0 || reg == nil {
+		return t
+	}
+	enums := map[string][]string{
+		"aspect_ratio":   reg.AllAspectRatios(),
+		"image_size":     reg.AllSizes(),
+		"thinking_level": reg.AllThinkingLevels(),
+	}
+	t.RawInputSchema = tidyRaw(t.RawInputSchema, func(schema map[string]any) {
+		props, _ := schema["properties"].(map[string]any)
+		for name, values := range enums {
+			if p, ok := props[name].(map[string]any); ok && len(values) > 0 {
+				p["enum"] = values
+			}
+		}
+	})
+	return t
+}
 
 // tidySchemas prepares the generated schemas for real clients.
 //
@@ -53,105 +78,124 @@ func tidyRaw(raw json.RawMessage, also func(map[string]any)) json.RawMessage {
 // top level takes the Diagnosis fields. Those are described once, in explain_error's schema,
 // rather than repeated in every tool's (they were 1.9 KB per tool, half of tools/list).
 func acceptDiagnosis(schema map[string]any) {
-	delete(schema, "required")
-	delete(schema, "additionalProperties")
+	loosen(schema)
 	schema["description"] = diagnosisNote
+}
+
+// loosen drops required and additionalProperties:false from an output schema at every depth.
+// At the top they would reject a Diagnosis; below, they only make a client's validation fail
+// on a field added or left empty in a later version, and they were 940 bytes of tools/list.
+// Types, enums and the fields themselves stay.
+func loosen(v any) {
+	switch x := v.(type) {
+	case map[string]any:
+		delete(x, "required")
+		if ap, ok := x["additionalProperties"].(bool); ok && !ap {
+			delete(x, "additionalProperties")
+		}
+		for k, sub := range x {
+			if k == "properties" {
+				if props, ok := sub.(map[string]any); ok {
+					for _, p := range props {
+						loosen(p)
+					}
+				}
+				continue
+			}
+			loosen(sub)
+		}
+	case []any:
+		for _, e := range x {
+			loosen(e)
+		}
+	}
 }
 
 // diagnosisNote heads every output schema: a result is either the tool's output or a
 // Diagnosis.
-const diagnosisNote = "On isError: a Diagnosis, as explain_error describes."
+const diagnosisNote = "isError: a Diagnosis (explain_error)."
 
-// describeOnce keeps each output field's descriptions in the first tool (in list order) that
-// declares it and strips them from the same field, described the same way, in every later
-// tool, at any depth:
-// generate_image, edit_image and get_generation return the same ImageOutput, and tools/list
-// paid for its descriptions three times. Types, enums and required stay, so every schema
-// still validates exactly what its results carry.
+// describeOnce defines each output field once: the first tool (in list order) that declares a
+// field gives its type and description, and a later tool whose field is identical (name and
+// whole schema) lists it by name only, as {}, its schema's description naming the tool that
+// defines it. generate_image, edit_image and get_generation return the same ImageOutput, the
+// batch tools the same batch, and tools/list paid for each definition three times. JSON
+// Schema cannot refer from one tool's schema into another's, so the reference is in words.
 func describeOnce(list []Tool) {
-	described := map[string]bool{} // field name + its whole schema, descriptions included
+	defined := map[string]string{} // field name + its whole schema → the tool that defines it
 	for i := range list {
 		t := &list[i].Tool
 		var schema map[string]any
 		if len(t.RawOutputSchema) == 0 || json.Unmarshal(t.RawOutputSchema, &schema) != nil {
 			continue
 		}
-		if shareFields(schema, described) {
-			if raw, err := json.Marshal(schema); err == nil {
-				t.RawOutputSchema = raw
+		var found []sharedField
+		collectShared(t.Name, schema, defined, &found)
+		// Naming a tool costs more than a few small coincidences save: refer to an owner only
+		// for a real definition (a described or structured field), then for all it shares.
+		owners := map[string]bool{}
+		for _, f := range found {
+			owners[f.owner] = owners[f.owner] || f.size >= minShared
+		}
+		from := map[string]bool{}
+		for _, f := range found {
+			if owners[f.owner] {
+				f.props[f.name] = map[string]any{}
+				from[f.owner] = true
 			}
+		}
+		if len(from) == 0 {
+			continue
+		}
+		note, _ := schema["description"].(string)
+		schema["description"] = strings.TrimSpace(note + " Fields given as {} are defined in the output schema of " +
+			strings.Join(sortedKeys(from), ", ") + ".")
+		if raw, err := json.Marshal(schema); err == nil {
+			t.RawOutputSchema = raw
 		}
 	}
 }
 
-// shareFields strips the descriptions of schema's fields already described elsewhere and
-// records the others; it reports whether it changed anything.
-func shareFields(schema map[string]any, described map[string]bool) bool {
-	changed := false
+// minShared is the smallest field schema (in bytes) that makes another tool worth naming.
+const minShared = 40
+
+// sharedField is a field of one schema that an earlier tool defines identically.
+type sharedField struct {
+	props       map[string]any
+	name, owner string
+	size        int
+}
+
+// collectShared finds schema's fields already defined by another tool and records the others
+// as defined by tool. A shared field's own fields are not looked into: it goes whole.
+func collectShared(tool string, schema map[string]any, defined map[string]string, found *[]sharedField) {
 	if items, ok := schema["items"].(map[string]any); ok {
-		changed = shareFields(items, described)
+		collectShared(tool, items, defined, found)
 	}
 	props, _ := schema["properties"].(map[string]any)
 	for _, name := range sortedKeys(props) {
 		p, ok := props[name].(map[string]any)
-		if !ok || !hasDescription(p) {
+		if !ok || len(p) == 0 {
 			continue
 		}
 		whole, _ := json.Marshal(p) // map keys sorted: a canonical form
 		key := name + "\x00" + string(whole)
-		if described[key] {
-			props[name] = stripDescriptions(p)
-			changed = true
+		if owner, ok := defined[key]; ok && owner != tool {
+			*found = append(*found, sharedField{props: props, name: name, owner: owner, size: len(whole)})
 			continue
 		}
-		described[key] = true
-		changed = shareFields(p, described) || changed
+		defined[key] = tool
+		collectShared(tool, p, defined, found)
 	}
-	return changed
 }
 
-func sortedKeys(m map[string]any) []string {
+func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	return keys
-}
-
-func hasDescription(schema map[string]any) bool {
-	raw, _ := json.Marshal(schema)
-	return strings.Contains(string(raw), `"description":`)
-}
-
-// stripDescriptions removes the descriptions of a schema and its subschemas (not properties
-// that happen to be named "description").
-func stripDescriptions(v any) any {
-	m, ok := v.(map[string]any)
-	if !ok {
-		return v
-	}
-	delete(m, "description")
-	for _, k := range []string{"properties", "$defs", "definitions"} {
-		if sub, ok := m[k].(map[string]any); ok {
-			for name, s := range sub {
-				sub[name] = stripDescriptions(s)
-			}
-		}
-	}
-	for _, k := range []string{"items", "additionalProperties"} {
-		if _, ok := m[k].(map[string]any); ok {
-			m[k] = stripDescriptions(m[k])
-		}
-	}
-	for _, k := range []string{"anyOf", "oneOf", "allOf"} {
-		if list, ok := m[k].([]any); ok {
-			for i := range list {
-				list[i] = stripDescriptions(list[i])
-			}
-		}
-	}
-	return m
 }
 
 func dropNullTypes(v any) any {

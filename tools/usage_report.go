@@ -15,20 +15,19 @@ import (
 
 // UsageReportInput is the usage_report argument object.
 type UsageReportInput struct {
-	Hours int `json:"hours,omitempty" jsonschema_description:"How far back to look, in hours (default 24)."`
+	Hours int `json:"hours,omitempty" jsonschema_description:"Default 24."`
 }
 
 // UsageReportOutput is the structuredContent of usage_report.
 type UsageReportOutput struct {
 	gemini.UsageReport
-	Breakers []resilience.BreakerStatus `json:"breakers,omitempty" jsonschema_description:"circuit breaker per model"`
+	Breakers []resilience.BreakerStatus `json:"breakers,omitempty" jsonschema_description:"per model"`
 }
 
 // UsageReport is the usage_report tool: what the server's calls achieved and cost.
 func UsageReport(d *Deps) Tool {
 	tool := mcp.NewTool("usage_report",
-		mcp.WithDescription("Report this server's image calls per hour: success rate, latency, errors by category, "+
-			"fallbacks, cost per image; and each model's circuit breaker."),
+		mcp.WithDescription("This server's image calls per hour: success rate, latency, errors, fallbacks, cost; breakers."),
 		mcp.WithInputSchema[UsageReportInput](),
 		mcp.WithOutputSchema[UsageReportOutput](),
 		annotations("Usage report", true, false, true, false),
@@ -55,6 +54,9 @@ func UsageSummary(r gemini.UsageReport, hours int) string {
 	fmt.Fprintf(&b, "Last %d h: %d calls, %d images (%.0f%% success), p50 %.1f s, p95 %.1f s, %d upstream attempts, %d fallbacks, $%.3f ($%.3f per image)",
 		hours, r.Calls, r.Images, r.SuccessRate*100, float64(r.LatencyP50MS)/1000, float64(r.LatencyP95MS)/1000,
 		r.Attempts, r.Fallbacks, r.CostUSD, r.CostPerImage)
+	if r.BatchImages > 0 {
+		fmt.Fprintf(&b, "; %d images from batches, at batch prices", r.BatchImages)
+	}
 	if len(r.UpstreamErrs) > 0 {
 		cats := make([]string, 0, len(r.UpstreamErrs))
 		for c, n := range r.UpstreamErrs {
