@@ -59,9 +59,40 @@ func modelVisible(t *testing.T, tool mcp.Tool) []byte {
 }
 
 // Every output schema describes its fields, and each description is paid for once: the
-// Diagnosis in explain_error's schema, the image result in generate_image's.
+// Diagnosis in explain_error's schema, the image result in generate_image's. A field listed
+// as {} is defined, with its type, by a tool the schema's description names.
 func TestOutputSchemasDescribeOnce(t *testing.T) {
 	seen := map[string]string{}
+	typed := map[string]map[string]bool{} // tool → its top-level fields that carry a schema
+	for _, tl := range allTools(t) {
+		var schema map[string]any
+		_ = json.Unmarshal(tl.Tool.RawOutputSchema, &schema)
+		props, _ := schema["properties"].(map[string]any)
+		typed[tl.Tool.Name] = map[string]bool{}
+		for name, p := range props {
+			if m, _ := p.(map[string]any); len(m) > 0 {
+				typed[tl.Tool.Name][name] = true
+			}
+		}
+	}
+	for _, tl := range allTools(t) {
+		var schema map[string]any
+		_ = json.Unmarshal(tl.Tool.RawOutputSchema, &schema)
+		desc, _ := schema["description"].(string)
+		props, _ := schema["properties"].(map[string]any)
+		for name, p := range props {
+			if m, _ := p.(map[string]any); len(m) > 0 {
+				continue
+			}
+			found := false
+			for owner, fields := range typed {
+				found = found || (fields[name] && owner != tl.Tool.Name && strings.Contains(desc, owner))
+			}
+			if !found {
+				t.Errorf("%s: field %s is given as {} but no tool named in %q defines it", tl.Tool.Name, name, desc)
+			}
+		}
+	}
 	for _, tl := range allTools(t) {
 		var schema map[string]any
 		if err := json.Unmarshal(tl.Tool.RawOutputSchema, &schema); err != nil {
