@@ -235,6 +235,7 @@ func (s *FileStore) rememberIfNewer(c Conversation) {
 func compactSummary(c Conversation) Summary {
 	sum := c.summary()
 	sum.Model, sum.Owner = unique.Make(sum.Model).Value(), unique.Make(sum.Owner).Value()
+	sum.Session = unique.Make(sum.Session).Value()
 	return sum
 }
 

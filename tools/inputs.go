@@ -62,7 +62,7 @@ func (d *Deps) loadImage(ctx context.Context, ref string) (gemini.Image, error) 
 	case ref == "":
 		return gemini.Image{}, inputError("the image reference is empty; pass a path, URL, data URL, base64 or image_id")
 	case session.ValidID("img", ref):
-		data, err = d.readImageID(ref)
+		data, err = d.readImageID(ctx, ref)
 	case strings.HasPrefix(ref, "data:"):
 		data, err = decodeDataURL(ref)
 	case strings.HasPrefix(ref, "http://"), strings.HasPrefix(ref, "https://"):
@@ -106,15 +106,15 @@ func looksLikePath(s string) bool {
 		strings.HasPrefix(s, "/") || strings.Contains(s, `\`) || (len(s) < 256 && filepath.Ext(s) != "")
 }
 
-func (d *Deps) readImageID(id string) ([]byte, error) {
+func (d *Deps) readImageID(ctx context.Context, id string) ([]byte, error) {
 	if d.Images == nil {
 		return nil, inputError("image ids cannot be used: no image store is configured")
 	}
-	path, err := d.Images.Find(id)
-	if err != nil {
+	img, err := d.ownImage(ctx, id)
+	if err != nil || img.Path == "" {
 		return nil, inputError("no saved image has the id %s; use an image_id returned by generate_image", id)
 	}
-	return d.readFile(path)
+	return d.readFile(img.Path)
 }
 
 // readPath confines a path argument to the allowed roots, after resolving symlinks, so a link

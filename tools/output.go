@@ -59,6 +59,12 @@ func (d *Deps) startPreview(dl *delivery, data []byte) {
 	}
 	dl.preview = make(chan previewResult, 1)
 	go func() {
+		defer func() {
+			// A panic here would end the process; the call still has its saved image.
+			if r := recover(); r != nil {
+				dl.preview <- previewResult{err: fmt.Errorf("preview panicked: %v", r)}
+			}
+		}()
 		pv, err := makePreview(data, d.Preview)
 		dl.preview <- previewResult{pv, err}
 	}()

@@ -92,6 +92,8 @@ func (d *Deps) defaults() {
 	if d.Jobs == nil {
 		d.Jobs, _ = OpenJobs("", 0) // in memory; main passes one kept on disk
 	}
+	d.Jobs.render = d.renderInline
+	d.Jobs.log = d.Logger
 	if d.Failures == nil {
 		d.Failures = &Failures{}
 	}
