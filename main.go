@@ -63,7 +63,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	return app.srv.ServeHTTP(ctx, server.HTTPOptions{
 		Addr:       cfg.Addr,
-		Security:   server.Security{Token: cfg.AuthToken, AllowedOrigins: cfg.AllowedOrigins, MaxBody: cfg.MaxBody},
+		Security:   server.Security{Token: cfg.AuthToken, Principals: cfg.Principals, AllowedOrigins: cfg.AllowedOrigins, MaxBody: cfg.MaxBody},
 		SessionTTL: cfg.SessionTTL,
 		Health:     app.health,
 		Images:     tools.ImageHandler(app.deps),
