@@ -41,6 +41,7 @@ type Config struct {
 	SimulateLatency time.Duration
 
 	KeepDrafts       bool
+	ShareImages      bool
 	AllowedRoots     []string
 	AllowPrivateURLs bool
 
@@ -113,6 +114,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.StringVar(&c.SimulateFaults, "simulate-faults", "", "simulator faults, e.g. 503@0.3,429@0.1 or gemini-3-pro-image:503x5")
 	fs.DurationVar(&c.SimulateLatency, "simulate-latency", 0, "simulator latency per call, e.g. 2s")
 	fs.BoolVar(&c.KeepDrafts, "keep-drafts", false, "also save the model's thought images (drafts)")
+	fs.BoolVar(&c.ShareImages, "share-images", false, "save images readable by other users (0644 in 0755 directories) instead of private to you (0600 in 0700)")
 	fs.StringVar(&roots, "allowed-roots", "", "directories input image paths may come from, separated by "+string(os.PathListSeparator)+" (default: the working, output, home and temporary directories)")
 	fs.BoolVar(&c.AllowPrivateURLs, "allow-private-urls", false, "allow input image URLs on loopback and private networks")
 	fs.StringVar(&fallback, "fallback", "nano-banana-pro,nano-banana-2,nano-banana", "fallback chain in order of preference (a model falls back to those after it), or none")

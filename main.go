@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -142,7 +141,7 @@ func wire(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error) {
 	}
 	deps := &tools.Deps{
 		Gemini:        client,
-		Images:        &session.Images{Dir: cfg.OutputDir},
+		Images:        &session.Images{Dir: cfg.OutputDir, Shared: cfg.ShareImages},
 		Store:         store,
 		Budget:        session.Budget{MaxTurns: cfg.HistTurns, MaxBytes: int64(cfg.HistMB) << 20},
 		AllowedRoots:  cfg.AllowedRoots,
@@ -164,10 +163,15 @@ func wire(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error) {
 	if cfg.AsyncAfterSet {
 		deps.AsyncAfter = cfg.AsyncAfter
 	}
-	if deps.Jobs, err = tools.OpenJobs(filepath.Join(filepath.Dir(cfg.StoreDir), "jobs"), 24*time.Hour); err != nil {
+	if deps.Jobs, err = tools.OpenJobs(session.Layout{Dir: cfg.StoreDir}.Jobs(), 24*time.Hour); err != nil {
 		return nil, err
 	}
 	a.deps = deps
+	go func() { // a crash mid-save leaves a temporary file; the images folder is one users browse
+		if n := deps.Images.RemoveStaleTemps(); n > 0 {
+			logger.Info("removed temporary files left by a crash", "dir", cfg.OutputDir, "files", n)
+		}
+	}()
 	a.srv = server.New(server.Options{Name: "nanobanana-mcp", Version: version, Instructions: instructions,
 		Tools: tools.All(deps), Resources: tools.Resources(deps), Templates: tools.ResourceTemplates(deps),
 		Logger: logger, Workers: cfg.Workers, Grace: cfg.Grace})
@@ -210,7 +214,7 @@ func resilienceFor(cfg *Config, reg *gemini.Registry, logger *slog.Logger) (gemi
 	}
 	state := ""
 	if cfg.StoreDir != "" {
-		state = filepath.Join(filepath.Dir(cfg.StoreDir), "ratelimit.json")
+		state = session.Layout{Dir: cfg.StoreDir}.RateLimitState() // inside the store: never beside it
 	}
 	limiter, err := resilience.NewLimiter(resilience.LimiterConfig{Tier: cfg.Tier,
 		Override: resilience.Limits{RPM: cfg.RPM, IPM: cfg.IPM, RPD: cfg.RPD}, Concurrency: cfg.Concurrency,

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -87,51 +86,26 @@ func open(dir string, opts Options, blobGrace time.Duration) (*FileStore, error)
 	return s, nil
 }
 
-// init checks the format marker, writing it into a new or empty directory.
-func (s *FileStore) init() error {
-	if err := os.MkdirAll(s.dir, 0o700); err != nil {
-		return err
-	}
-	marker := filepath.Join(s.dir, formatFile)
-	got, err := os.ReadFile(marker)
-	switch {
-	case err == nil && !bytes.Equal(got, []byte(formatLine)):
-		return fmt.Errorf("%s is damaged or from another version: %q", marker, firstLine(got))
-	case errors.Is(err, fs.ErrNotExist):
-		entries, err := os.ReadDir(s.dir)
-		if err != nil {
-			return err
-		}
-		if len(entries) > 0 {
-			return fmt.Errorf("the directory is not empty and has no %s file, so it is not a session store", formatFile)
-		}
-		if err := s.writeFile(marker, []byte(formatLine)); err != nil {
-			return err
-		}
-	case err != nil:
-		return err
-	}
-	for _, sub := range []string{conversationsDir, blobsDir, imagesDir} {
-		if err := os.MkdirAll(filepath.Join(s.dir, sub), 0o700); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// load builds the in-memory summary from the conversation headers and removes temporary
-// files left by a crash. Turns appended meanwhile are already in the summary and win over
-// the headers read here; deletions wait for load to finish.
+// load builds the in-memory summary from the conversation headers and removes what a crash
+// left: temporary files, and conversations created but never given their first turn (older
+// than the grace period, so another process's turn in flight keeps its conversation). Turns
+// appended meanwhile are already in the summary and win over the headers read here;
+// deletions wait for load to finish.
 func (s *FileStore) load() {
 	defer close(s.ready)
-	for _, sub := range []string{conversationsDir, imagesDir} {
+	for _, sub := range []string{conversationsDir, imagesDir, jobsDir, stateDir} {
 		s.removeStaleTemps(filepath.Join(s.dir, sub))
 	}
+	cutoff := s.now().Add(-s.blobGrace)
 	err := s.eachConversation(func(id string, r *record, err error) error {
 		if err != nil {
 			s.mu.Lock()
 			s.damaged = append(s.damaged, id)
 			s.mu.Unlock()
+			return nil
+		}
+		if c := r.head.Conversation; len(c.Turns) == 0 && c.Updated.Before(cutoff) {
+			_ = os.Remove(s.conversationPath(id))
 			return nil
 		}
 		s.rememberIfNewer(r.head.Conversation)
