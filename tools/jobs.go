@@ -134,6 +134,9 @@ func OpenJobs(dir string, ttl time.Duration) (*Jobs, error) {
 	return j, nil
 }
 
+// SetClock replaces the clock that dates jobs and decides their eviction; before first use.
+func (j *Jobs) SetClock(now func() time.Time) { j.now = now }
+
 func jobKey(owner, tool, key string) string { return owner + "\x00" + tool + "\x00" + key }
 
 // errKeyReused is an idempotency key sent again with different arguments.
