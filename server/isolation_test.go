@@ -122,7 +122,7 @@ func sameAsUnknown(t *testing.T, what string, c *client.Client, name string, arg
 }
 
 func TestPrincipalsSeeOnlyTheirOwn(t *testing.T) {
-	url, _ := serveTools(t, Security{Principals: []Principal{{"alice", "token-alice"}, {"bob", "token-bob"}}})
+	url, deps := serveTools(t, Security{Principals: []Principal{{"alice", "token-alice"}, {"bob", "token-bob"}}})
 	alice := mcpClient(t, url, "token-alice", false)
 	bob := mcpClient(t, url, "token-bob", false)
 
@@ -161,6 +161,10 @@ func TestPrincipalsSeeOnlyTheirOwn(t *testing.T) {
 	sameAsUnknown(t, "reference images", bob, "generate_image", func(id string) map[string]any {
 		return map[string]any{"prompt": "bob was here", "images": []string{id}}
 	}, img, unknownImg)
+	// A path names an image as surely as its id: alice's file reads like a missing one.
+	sameAsUnknown(t, "image path", bob, "edit_image", func(p string) map[string]any {
+		return map[string]any{"prompt": "bob was here", "image": p}
+	}, str(out, "path"), filepath.Join(deps.Images.Dir, "20261128-000000_a-fox_"+unknownImg+".png"))
 	sameAsUnknown(t, "delete", bob, "delete_conversation", func(id string) map[string]any {
 		return map[string]any{"conversation_id": id}
 	}, conv, unknownConv)
@@ -257,5 +261,34 @@ func TestStatelessClientsGetNoSessionDefaults(t *testing.T) {
 	_, _, again := callTool(t, two, "generate_image", map[string]any{"prompt": "one's fox", "output": "path", "idempotency_key": "same"})
 	if str(again, "image_id") != str(out, "image_id") {
 		t.Errorf("a retried request got %v, want image %s", again, str(out, "image_id"))
+	}
+}
+
+// The legacy SSE transport carries the principal too: each /message request is authenticated
+// on its own.
+func TestPrincipalsOverSSE(t *testing.T) {
+	url, _ := serveTools(t, Security{Principals: []Principal{{"alice", "token-alice"}, {"bob", "token-bob"}}})
+	sse := func(token string) *client.Client {
+		c, err := client.NewSSEMCPClient(url+"/sse", transport.WithHeaders(map[string]string{"Authorization": "Bearer " + token}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		initClient(t, c)
+		return c
+	}
+	alice, bob := sse("token-alice"), sse("token-bob")
+	res, text, out := callTool(t, alice, "generate_image", map[string]any{"prompt": "alice's fox", "output": "path"})
+	if res.IsError {
+		t.Fatal(text)
+	}
+	sameAsUnknown(t, "edit over SSE", bob, "edit_image", func(id string) map[string]any {
+		return map[string]any{"prompt": "bob was here", "conversation_id": id}
+	}, str(out, "conversation_id"), "c_bbbbbbbbbbbbbbbb")
+	if _, text, _ := callTool(t, bob, "list_conversations", map[string]any{"all": true}); strings.Contains(text, str(out, "conversation_id")) {
+		t.Errorf("bob lists alice's conversation over SSE: %s", text)
+	}
+	if res, text, _ := callTool(t, alice, "edit_image", map[string]any{"prompt": "add snow", "output": "path"}); res.IsError {
+		t.Errorf("alice's session default over SSE: %s", text)
 	}
 }

@@ -166,3 +166,37 @@ func TestImagesRemoveStaleTemps(t *testing.T) {
 		}
 	}
 }
+
+// Conversations written before owners were principals recorded the MCP session as "owner";
+// they belong to the local user (the operator), never to a token's principal.
+func TestLegacyConversationsBelongToTheLocalUser(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := openStore(t, dir, newClock())
+	c, _ := s.Create(ctx, Conversation{Model: "m", Owner: "alice", Session: "s1"})
+	appendTurns(t, s, c.ID, newFixture(4, 64), 0, 1)
+	_ = s.Close()
+	path := filepath.Join(dir, conversationsDir, c.ID+".json")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	legacy := strings.Replace(strings.Replace(string(data), `"principal":"alice",`, "", 1), `"session":"s1"`, `"owner":"mcp-session-1"`, 1)
+	if legacy == string(data) {
+		t.Fatalf("the record no longer has the expected shape: %.200s", data)
+	}
+	if err := os.WriteFile(path, []byte(legacy), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s = openStore(t, dir, newClock())
+	got, err := s.Get(ctx, c.ID)
+	if err != nil || got.Owner != LocalUser {
+		t.Fatalf("a legacy conversation: owner %q, %v", got.Owner, err)
+	}
+	if l, _ := s.List(ctx, Query{Owner: "alice", AllSessions: true}); len(l) != 0 {
+		t.Errorf("alice sees a legacy conversation: %+v", l)
+	}
+	if l, _ := s.List(ctx, Query{Owner: LocalUser, AllSessions: true}); len(l) != 1 {
+		t.Errorf("the local user lost a legacy conversation: %+v", l)
+	}
+}

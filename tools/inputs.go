@@ -72,12 +72,12 @@ func (d *Deps) loadImage(ctx context.Context, ref string) (gemini.Image, error) 
 		if perr != nil {
 			return gemini.Image{}, inputError("%q is not a valid file URL", ref)
 		}
-		data, err = d.readPath(u.Path)
+		data, err = d.readPath(ctx, u.Path)
 	case looksLikePath(ref):
-		data, err = d.readPath(ref)
+		data, err = d.readPath(ctx, ref)
 	default:
 		if data, err = decodeBase64(ref); err != nil {
-			data, err = d.readPath(ref) // a relative path; its error says what was wrong
+			data, err = d.readPath(ctx, ref) // a relative path; its error says what was wrong
 		}
 	}
 	if err != nil {
@@ -119,7 +119,7 @@ func (d *Deps) readImageID(ctx context.Context, id string) ([]byte, error) {
 
 // readPath confines a path argument to the allowed roots, after resolving symlinks, so a link
 // inside a root cannot point outside it.
-func (d *Deps) readPath(p string) ([]byte, error) {
+func (d *Deps) readPath(ctx context.Context, p string) ([]byte, error) {
 	if strings.HasPrefix(p, "~") {
 		if home, err := os.UserHomeDir(); err == nil {
 			p = filepath.Join(home, strings.TrimPrefix(p, "~"))
@@ -131,6 +131,9 @@ func (d *Deps) readPath(p string) ([]byte, error) {
 	real, err := filepath.EvalSymlinks(filepath.Clean(p))
 	if err != nil {
 		return nil, inputError("cannot open %s: %s", p, pathProblem(err))
+	}
+	if d.foreignImageFile(ctx, real) { // answered like a missing file: it is not the caller's
+		return nil, inputError("cannot open %s: %s", p, pathProblem(os.ErrNotExist))
 	}
 	if !d.allowed(real) {
 		return nil, inputError("%s is outside the allowed directories (%s); copy the image there or add its folder with --allowed-roots",

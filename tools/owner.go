@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
+	"strings"
 
 	"github.com/mark3labs/mcp-go/server"
 
@@ -65,6 +67,29 @@ func (d *Deps) ownImage(ctx context.Context, id string) (session.Image, error) {
 		return session.Image{}, fmt.Errorf("%s: %w", id, session.ErrImageNotFound)
 	}
 	return img, nil
+}
+
+// foreignImageFile reports whether path is a saved image (or draft) of another principal in
+// the output directory: a path names an image as surely as its id does.
+func (d *Deps) foreignImageFile(ctx context.Context, path string) bool {
+	if d.Images == nil || d.Store == nil {
+		return false
+	}
+	dir, err := filepath.EvalSymlinks(d.Images.Dir)
+	if err != nil || filepath.Dir(path) != dir {
+		return false
+	}
+	name := filepath.Base(path)
+	i := strings.Index(name, "_img_")
+	if i < 0 || len(name) < i+1+20 {
+		return false
+	}
+	id := name[i+1 : i+1+20]
+	if !session.ValidID("img", id) {
+		return false
+	}
+	owner, _, err := d.imageOwner(ctx, id)
+	return err == nil && owner != ownerOf(ctx)
 }
 
 // imageOwner returns the principal owning an image and its record.
