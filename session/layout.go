@@ -106,6 +106,9 @@ func (s *FileStore) init() error {
 			return err
 		}
 		if len(entries) > 0 {
+			if _, err := os.Stat(marker); err == nil {
+				continue // another process made the store since the marker was read
+			}
 			return fmt.Errorf("the directory is not empty and has no %s file, so it is not a session store", formatFile)
 		}
 		if err := s.create(); err != nil {
