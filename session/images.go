@@ -31,6 +31,12 @@ func (s *Images) perms() (dir, file os.FileMode) {
 	return 0o700, 0o600
 }
 
+// EnsureDir creates the directory, with the permissions images get, if it is missing.
+func (s *Images) EnsureDir() error {
+	dirPerm, _ := s.perms()
+	return os.MkdirAll(s.Dir, dirPerm)
+}
+
 // tempGrace keeps RemoveStaleTemps away from a save in flight in another process.
 const tempGrace = 15 * time.Minute
 
@@ -70,10 +76,10 @@ type ImageRecord struct {
 // Save writes an image atomically and returns its record. kind is "" for a final image or
 // "draft-N" for a kept thought image.
 func (s *Images) Save(id, prompt, kind string, data []byte, mime string) (ImageRecord, error) {
-	dirPerm, filePerm := s.perms()
-	if err := os.MkdirAll(s.Dir, dirPerm); err != nil {
+	if err := s.EnsureDir(); err != nil {
 		return ImageRecord{}, fmt.Errorf("creating output directory: %w", err)
 	}
+	_, filePerm := s.perms()
 	now := time.Now
 	if s.Now != nil {
 		now = s.Now
