@@ -20,9 +20,9 @@
 //	images/<image id>.json        image id → conversation and turn (a lookup hint)
 //	jobs/, state/                 the server's other state (see [Layout])
 //
-// The directory is created by renaming a complete temporary one into place, so servers
-// starting at once on a fresh data directory all open it, and a non-empty directory without
-// the FORMAT marker is refused: the server writes, and deletes, only inside what it created.
+// The FORMAT marker is written first, atomically, when the store is created, so servers
+// starting at once on a fresh data directory all open it; a non-empty directory without the
+// marker is refused: the server writes, and deletes, only inside what it created.
 //
 // # Owners
 //

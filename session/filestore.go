@@ -22,6 +22,10 @@ const (
 	imagesDir        = "images"
 	// defaultBlobGrace keeps a sweep away from blobs another process may be committing.
 	defaultBlobGrace = 15 * time.Minute
+	// abandonedGrace is how old a conversation without turns must be, when the store opens,
+	// to count as left by a crash: younger ones may have their first turn on its way, in this
+	// process or another.
+	abandonedGrace = 15 * time.Minute
 )
 
 // Options configure a FileStore.
@@ -82,21 +86,20 @@ func open(dir string, opts Options, blobGrace time.Duration) (*FileStore, error)
 	if err := s.init(); err != nil {
 		return nil, fmt.Errorf("opening session store %s: %w", dir, err)
 	}
-	go s.load()
+	go s.load(s.now().Add(-abandonedGrace))
 	return s, nil
 }
 
 // load builds the in-memory summary from the conversation headers and removes what a crash
-// left: temporary files, and conversations created but never given their first turn (older
-// than the grace period, so another process's turn in flight keeps its conversation). Turns
+// left: temporary files, and conversations created but never given their first turn (last
+// updated before abandonedBefore, so a turn in flight keeps its conversation). Turns
 // appended meanwhile are already in the summary and win over the headers read here;
 // deletions wait for load to finish.
-func (s *FileStore) load() {
+func (s *FileStore) load(abandonedBefore time.Time) {
 	defer close(s.ready)
 	for _, sub := range []string{conversationsDir, imagesDir, jobsDir, stateDir} {
 		s.removeStaleTemps(filepath.Join(s.dir, sub))
 	}
-	cutoff := s.now().Add(-s.blobGrace)
 	err := s.eachConversation(func(id string, r *record, err error) error {
 		if err != nil {
 			s.mu.Lock()
@@ -104,7 +107,7 @@ func (s *FileStore) load() {
 			s.mu.Unlock()
 			return nil
 		}
-		if c := r.head.Conversation; len(c.Turns) == 0 && c.Updated.Before(cutoff) {
+		if c := r.head.Conversation; len(c.Turns) == 0 && c.Updated.Before(abandonedBefore) {
 			_ = os.Remove(s.conversationPath(id))
 			return nil
 		}

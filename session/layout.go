@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // Layout is where the server keeps its state: one directory that the server created and
@@ -39,47 +40,36 @@ func (l Layout) RateLimitState() string { return filepath.Join(l.Dir, stateDir, 
 // LifecycleState is the file of the model lifecycle state.
 func (l Layout) LifecycleState() string { return filepath.Join(l.Dir, stateDir, "lifecycle.json") }
 
-// create makes a new store directory safely against a concurrent creator (several servers
-// starting at once on a fresh data directory): the marker and subdirectories are made in a
-// temporary sibling that is then renamed into place, so another process sees no store or a
-// complete one, never a directory without its marker. Losing the race is success.
+// create makes a new store in s.dir, a missing or empty directory. The marker is written
+// first, atomically, and the subdirectories after it, so a concurrent creator (several servers
+// starting at once on a fresh data directory) sees an empty directory, the marker's temporary
+// file (and then finishes the store the same way: see init), or the marker; never a
+// directory it would take for someone else's.
 func (s *FileStore) create() error {
-	parent := filepath.Dir(s.dir)
-	if err := os.MkdirAll(parent, 0o700); err != nil {
+	if err := os.MkdirAll(s.dir, 0o700); err != nil {
 		return err
 	}
-	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(s.dir)+".new-*")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(tmp) // gone after a successful rename; ours either way
-	if err := s.writeFile(filepath.Join(tmp, formatFile), []byte(formatLine)); err != nil {
+	if err := s.writeFile(filepath.Join(s.dir, formatFile), []byte(formatLine)); err != nil {
 		return err
 	}
 	for _, sub := range storeDirs {
-		if err := os.Mkdir(filepath.Join(tmp, sub), 0o700); err != nil {
+		if err := os.MkdirAll(filepath.Join(s.dir, sub), 0o700); err != nil {
 			return err
 		}
-	}
-	err = os.Rename(tmp, s.dir) // replaces an empty directory on POSIX systems
-	if err != nil && isEmptyDir(s.dir) {
-		// Where rename cannot replace a directory (Windows), remove the empty one first.
-		if os.Remove(s.dir) == nil || errors.Is(err, fs.ErrNotExist) {
-			err = os.Rename(tmp, s.dir)
-		}
-	}
-	if err != nil {
-		if _, statErr := os.Stat(filepath.Join(s.dir, formatFile)); statErr == nil {
-			return nil // another process made the store first
-		}
-		return err
 	}
 	return nil
 }
 
-func isEmptyDir(dir string) bool {
-	entries, err := os.ReadDir(dir)
-	return err == nil && len(entries) == 0
+// markerInFlight reports whether a directory holds only the temporary file of a marker being
+// written: a store another process is creating this moment, or one a crash interrupted.
+func markerInFlight(entries []os.DirEntry) bool {
+	for _, e := range entries {
+		name := e.Name()
+		if !strings.HasPrefix(name, "."+formatFile+".") || !strings.HasSuffix(name, ".tmp") {
+			return false
+		}
+	}
+	return true
 }
 
 // init opens the store in s.dir: an existing store is checked for its marker, a missing or
@@ -105,7 +95,7 @@ func (s *FileStore) init() error {
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
-		if len(entries) > 0 {
+		if len(entries) > 0 && !markerInFlight(entries) {
 			if _, err := os.Stat(marker); err == nil {
 				continue // another process made the store since the marker was read
 			}
