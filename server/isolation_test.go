@@ -121,10 +121,22 @@ func sameAsUnknown(t *testing.T, what string, c *client.Client, name string, arg
 	}
 }
 
+// Two principals, with 2025-era sessions and as stateless 2026-07-28 clients: every tool and
+// the image resource keep each one's things its own.
 func TestPrincipalsSeeOnlyTheirOwn(t *testing.T) {
+	for _, stateless := range []bool{false, true} {
+		name := "sessions"
+		if stateless {
+			name = "stateless"
+		}
+		t.Run(name, func(t *testing.T) { testPrincipals(t, stateless) })
+	}
+}
+
+func testPrincipals(t *testing.T, stateless bool) {
 	url, deps := serveTools(t, Security{Principals: []Principal{{"alice", "token-alice"}, {"bob", "token-bob"}}})
-	alice := mcpClient(t, url, "token-alice", false)
-	bob := mcpClient(t, url, "token-bob", false)
+	alice := mcpClient(t, url, "token-alice", stateless)
+	bob := mcpClient(t, url, "token-bob", stateless)
 
 	res, text, out := callTool(t, alice, "generate_image", map[string]any{"prompt": "alice's fox", "output": "url"})
 	conv, img, link := str(out, "conversation_id"), str(out, "image_id"), str(out, "url")
@@ -195,6 +207,13 @@ func TestPrincipalsSeeOnlyTheirOwn(t *testing.T) {
 		t.Errorf("bob read image://%s: %v (unknown: %v)", img, errTheirs, errUnknown)
 	}
 
+	// The tools that keep nothing of a caller's say nothing of alice's either.
+	for _, name := range []string{"check_config", "list_models"} {
+		if _, text, _ := callTool(t, bob, name, map[string]any{}); strings.Contains(text, conv) || strings.Contains(text, img) {
+			t.Errorf("bob's %s mentions alice's things: %s", name, text)
+		}
+	}
+
 	// Alice still has all of it.
 	rr.Params.URI = "image://" + img
 	if _, err := alice.ReadResource(context.Background(), rr); err != nil {
@@ -203,7 +222,7 @@ func TestPrincipalsSeeOnlyTheirOwn(t *testing.T) {
 	if res, text, _ := callTool(t, alice, "get_generation", map[string]any{"job_id": jobID, "wait_seconds": 20}); res.IsError {
 		t.Errorf("alice's own job: %s", text)
 	}
-	if _, text, out := callTool(t, alice, "explain_error", map[string]any{}); str(out, "source") != "last_failure" {
+	if _, text, out := callTool(t, alice, "explain_error", map[string]any{}); !stateless && str(out, "source") != "last_failure" {
 		t.Errorf("alice's latest failure is gone: %s", text)
 	}
 	_, _, list := callTool(t, alice, "list_conversations", map[string]any{"all": true})
