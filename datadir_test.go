@@ -22,6 +22,7 @@ func TestStoreDirKeepsEverythingInside(t *testing.T) {
 		filepath.Join(x, "jobs", "config.json"): `{"user": "settings"}`,
 		filepath.Join(x, "jobs", "broken.json"): `{not json`,
 		filepath.Join(x, "ratelimit.json"):      `my own file`,
+		filepath.Join(x, "lifecycle.json"):      `also mine`,
 	}
 	for p, body := range foreign {
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
