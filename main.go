@@ -56,6 +56,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		apierrors.RegisterSecret(p.Token)
 	}
 	logger := newLogger(cfg, stderr)
+	if cfg.ServeSimulator != "" {
+		return serveSimulator(ctx, cfg, logger, stdout)
+	}
 	app, err := wire(ctx, cfg, logger)
 	if err != nil {
 		return err
@@ -182,6 +185,9 @@ func wire(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error) {
 	if deps.Jobs, err = tools.OpenJobs(session.Layout{Dir: cfg.StoreDir}.Jobs(), 24*time.Hour); err != nil {
 		return nil, err
 	}
+	if err := startBatches(ctx, a, cfg, client, deps, logger); err != nil {
+		return nil, err
+	}
 	a.deps = deps
 	go func() { // a crash mid-save leaves a temporary file; the images folder is one users browse
 		if n := deps.Images.RemoveStaleTemps(); n > 0 {
@@ -250,7 +256,8 @@ func openStore(ctx context.Context, a *app, cfg *Config, client *gemini.Client, 
 const instructions = "Generate and edit images with Google's Gemini image models. generate_image returns the " +
 	"saved path, an image_id and a conversation_id; edit_image continues that conversation (pass only the id) or " +
 	"starts one from any image; get_generation fetches a job that runs in the background; list_models shows what " +
-	"each model supports; explain_error explains any failure or pasted error text; check_config checks the setup."
+	"each model supports; explain_error explains any failure or pasted error text; check_config checks the setup; " +
+	"batch_generate makes many images at half price when they can wait (get_batch collects them)."
 
 // resilienceFor builds the limiter, the breaker and the fallback chain from the flags.
 func resilienceFor(cfg *Config, reg *gemini.Registry, logger *slog.Logger) (gemini.Resilience, error) {

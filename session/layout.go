@@ -16,6 +16,7 @@ import (
 //	FORMAT                   the marker
 //	conversations/ blobs/ images/   the conversation store
 //	jobs/<job id>.json       background generations (tools.OpenJobs)
+//	batches/<batch id>.json  Batch API submissions (tools.Batches)
 //	state/ratelimit.json     daily quota counts (gemini/resilience)
 //	state/lifecycle.json     model lifecycle state
 //
@@ -24,15 +25,19 @@ import (
 type Layout struct{ Dir string }
 
 const (
-	jobsDir  = "jobs"
-	stateDir = "state"
+	jobsDir    = "jobs"
+	batchesDir = "batches"
+	stateDir   = "state"
 )
 
 // storeDirs are the subdirectories Open creates.
-var storeDirs = []string{conversationsDir, blobsDir, imagesDir, jobsDir, stateDir}
+var storeDirs = []string{conversationsDir, blobsDir, imagesDir, jobsDir, batchesDir, stateDir}
 
 // Jobs is the directory of job files.
 func (l Layout) Jobs() string { return filepath.Join(l.Dir, jobsDir) }
+
+// Batches is the directory of batch records.
+func (l Layout) Batches() string { return filepath.Join(l.Dir, batchesDir) }
 
 // RateLimitState is the file of the limiter's daily counts.
 func (l Layout) RateLimitState() string { return filepath.Join(l.Dir, stateDir, "ratelimit.json") }

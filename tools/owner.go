@@ -92,12 +92,37 @@ func (d *Deps) foreignImageFile(ctx context.Context, path string) bool {
 	return err == nil && owner != ownerOf(ctx)
 }
 
+// batchImage finds an image saved by a batch (batch images belong to no conversation): its
+// batch's owner and its path.
+func (d *Deps) batchImage(id string) (owner, path string, ok bool) {
+	if d.Batches == nil {
+		return "", "", false
+	}
+	list, err := d.Batches.store.ListBatches()
+	if err != nil {
+		return "", "", false
+	}
+	for _, bt := range list {
+		for _, it := range bt.Items {
+			if it.ImageID == id && it.Path != "" {
+				return bt.Owner, it.Path, true
+			}
+		}
+	}
+	return "", "", false
+}
+
 // imageOwner returns the principal owning an image and its record.
 func (d *Deps) imageOwner(ctx context.Context, id string) (string, session.Image, error) {
 	if d.Store == nil {
 		return session.LocalUser, session.Image{}, session.ErrImageNotFound
 	}
 	img, err := d.Store.FindImage(ctx, id)
+	if errors.Is(err, session.ErrImageNotFound) {
+		if owner, path, ok := d.batchImage(id); ok {
+			return owner, session.Image{ID: id, Path: path}, nil
+		}
+	}
 	if err != nil {
 		return "", session.Image{}, err
 	}
