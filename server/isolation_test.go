@@ -207,6 +207,20 @@ func testPrincipals(t *testing.T, stateless bool) {
 		t.Errorf("bob read image://%s: %v (unknown: %v)", img, errTheirs, errUnknown)
 	}
 
+	// Batches too.
+	res, text, batch := callTool(t, alice, "batch_generate", map[string]any{"requests": []any{map[string]any{"prompt": "a mug"}}})
+	if res.IsError || str(batch, "batch_id") == "" {
+		t.Fatalf("alice's batch: %s", text)
+	}
+	for _, tool := range []string{"get_batch", "cancel_batch"} {
+		sameAsUnknown(t, tool, bob, tool, func(id string) map[string]any {
+			return map[string]any{"batch_id": id}
+		}, str(batch, "batch_id"), "batch_bbbbbbbbbbbbbbbb")
+	}
+	if _, text, _ := callTool(t, bob, "list_batches", map[string]any{}); strings.Contains(text, str(batch, "batch_id")) {
+		t.Errorf("bob lists alice's batch: %s", text)
+	}
+
 	// The tools that keep nothing of a caller's say nothing of alice's either.
 	for _, name := range []string{"check_config", "list_models"} {
 		if _, text, _ := callTool(t, bob, name, map[string]any{}); strings.Contains(text, conv) || strings.Contains(text, img) {
