@@ -27,7 +27,7 @@ type UsageReportOutput struct {
 // UsageReport is the usage_report tool: what the server's calls achieved and cost.
 func UsageReport(d *Deps) Tool {
 	tool := mcp.NewTool("usage_report",
-		mcp.WithDescription("This server's image calls per hour: success rate, latency, errors, fallbacks, cost; breakers."),
+		mcp.WithDescription("Your image calls on this server per hour: success rate, latency, errors, fallbacks, cost; breakers."),
 		mcp.WithInputSchema[UsageReportInput](),
 		mcp.WithOutputSchema[UsageReportOutput](),
 		annotations("Usage report", true, false, true, false),
@@ -35,12 +35,12 @@ func UsageReport(d *Deps) Tool {
 	return Tool{Tool: tool, Handler: typed(d, "usage_report", d.usageReport)}
 }
 
-func (d *Deps) usageReport(_ context.Context, _ mcp.CallToolRequest, in UsageReportInput) *mcp.CallToolResult {
+func (d *Deps) usageReport(ctx context.Context, _ mcp.CallToolRequest, in UsageReportInput) *mcp.CallToolResult {
 	hours := in.Hours
 	if hours <= 0 {
 		hours = 24
 	}
-	out := UsageReportOutput{UsageReport: d.Gemini.Usage().Report(time.Now().Add(-time.Duration(hours) * time.Hour)),
+	out := UsageReportOutput{UsageReport: d.Gemini.Usage().ReportFor(time.Now().Add(-time.Duration(hours)*time.Hour), ownerOf(ctx)),
 		Breakers: d.Gemini.Breakers()}
 	return &mcp.CallToolResult{Content: []mcp.Content{mcp.NewTextContent(UsageSummary(out.UsageReport, hours))}, StructuredContent: out}
 }
