@@ -199,7 +199,7 @@ func (t *liftTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		!strings.Contains(resp.Header.Get("Content-Type"), "json") || resp.ContentLength >= 0 && resp.ContentLength < liftMin {
 		return resp, err
 	}
-	out, err := liftStream(resp.Body, resp.ContentLength, l)
+	out, err := liftStream(resp.Body, l)
 	_ = resp.Body.Close()
 	if err != nil {
 		return nil, fmt.Errorf("reading the response: %w", err)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -69,7 +70,7 @@ func TestLiftedImagesMatchTheWire(t *testing.T) {
 // the read sizes; small strings and everything else are copied as they were; a large string
 // that is not base64 fails, as it would in the SDK.
 func TestLiftStream(t *testing.T) {
-	img := bytes.Repeat([]byte{0x89, 'P', 'N', 'G', 0xff, 0xfe, 0x3f}, liftMin)
+	img := bytes.Repeat([]byte{0x89, 'P', 'N', 'G', 0xff, 0xfe, 0x3f}, 3*decodeBlock/7+liftMin) // several blocks
 	big := base64.StdEncoding.EncodeToString(img)
 	escaped := strings.ReplaceAll(big, "/", `\/`)
 	body := `{"candidates":[{"content":{"parts":[` +
@@ -77,9 +78,9 @@ func TestLiftStream(t *testing.T) {
 		`{"inlineData":{"mimeType":"image/png","data":"aGk="}},` +
 		`{"inlineData":{"mimeType":"image/png","data" : "` + escaped + `"}},` +
 		`{"inlineData":{"mimeType":"image/png","data":"` + big + `"},"thoughtSignature":"c2ln"}]}}]}`
-	for _, size := range []int64{int64(len(body)), -1} {
+	for _, r := range []io.Reader{strings.NewReader(body), iotest.HalfReader(strings.NewReader(body))} {
 		l := &lifted{}
-		out, err := liftStream(iotest.HalfReader(strings.NewReader(body)), size, l)
+		out, err := liftStream(r, l)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -96,7 +97,7 @@ func TestLiftStream(t *testing.T) {
 		}
 	}
 	bad := `{"data":"` + strings.Repeat("!", liftMin+8) + `"}`
-	if _, err := liftStream(strings.NewReader(bad), -1, &lifted{}); err == nil {
+	if _, err := liftStream(strings.NewReader(bad), &lifted{}); err == nil {
 		t.Error("a large data string that is not base64 was accepted")
 	}
 }

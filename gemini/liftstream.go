@@ -9,17 +9,14 @@ import (
 
 // liftStream copies a JSON response body, decoding every large "data" string straight from
 // the wire into l and leaving a placeholder in its place, so the body (27 MB of base64 for a
-// 4K image) is never held whole: only the decoded image and the small rest of the JSON. size
-// is the body's length when known; it sizes the image buffer so it is allocated once.
+// 4K image) is never held whole: only the decoded image and the small rest of the JSON.
 //
 // A large data string that is not base64 fails the call, as it would in the SDK.
-func liftStream(r io.Reader, size int64, l *lifted) ([]byte, error) {
+func liftStream(r io.Reader, l *lifted) ([]byte, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	var out []byte
-	var read int64
 	for {
 		chunk, err := br.ReadSlice('"')
-		read += int64(len(chunk))
 		out = append(out, chunk...)
 		switch {
 		case errors.Is(err, bufio.ErrBufferFull):
@@ -32,8 +29,7 @@ func liftStream(r io.Reader, size int64, l *lifted) ([]byte, error) {
 		if !atDataValue(out) {
 			continue
 		}
-		raw, data, n, err := readDataString(br, size-read)
-		read += n
+		raw, data, err := readDataString(br)
 		if err != nil {
 			return nil, err
 		}
@@ -71,17 +67,16 @@ func isSpace(b byte) bool { return b == ' ' || b == '\n' || b == '\r' || b == '\
 
 // readDataString reads a string value up to and including its closing quote. A short one
 // comes back raw (quote included) for the caller to copy; a long one comes back decoded from
-// base64, its raw text never kept. n is the bytes consumed; hint is about how many remain.
-func readDataString(br *bufio.Reader, hint int64) (raw, data []byte, n int64, err error) {
+// base64, its raw text never kept.
+func readDataString(br *bufio.Reader) (raw, data []byte, err error) {
 	var dec *streamDecoder
 	for {
 		chunk, err := br.ReadSlice('"')
-		n += int64(len(chunk))
 		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
 			if errors.Is(err, io.EOF) {
 				err = io.ErrUnexpectedEOF
 			}
-			return nil, nil, n, err
+			return nil, nil, err
 		}
 		prev := raw
 		if dec != nil && dec.slash {
@@ -91,12 +86,12 @@ func readDataString(br *bufio.Reader, hint int64) (raw, data []byte, n int64, er
 		if dec == nil {
 			raw = append(raw, chunk...)
 			if closing && len(raw) <= liftMin {
-				return raw, nil, n, nil
+				return raw, nil, nil
 			}
 			if len(raw) <= liftMin {
 				continue
 			}
-			dec = newStreamDecoder(hint)
+			dec = newStreamDecoder()
 			chunk, raw = raw, nil
 		}
 		body := chunk
@@ -104,11 +99,11 @@ func readDataString(br *bufio.Reader, hint int64) (raw, data []byte, n int64, er
 			body = chunk[:len(chunk)-1]
 		}
 		if err := dec.write(body); err != nil {
-			return nil, nil, n, err
+			return nil, nil, err
 		}
 		if closing {
 			data, err := dec.finish()
-			return nil, data, n, err
+			return nil, data, err
 		}
 	}
 }
@@ -129,22 +124,25 @@ func escaped(prev, chunk []byte) bool {
 }
 
 // streamDecoder decodes standard base64 written to it in pieces of any length; the JSON
-// escape `\/` is the only one a base64 string can carry.
+// escape `\/` is the only one a base64 string can carry. It decodes into blocks and joins
+// them once at the end: the string's length is not known until its closing quote, and a
+// buffer sized from the rest of the body would be several times too big for a draft that
+// comes before the final image.
 type streamDecoder struct {
-	out   []byte
-	quad  [4]byte
-	nq    int
-	slash bool // the last byte written was a backslash
+	blocks [][]byte
+	cur    []byte
+	size   int
+	quad   [4]byte
+	nq     int
+	slash  bool // the last byte written was a backslash
 }
 
 var errNotBase64 = errors.New("inline data is not base64")
 
-func newStreamDecoder(hint int64) *streamDecoder {
-	if hint <= 0 || hint > 1<<30 {
-		hint = 1 << 20
-	}
-	return &streamDecoder{out: make([]byte, 0, hint*3/4+3)}
-}
+// decodeBlock is the size of one block of decoded bytes.
+const decodeBlock = 1 << 20
+
+func newStreamDecoder() *streamDecoder { return &streamDecoder{} }
 
 func (d *streamDecoder) write(p []byte) error {
 	for len(p) > 0 {
@@ -154,8 +152,7 @@ func (d *streamDecoder) write(p []byte) error {
 			for k < len(p) && p[k] != '\\' {
 				k++
 			}
-			whole := k / 4 * 4
-			if whole > 0 {
+			if whole := min(k/4*4, decodeBlock/3*4); whole > 0 {
 				if err := d.decode(p[:whole]); err != nil {
 					return err
 				}
@@ -188,27 +185,31 @@ func (d *streamDecoder) write(p []byte) error {
 
 func (d *streamDecoder) decode(quads []byte) error {
 	need := len(quads) / 4 * 3
-	if cap(d.out)-len(d.out) < need {
-		grown := make([]byte, len(d.out), 2*cap(d.out)+need)
-		copy(grown, d.out)
-		d.out = grown
+	if cap(d.cur)-len(d.cur) < need {
+		if len(d.cur) > 0 {
+			d.blocks = append(d.blocks, d.cur)
+		}
+		d.cur = make([]byte, 0, max(decodeBlock, need))
 	}
-	n, err := base64.StdEncoding.Decode(d.out[len(d.out):len(d.out)+need], quads)
+	n, err := base64.StdEncoding.Decode(d.cur[len(d.cur):len(d.cur)+need], quads)
 	if err != nil {
 		return errNotBase64
 	}
-	d.out = d.out[:len(d.out)+n]
+	d.cur = d.cur[:len(d.cur)+n]
+	d.size += n
 	return nil
 }
 
-// finish returns the decoded bytes, trimmed to their length when the buffer was sized for
-// more (drafts come before the final image, and the hint counts all of them).
+// finish returns the decoded bytes in one slice of exactly their length.
 func (d *streamDecoder) finish() ([]byte, error) {
 	if d.nq != 0 || d.slash {
 		return nil, errNotBase64
 	}
-	if cap(d.out) > len(d.out)+len(d.out)/8+4096 {
-		return append([]byte(nil), d.out...), nil
+	out := make([]byte, 0, d.size)
+	for _, b := range d.blocks {
+		out = append(out, b...)
 	}
-	return d.out[:len(d.out):len(d.out)], nil
+	out = append(out, d.cur...)
+	d.blocks, d.cur = nil, nil
+	return out, nil
 }
