@@ -1,9 +1,31 @@
 package tools
 
 import (
+	"math"
+	"runtime/debug"
 	"testing"
 	"time"
 )
+
+// The heap gets a soft limit unless GOMEMLIMIT says otherwise.
+func TestLimitMemory(t *testing.T) {
+	old := debug.SetMemoryLimit(-1)
+	t.Cleanup(func() { debug.SetMemoryLimit(old) })
+	debug.SetMemoryLimit(math.MaxInt64)
+	LimitMemory(func(k string) string {
+		if k == "GOMEMLIMIT" {
+			return "1GiB"
+		}
+		return ""
+	})
+	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
+		t.Fatalf("GOMEMLIMIT was set, yet the limit changed to %d", got)
+	}
+	LimitMemory(func(string) string { return "" })
+	if got := debug.SetMemoryLimit(-1); got != DefaultMemoryLimit {
+		t.Fatalf("limit %d, want %d", got, DefaultMemoryLimit)
+	}
+}
 
 // Memory goes back to the OS once, after the last call of a burst, and never while a call runs.
 func TestReleaserWaitsForQuiet(t *testing.T) {

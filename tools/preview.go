@@ -6,6 +6,7 @@ import (
 	"image"
 	"image/jpeg"
 	_ "image/png" // decoders for previews
+	"os"
 	"runtime"
 	"time"
 
@@ -54,6 +55,37 @@ var decodeSlots = make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))
 // JPEG, stepping size and quality down until it fits MaxBytes.
 func makePreview(data []byte, o PreviewOptions) (*Preview, error) {
 	start := time.Now()
+	decodeSlots <- struct{}{}
+	src, err := previewSource(data, o.MaxEdge)
+	<-decodeSlots
+	if err != nil {
+		return nil, err
+	}
+	return encodePreview(src, o, start)
+}
+
+// makePreviewFile makes the preview of a saved image, reading it only once a decode slot is
+// free: a call waiting for its preview holds no image bytes.
+func makePreviewFile(path string, o PreviewOptions) (*Preview, error) {
+	start := time.Now()
+	decodeSlots <- struct{}{}
+	src, err := func() (image.Image, error) {
+		defer func() { <-decodeSlots }()
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("reading the saved image for preview: %w", err)
+		}
+		return previewSource(data, o.MaxEdge)
+	}()
+	if err != nil {
+		return nil, err
+	}
+	return encodePreview(src, o, start)
+}
+
+// previewSource checks the image's dimensions from its header, then decodes it scaled to
+// about edge. The caller holds a decode slot.
+func previewSource(data []byte, edge int) (image.Image, error) {
 	cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("decoding image for preview: %w", err)
@@ -61,10 +93,11 @@ func makePreview(data []byte, o PreviewOptions) (*Preview, error) {
 	if px := int64(cfg.Width) * int64(cfg.Height); px > maxPreviewPixels {
 		return nil, fmt.Errorf("the image claims %d×%d pixels, more than the %d MP a preview decodes", cfg.Width, cfg.Height, maxPreviewPixels>>20)
 	}
-	src, err := decodeScaled(data, cfg, o.MaxEdge)
-	if err != nil {
-		return nil, err
-	}
+	return decodeScaled(data, cfg, edge)
+}
+
+// encodePreview encodes src as a JPEG within the budget.
+func encodePreview(src image.Image, o PreviewOptions, start time.Time) (*Preview, error) {
 	edge, quality := o.MaxEdge, o.Quality
 	for {
 		dst := scale(src, edge)
@@ -85,12 +118,10 @@ func makePreview(data []byte, o PreviewOptions) (*Preview, error) {
 	}
 }
 
-// decodeScaled decodes data in one of the decode slots and returns it scaled to edge, so
-// only the small copy outlives the slot. A PNG that shrinks by 2× or more is decoded and
-// box-filtered row by row (pngShrink), without the full-size pixels.
+// decodeScaled decodes data and returns it scaled to edge, so only the small copy outlives the
+// decode slot. A PNG that shrinks by 2× or more is decoded and box-filtered row by row
+// (pngShrink), without the full-size pixels.
 func decodeScaled(data []byte, cfg image.Config, edge int) (image.Image, error) {
-	decodeSlots <- struct{}{}
-	defer func() { <-decodeSlots }()
 	if w, h := cfg.Width, cfg.Height; w > edge || h > edge {
 		tw, th := fit(w, h, edge)
 		if k := min(w/tw, h/th); k >= 2 {

@@ -60,18 +60,24 @@ func (d *Deps) runTurn(ctx context.Context, req mcp.CallToolRequest, tool string
 	if err != nil {
 		return fail(greq.Model, err)
 	}
+	if tc != nil {
+		tc.history = nil // sent; a 4K history is tens of megabytes
+	}
 	prog.report(2, "saving")
-	d.startPreview(&output, res.Image.Data)
 	out, err := d.save(res, a.Prompt)
 	if err != nil {
 		return fail(res.Model, err)
 	}
+	d.startPreview(&output, out.Path)
 	if tc != nil && tc.fresh {
 		out.Notes = append(out.Notes, fmt.Sprintf("conversation %s reached its history budget (%d turns); "+
 			"this turn starts a fresh context seeded with its latest image, under a new conversation_id", tc.conv.ID, len(tc.conv.Turns)))
 	}
 	if out.ConversationID, out.Turn, err = d.record(ctx, tc, res, out, a.Prompt); err != nil {
 		return fail(res.Model, err)
+	}
+	if output.mode != OutputFull {
+		res.ReleaseImages() // saved and recorded: from here on only the file is needed
 	}
 	if tc != nil && tc.branched {
 		out.BranchOf = tc.conv.BranchOf
