@@ -38,6 +38,19 @@ type bench struct {
 	bin, sim string
 	quick    bool
 	w        io.Writer
+	model    string
+}
+
+// gen returns generate_image arguments for prompt "bench", with -model when given.
+func (b *bench) gen(size, output string) map[string]any {
+	args := map[string]any{"prompt": "bench", "image_size": size}
+	if output != "" {
+		args["output"] = output
+	}
+	if b.model != "" {
+		args["model"] = b.model
+	}
+	return args
 }
 
 func run(ctx context.Context, args []string, w io.Writer) error {
@@ -45,6 +58,7 @@ func run(ctx context.Context, args []string, w io.Writer) error {
 	quick := fs.Bool("quick", false, "fewer repetitions and conversations")
 	bin := fs.String("server", "", "a built nanobanana-mcp binary (default: build this checkout)")
 	flat := fs.Bool("flat", false, "small flat simulator images instead of photo-like ones")
+	model := fs.String("model", "", "the model generate_image asks for (default: the server's default)")
 	only := fs.String("only", "", "run only these steps, comma-separated: startup, calls, throughput, peak, edit, conversations")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -67,7 +81,7 @@ func run(ctx context.Context, args []string, w io.Writer) error {
 		return err
 	}
 	defer sim.Close()
-	b := &bench{bin: *bin, sim: sim.URL(), quick: *quick, w: w}
+	b := &bench{bin: *bin, sim: sim.URL(), quick: *quick, w: w, model: *model}
 	fmt.Fprintf(w, "| measure | value |\n|---|---|\n")
 	steps := []struct {
 		name string
@@ -138,7 +152,7 @@ func (b *bench) perCall(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			args := map[string]any{"prompt": "bench", "image_size": size, "output": mode}
+			args := b.gen(size, mode)
 			if _, err := p.call(ctx, "generate_image", args); err != nil { // warm the simulator's cache
 				p.close()
 				return err
@@ -170,7 +184,7 @@ func (b *bench) throughput(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			args := map[string]any{"prompt": "bench", "image_size": "1K", "output": mode}
+			args := b.gen("1K", mode)
 			if _, err := p.call(ctx, "generate_image", args); err != nil {
 				p.close()
 				return err
@@ -196,7 +210,7 @@ func (b *bench) peak4K(ctx context.Context) error {
 		return err
 	}
 	defer p.close()
-	args := map[string]any{"prompt": "bench", "image_size": "4K"}
+	args := b.gen("4K", "")
 	if err := fanOut(8, 8, func() error { _, err := p.call(ctx, "generate_image", args); return err }); err != nil {
 		return err
 	}
@@ -212,7 +226,7 @@ func (b *bench) edit4K(ctx context.Context) error {
 		return err
 	}
 	defer p.close()
-	res, err := p.call(ctx, "generate_image", map[string]any{"prompt": "bench", "image_size": "4K", "output": "path"})
+	res, err := p.call(ctx, "generate_image", b.gen("4K", "path"))
 	if err != nil {
 		return err
 	}
@@ -232,7 +246,7 @@ func (b *bench) conversations(ctx context.Context) error {
 	// claude-desktop: previews of up to 512 KiB, and every call is a job (--async-after).
 	for _, mode := range []string{"preview", "path", "claude-desktop"} {
 		var flags []string
-		args := map[string]any{"prompt": "bench", "image_size": "1K", "output": mode}
+		args := b.gen("1K", mode)
 		if mode == "claude-desktop" {
 			flags = []string{"--client", mode}
 			delete(args, "output")
