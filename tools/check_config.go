@@ -104,7 +104,7 @@ func (d *Deps) checkOutputDir() Check {
 	c := Check{Check: "output directory"}
 	dir := d.Images.Dir
 	fail := func(err error) Check {
-		e := apierrors.Newf(apierrors.InvalidRequest,
+		e := apierrors.Localf(apierrors.InvalidRequest,
 			"The output directory %s is not writable (%s); fix its permissions or set --output-dir.", dir, pathProblem(err))
 		c.Detail, c.Diagnosis = e.Diagnosis.Summary, &e.Diagnosis
 		return c

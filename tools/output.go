@@ -74,13 +74,13 @@ func (d *Deps) chooseOutput(req mcp.CallToolRequest, mode string) (delivery, err
 		known = known || m == mode
 	}
 	if !known {
-		return delivery{}, apierrors.Newf(apierrors.InvalidRequest, "Output mode %q is not known; use one of %s.", mode, strings.Join(OutputModes, ", "))
+		return delivery{}, apierrors.Localf(apierrors.InvalidRequest, "Output mode %q is not known; use one of %s.", mode, strings.Join(OutputModes, ", "))
 	}
 	dl := delivery{mode: mode}
 	if mode == OutputURL {
 		dl.urlBase = d.urlBase(req.Header)
 		if dl.urlBase == "" || d.URLs == nil {
-			return delivery{}, apierrors.New(apierrors.InvalidRequest,
+			return delivery{}, apierrors.Local(apierrors.InvalidRequest,
 				"Output mode url needs the server to run over HTTP (--transport http or sse); over stdio use preview, resource or path.")
 		}
 	}
@@ -128,7 +128,7 @@ func (d *Deps) deliver(ctx context.Context, res *gemini.Result, out *ImageOutput
 		out.URL, out.URLExpires = u, exp.UTC().Format(time.RFC3339)
 	case OutputFull:
 		if limit := d.inlineLimit(); len(res.Image.Data) > limit {
-			return nil, apierrors.Newf(apierrors.InvalidRequest,
+			return nil, apierrors.Localf(apierrors.InvalidRequest,
 				"The full image is %.1f MiB, more than the %.1f MiB this transport can carry inline; it is saved at %s — use output preview, resource, url or path.",
 				float64(len(res.Image.Data))/(1<<20), float64(limit)/(1<<20), out.Path)
 		}

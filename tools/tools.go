@@ -75,6 +75,7 @@ func All(d *Deps) []Tool {
 	}
 	for i := range list {
 		list[i].Tool = tidySchemas(list[i].Tool)
+		list[i].Handler = strict(d, list[i].Tool, list[i].Handler)
 	}
 	return list
 }
