@@ -22,7 +22,8 @@ type turnContext struct {
 	// fresh is set when the history went past its budget: the turn starts a new conversation
 	// seeded with the latest image, continuing conv.
 	fresh    bool
-	branched bool // conv was created by Branch for this call; removed if the turn fails
+	branched bool     // conv was created by Branch for this call; removed if the turn fails
+	notes    []string // what the history budget changed, for the result's notes
 }
 
 func (tc *turnContext) release() {

@@ -75,15 +75,7 @@ func (d *Deps) editTurn(ctx context.Context, req mcp.CallToolRequest, in EditIma
 	if args.ImageSize == "" {
 		args.ImageSize = tc.conv.ImageSize
 	}
-	var seed []gemini.Image
-	if d.Budget.Exceeded(*tc.conv, 0) {
-		img, _, err := d.latestImage(tc.conv)
-		if err != nil {
-			return d.failure(ctx, "edit_image", tc.conv.Model, err)
-		}
-		tc.fresh, seed = true, []gemini.Image{img}
-	}
-	return d.runTurn(ctx, req, "edit_image", tc, seed, args)
+	return d.runTurn(ctx, req, "edit_image", tc, nil, args)
 }
 
 // continuation finds and locks the conversation an edit continues.

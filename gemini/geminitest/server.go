@@ -41,6 +41,11 @@ type Config struct {
 	RecordLimit int
 	// ImageCacheBytes bounds the PNG cache; 0 means 256 MiB.
 	ImageCacheBytes int
+	// Photo makes pictures photo-like and incompressible, as large as Gemini's
+	// real PNGs (20–27 MB at 4K) and about a second slower to make at 4K: for
+	// benchmarks and request-size tests. By default pictures are small, fast
+	// gradients.
+	Photo bool
 }
 
 // Request is one recorded request. It never holds the API key value.
@@ -282,7 +287,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		rec.Headers = append(rec.Headers, h)
 	}
 	slices.Sort(rec.Headers)
-	if len(body) > 0 {
+	if len(body) > 0 && len(body) <= MaxRequestBytes {
 		var m map[string]any
 		if json.Unmarshal(body, &m) == nil {
 			rec.Body = m
@@ -311,6 +316,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	case rt.action == "get" && r.Method == http.MethodGet:
 		s.serveGet(sw, rt)
 	case (rt.action == "generateContent" || rt.action == "streamGenerateContent") && r.Method == http.MethodPost:
+		if len(body) > MaxRequestBytes {
+			writeStatus(sw, payloadTooLarge())
+			return
+		}
 		s.serveGenerate(sw, r, rt, body)
 	default:
 		writeStatus(sw, rpcStatus{Code: 404, Status: "NOT_FOUND", Message: "Requested entity was not found."})
