@@ -28,12 +28,16 @@ func userBytes(r gemini.Request) int64 {
 // the conversation's latest image as the start of a fresh context. What was left out is said
 // in the result's notes.
 func (d *Deps) fitHistory(tc *turnContext, r *gemini.Request) error {
-	hist, trimmed, ok := d.Budget.Fit(tc.history, userBytes(*r))
+	budget := d.Budget
+	if budget.MaxBytes <= 0 || budget.MaxBytes > session.DefaultBudget.MaxBytes {
+		budget.MaxBytes = session.DefaultBudget.MaxBytes // never past what Gemini accepts
+	}
+	hist, trimmed, ok := budget.Fit(tc.history, userBytes(*r))
 	if ok {
 		r.History = hist
 		if trimmed != "" {
 			tc.notes = append(tc.notes, fmt.Sprintf("to keep the request within its %s history budget, "+
-				"this turn's replayed history left out %s; the model still sees its own earlier images", mib(d.Budget.MaxBytes), trimmed))
+				"this turn's replayed history left out %s; the model still sees its own latest images", mib(budget.MaxBytes), trimmed))
 		}
 		return nil
 	}
@@ -44,7 +48,7 @@ func (d *Deps) fitHistory(tc *turnContext, r *gemini.Request) error {
 	tc.fresh = true
 	r.History = nil
 	r.References = append([]gemini.Image{img}, r.References...)
-	why := fmt.Sprintf("its history is over the %s request budget even when trimmed", mib(d.Budget.MaxBytes))
+	why := fmt.Sprintf("its history is over the %s request budget even when trimmed", mib(budget.MaxBytes))
 	if d.Budget.MaxTurns > 0 && len(tc.conv.Turns)+1 > d.Budget.MaxTurns {
 		why = fmt.Sprintf("it reached its budget of %d turns", d.Budget.MaxTurns)
 	}
