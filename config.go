@@ -98,7 +98,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.StringVar(&c.StoreDir, "store-dir", "", "where conversations are kept (default: the user's data directory)")
 	fs.DurationVar(&c.ConvTTL, "conversation-ttl", 7*24*time.Hour, "conversations unused this long are deleted")
 	fs.IntVar(&c.HistTurns, "history-turns", 20, "turns a conversation replays before continuing from a fresh context")
-	fs.IntVar(&c.HistMB, "history-mb", 16, "request size (MiB) a conversation's history may reach before a fresh context")
+	fs.IntVar(&c.HistMB, "history-mb", 96, "request size (MiB, images as base64, as Gemini counts) before a turn's history is trimmed; at most 96 (Gemini refuses over 100)")
 	fs.StringVar(&c.Output, "output", "", "default image delivery: "+strings.Join(tools.OutputModes, "|")+" (default: the --client preset's)")
 	fs.StringVar(&c.Client, "client", "generic", "client preset: "+strings.Join(tools.PresetNames(), "|"))
 	fs.StringVar(&c.PublicURL, "public-url", "", "how clients reach this server, for image URLs (default: the listen address)")

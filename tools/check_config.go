@@ -76,7 +76,11 @@ func (d *Deps) checkConfig(ctx context.Context, _ mcp.CallToolRequest, in CheckC
 			add(failedCheck("model "+id, err, id))
 			continue
 		}
-		add(Check{Check: "model " + id, OK: true, Detail: fmt.Sprintf("%s answers on %s; the key is accepted", id, out.Backend)})
+		detail := fmt.Sprintf("%s answers on %s; the key is accepted", id, out.Backend)
+		if d.Simulated {
+			detail = id + " answers on the built-in simulator (--simulate); no key is used and nothing is billed"
+		}
+		add(Check{Check: "model " + id, OK: true, Detail: detail})
 	}
 	var b strings.Builder
 	if out.OK {

@@ -49,6 +49,7 @@ type Deps struct {
 	ServerURL func() string // the address this server listens on, once it does
 	MaxInline int           // largest full image inline, in bytes; default by transport
 
+	Simulated  bool          // --simulate: Gemini is the built-in simulator, so no key is checked
 	Jobs       *Jobs         // background generations (async, --async-after, idempotency keys)
 	AsyncAfter time.Duration // a call still running after this answers with a job_id; 0: never
 }
