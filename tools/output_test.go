@@ -122,7 +122,11 @@ func TestOutputFullAndItsLimit(t *testing.T) {
 // A 4K result over stdio stays under the TypeScript stdio client's 10 MiB message limit in
 // every mode but full, whatever the preset.
 func TestFourKStaysUnderStdioLimit(t *testing.T) {
-	for _, preset := range tools.PresetNames() {
+	presets := tools.PresetNames()
+	if testing.Short() {
+		presets = []string{"claude-code", "generic"} // the largest preview budget, and every mode
+	}
+	for _, preset := range presets {
 		h := newHarness(t, func(d *tools.Deps) {
 			d.Transport = "stdio"
 			if err := d.ApplyPreset(preset, "stdio", ""); err != nil {
@@ -151,7 +155,7 @@ func TestFourKStaysUnderStdioLimit(t *testing.T) {
 
 func TestPresets(t *testing.T) {
 	cases := []struct{ preset, transport, explicit, want string }{
-		{"claude-code", "stdio", "", "path"},
+		{"claude-code", "stdio", "", "preview"},
 		{"claude-desktop", "stdio", "", "preview"},
 		{"cherry-studio", "stdio", "", "preview"},
 		{"cherry-studio", "http", "", "url"},
