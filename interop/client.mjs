@@ -84,8 +84,8 @@ async function basic() {
 async function long() {
   const token = kind === 'stdio' ? undefined : rest[0];
   const client = await connect(token);
-  out.calls.withProgress = await call(client, 'generate_image', { prompt: 'slow one', output: 'path' }, { timeout: 1000 });
-  out.calls.noReset = await call(client, 'generate_image', { prompt: 'slow two', output: 'path' }, { timeout: 1000, resetTimeoutOnProgress: false });
+  out.calls.withProgress = await call(client, 'generate_image', { prompt: 'slow one', output: 'path' }, { timeout: 2000 });
+  out.calls.noReset = await call(client, 'generate_image', { prompt: 'slow two', output: 'path' }, { timeout: 2000, resetTimeoutOnProgress: false });
   const ac = new AbortController();
   setTimeout(() => ac.abort(), 300);
   out.calls.aborted = await call(client, 'generate_image', { prompt: 'slow three', output: 'path' }, { signal: ac.signal });
