@@ -124,7 +124,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.IntVar(&c.BreakerAfter, "breaker-threshold", 5, "consecutive server-side failures that open a model's circuit breaker")
 	fs.DurationVar(&c.BreakerCool, "breaker-cooldown", 120*time.Second, "how long an open breaker stays open")
 	fs.DurationVar(&c.AsyncAfter, "async-after", 0, "a call still running after this answers with a job_id for get_generation (default: the --client preset's; 0 never)")
-	fs.DurationVar(&c.ProgressEvery, "progress-every", 10*time.Second, "how often a long call sends progress notifications")
+	fs.DurationVar(&c.ProgressEvery, "progress-every", 8*time.Second, "how often a long call sends progress notifications (under the 10 s some clients give up after)")
 	fs.DurationVar(&c.Timeout, "timeout", 300*time.Second, "per-request deadline up to 2K")
 	fs.DurationVar(&c.Timeout4K, "timeout-4k", 600*time.Second, "per-request deadline at 4K")
 	fs.DurationVar(&c.ConnectTimeout, "connect-timeout", 10*time.Second, "connect and TLS handshake deadline")

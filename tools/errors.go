@@ -41,6 +41,11 @@ func (d *Deps) failure(ctx context.Context, tool, model string, err error) *mcp.
 		level = slog.LevelError
 	}
 	d.Failures.record(ctx, tool, diag)
+	if msg := diag.Summary; strings.HasPrefix(msg, tool+":") {
+		clientLog(ctx, mcp.LoggingLevelWarning, msg)
+	} else {
+		clientLog(ctx, mcp.LoggingLevelWarning, tool+": "+msg)
+	}
 	d.Logger.Log(ctx, level, "tool failed", "tool", tool, "category", diag.Category,
 		"model", diag.Model, "error", apierrors.Sanitize(err.Error()))
 	return diagnosisResult(diag)

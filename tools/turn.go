@@ -53,7 +53,10 @@ func (d *Deps) runTurn(ctx context.Context, req mcp.CallToolRequest, tool string
 	prog := newProgress(ctx, req, 3)
 	prog.report(1, "generating with "+modelName(greq))
 	stop := prog.heartbeat(d.ProgressEvery, 1, "generating with "+modelName(greq))
-	res, err := d.Gemini.Generate(gemini.WithProgress(ctx, func(msg string) { prog.report(1, msg) }), greq)
+	res, err := d.Gemini.Generate(gemini.WithProgress(ctx, func(msg string) {
+		prog.report(1, msg)
+		clientLog(ctx, mcp.LoggingLevelInfo, msg) // retries, waits, fallbacks
+	}), greq)
 	stop()
 	if err != nil {
 		return fail(greq.Model, err)
@@ -102,7 +105,11 @@ func (d *Deps) keep(ctx context.Context, prog *progress, tc *turnContext, res *g
 		d.Logger.InfoContext(kctx, "the caller left before the answer; the image is saved and recorded",
 			"image_id", out.ImageID, "conversation_id", out.ConversationID, "path", out.Path)
 	}
-	return d.deliver(kctx, res, out, output)
+	result := d.deliver(kctx, res, out, output)
+	for _, n := range out.Notes {
+		clientLog(ctx, mcp.LoggingLevelNotice, n)
+	}
+	return result
 }
 
 func modelName(r gemini.Request) string {
