@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
@@ -85,10 +86,15 @@ func TestLoggingTitlesAndProgressDefaults(t *testing.T) {
 	}
 	call(map[string]any{"prompt": "a kite", "image_size": "2k", "output": "path"})
 	call(map[string]any{"prompt": "a kite", "aspectRatio": "16:9"})
-	mu.Lock()
-	got := strings.Join(logs, "\n")
-	mu.Unlock()
-	if !strings.Contains(got, "notice image_size \"2k\" was normalised") || !strings.Contains(got, `warning generate_image: unknown argument "aspectRatio"`) {
-		t.Errorf("client log:\n%s", got)
+	// Notifications arrive on their own goroutine, possibly after the result.
+	var got string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		mu.Lock()
+		got = strings.Join(logs, "\n")
+		mu.Unlock()
+		if strings.Contains(got, "notice image_size \"2k\" was normalised") && strings.Contains(got, `warning generate_image: unknown argument "aspectRatio"`) {
+			return
+		}
 	}
+	t.Errorf("client log:\n%s", got)
 }

@@ -97,7 +97,8 @@ func checkValue(name string, s *argSchema, v any) string {
 		}
 		// A value that differs from an allowed one only in case ("2k") passes: the request
 		// validation normalises it and says so in the result's notes.
-		if len(s.Enum) > 0 && !inEnum(str, s.Enum) && enumHint(str, s.Enum) == "" {
+		// An empty string means "not given", as many clients send for an optional field.
+		if len(s.Enum) > 0 && str != "" && !inEnum(str, s.Enum) && enumHint(str, s.Enum) == "" {
 			return fmt.Sprintf("argument %q is %q, which is not one of %s", name, str, enumList(s.Enum))
 		}
 	case "boolean":

@@ -91,7 +91,7 @@ func TestArgumentErrorsSayWhatIsWrongInPlainWords(t *testing.T) {
 // The normalisations the README promises still happen, and are stated in the notes.
 func TestLowercaseSizeIsStillNormalisedWithANote(t *testing.T) {
 	h := newHarness(t)
-	res := h.call(t, "generate_image", map[string]any{"prompt": "x", "image_size": "2k"})
+	res := h.call(t, "generate_image", map[string]any{"prompt": "x", "image_size": "2k", "aspect_ratio": ""}) // "" is "not given"
 	var out tools.ImageOutput
 	structured(t, res, &out)
 	if res.IsError || out.ImageSize != "2K" || len(out.Notes) == 0 || !strings.Contains(strings.Join(out.Notes, " "), "normalised") {
