@@ -16,8 +16,8 @@ import (
 // request the simulator (like Gemini) would refuse for its size ever leaves. With the old 16 MiB
 // budget the second turn already started a fresh context.
 func TestFourKConversationKeepsItsHistory(t *testing.T) {
-	if testing.Short() {
-		t.Skip("renders and replays realistic 4K images (tens of seconds on 2 cores)")
+	if testing.Short() || raceDetector {
+		t.Skip("renders and replays realistic 4K images: about 15 s on 2 cores, minutes under -race (.ci/run runs it without)")
 	}
 	sim, err := geminitest.New(geminitest.Config{Photo: true, RecordLimit: 1})
 	if err != nil {
