@@ -137,7 +137,7 @@ func TestStdioWritesNothingAfterEndOfInput(t *testing.T) {
 func TestStdioUnknownImageIsResourceNotFound(t *testing.T) {
 	deps := &tools.Deps{Images: &session.Images{Dir: t.TempDir()}}
 	p := startStdioServer(t, Options{Templates: tools.ResourceTemplates(deps)})
-	for i, uri := range []string{"image://img_0000000000000000", "image://not-an-id"} {
+	for i, uri := range []string{"image://" + session.NewID("img"), "image://not-an-id"} {
 		p.send(fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"resources/read","params":{"uri":%q}}`, 10+i, uri))
 		e, _ := p.response(10 + i)["error"].(map[string]any)
 		if e == nil || e["code"] != float64(-32002) || strings.Contains(fmt.Sprint(e["message"]), "not an image URI") {
