@@ -17,6 +17,7 @@ import (
 	"time"
 	_ "time/tzdata" // daily quotas reset at midnight Pacific, wherever the server runs
 
+	apierrors "github.com/nanobanana-mcp/nanobanana-mcp/errors"
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini"
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/geminitest"
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/resilience"
@@ -55,6 +56,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		_, err := fmt.Fprintln(stdout, "nanobanana-mcp", version)
 		return err
 	}
+	// Secrets are redacted by value everywhere text leaves the process, whatever their shape.
+	apierrors.RegisterSecret(cfg.APIKey, cfg.AuthToken, cfg.URLSecret)
 	logger := newLogger(cfg, stderr)
 	app, err := wire(ctx, cfg, logger)
 	if err != nil {
@@ -163,6 +166,7 @@ func wire(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error) {
 	}
 	if cfg.Transport != "stdio" {
 		deps.URLs = tools.NewURLSigner([]byte(cfg.URLSecret), cfg.URLTTL)
+		deps.TrustForwardedHost = cfg.TrustForwardedHost
 	}
 	if err := deps.ApplyPreset(cfg.Client, cfg.Transport, cfg.Output); err != nil {
 		return nil, err
@@ -271,7 +275,7 @@ func newLogger(cfg *Config, w io.Writer) *slog.Logger {
 	_ = level.UnmarshalText([]byte(cfg.LogLevel))
 	opts := &slog.HandlerOptions{Level: level}
 	if cfg.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		return slog.New(apierrors.RedactHandler(slog.NewJSONHandler(w, opts)))
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(apierrors.RedactHandler(slog.NewTextHandler(w, opts)))
 }

@@ -3,6 +3,7 @@ package gemini
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"google.golang.org/genai"
 
@@ -46,6 +47,10 @@ type Plan struct {
 	Notes         []string
 }
 
+// MaxPromptChars bounds a prompt: far above any image description, far below what would make
+// every later turn of the conversation replay megabytes of text.
+const MaxPromptChars = 32000
+
 // Validate checks a request against the registry before anything is sent upstream. Every
 // problem is an *apierrors.Error whose summary names the allowed values.
 func (r *Registry) Validate(req Request) (*Plan, error) {
@@ -53,6 +58,10 @@ func (r *Registry) Validate(req Request) (*Plan, error) {
 	if prompt == "" {
 		return nil, apierrors.Local(apierrors.InvalidRequest,
 			"The prompt is empty; describe the image you want in the prompt argument.")
+	}
+	if n := utf8.RuneCountInString(prompt); n > MaxPromptChars {
+		return nil, apierrors.Newf(apierrors.InvalidRequest,
+			"The prompt is %d characters, over the %d-character limit; shorten it (describe the image, not a document).", n, MaxPromptChars)
 	}
 	name := req.Model
 	if strings.TrimSpace(name) == "" {

@@ -65,6 +65,11 @@ func (d *Deps) checkConfig(ctx context.Context, _ mcp.CallToolRequest, in CheckC
 	if len(names) == 0 {
 		names = []string{reg.Default()}
 	}
+	// One upstream call per model: more names than the registry holds can only repeat them.
+	if max := len(reg.Models()); len(names) > max {
+		return d.failure(ctx, "check_config", "", apierrors.Localf(apierrors.InvalidRequest,
+			"check_config takes at most %d models (the registry's size), not %d; name fewer or pass all: true.", max, len(names)))
+	}
 	for _, name := range names {
 		res, err := reg.Lookup(name)
 		if err != nil {

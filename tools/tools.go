@@ -53,6 +53,10 @@ type Deps struct {
 	Simulated  bool          // --simulate: Gemini is the built-in simulator, so no key is checked
 	Jobs       *Jobs         // background generations (async, --async-after, idempotency keys)
 	AsyncAfter time.Duration // a call still running after this answers with a job_id; 0: never
+
+	// TrustForwardedHost lets X-Forwarded-Host (validated) name the host in image URLs; only a
+	// reverse proxy the operator runs may set it (--trust-forwarded-host).
+	TrustForwardedHost bool
 }
 
 // Tool is one MCP tool: its definition and its handler.
