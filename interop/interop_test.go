@@ -101,9 +101,10 @@ type callResult struct {
 }
 
 type report struct {
-	Fatal string                `json:"fatal"`
-	Tools []string              `json:"tools"`
-	Calls map[string]callResult `json:"calls"`
+	Errors []string              `json:"errors"` // what the SDK reported to onerror
+	Fatal  string                `json:"fatal"`
+	Tools  []string              `json:"tools"`
+	Calls  map[string]callResult `json:"calls"`
 }
 
 func node(t *testing.T, env []string, args ...string) report {
@@ -235,6 +236,9 @@ func TestTypeScriptProgressAndCancellation(t *testing.T) {
 			}
 			if c := r.Calls["aborted"]; c.Thrown == "" || c.MS > 1500 {
 				t.Errorf("abort: %+v", c)
+			}
+			if len(r.Errors) > 0 { // e.g. a response to the cancelled request
+				t.Errorf("the client reported protocol errors: %q", r.Errors)
 			}
 			if base != "" {
 				waitIdle(t, base)

@@ -76,7 +76,12 @@ func (b *watchedBody) Read(p []byte) (int, error) {
 	if len(b.head) < 4096 {
 		b.head = append(b.head, p[:min(n, 4096-len(b.head))]...)
 	}
-	if err != nil && !b.done {
+	// The transport may stop reading at the end of the JSON value, before io.EOF (the legacy SSE
+	// transport decodes with json.Decoder), so look as soon as the bytes so far are one value.
+	if !b.done && len(b.head) >= 4096 {
+		b.done = true // too long to be a cancellation
+	}
+	if !b.done && (err != nil || json.Valid(bytes.TrimSpace(b.head))) {
 		b.done = true
 		if id := cancelledID(b.head); id != "" {
 			b.onCancel(id)
