@@ -57,13 +57,17 @@ func (d *Deps) fitHistory(tc *turnContext, r *gemini.Request) error {
 	return nil
 }
 
+// requestSlack covers what the estimate of a request's size may miss (JSON details of the
+// SDK's encoding), so that an estimate just under the limit is never a body just over it.
+const requestSlack = 64 << 10
+
 // checkRequestSize refuses, before it leaves, a request Gemini would refuse for its size.
 func checkRequestSize(r gemini.Request) error {
 	n := userBytes(r)
 	for _, c := range r.History {
 		n += session.ContentBytes(c)
 	}
-	if n > session.RequestLimit {
+	if n > session.RequestLimit-requestSlack {
 		return apierrors.Localf(apierrors.InvalidRequest,
 			"The request would be %s as Gemini counts it (images base64-encoded), over its 100 MiB limit; use fewer or smaller reference images.", mib(n))
 	}
