@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nanobanana-mcp/nanobanana-mcp/gemini"
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/geminitest"
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/resilience"
 	"github.com/nanobanana-mcp/nanobanana-mcp/tools"
@@ -38,6 +39,7 @@ type Config struct {
 	Simulate        bool
 	SimulateFaults  string
 	SimulateLatency time.Duration
+	ServeSimulator  string // run only the simulator, on this address (batch tests, replicas)
 
 	KeepDrafts       bool
 	AllowedRoots     []string
@@ -80,6 +82,8 @@ type Config struct {
 	Project  string
 	Location string
 	BaseURL  string
+	// GOOGLE_APPLICATION_CREDENTIALS: the ADC file for Vertex AI.
+	CredentialsFile string
 }
 
 // envPrefix is the prefix of every flag's environment twin: --output-dir is
@@ -107,15 +111,16 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.DurationVar(&c.URLTTL, "url-ttl", time.Hour, "how long signed image URLs work")
 	fs.StringVar(&c.URLSecret, "url-secret", "", "secret for signing image URLs, so links survive a restart (default: random per start)")
 	fs.BoolVar(&c.TrustForwardedHost, "trust-forwarded-host", false, "build image URLs from X-Forwarded-Host (only behind your own reverse proxy, which must set it)")
-	fs.StringVar(&c.Model, "model", "", "default model alias or id (default nano-banana-2)")
+	fs.StringVar(&c.Model, "model", "", "default model alias or id (default nano-banana-2.1); an id the registry lacks (gemini-…) runs with conservative options")
 	fs.StringVar(&c.Models, "models-file", "", "a JSON model registry replacing the built-in one")
 	fs.BoolVar(&c.Simulate, "simulate", false, "answer from the built-in Gemini simulator: no key, no network")
 	fs.StringVar(&c.SimulateFaults, "simulate-faults", "", "simulator faults, e.g. 503@0.3,429@0.1 or gemini-3-pro-image:503x5")
 	fs.DurationVar(&c.SimulateLatency, "simulate-latency", 0, "simulator latency per call, e.g. 2s")
+	fs.StringVar(&c.ServeSimulator, "serve-simulator", "", "run only the Gemini simulator on this address (e.g. 127.0.0.1:0), print its URL, and serve until stopped")
 	fs.BoolVar(&c.KeepDrafts, "keep-drafts", false, "also save the model's thought images (drafts)")
 	fs.StringVar(&roots, "allowed-roots", "", "directories input image paths may come from, separated by "+string(os.PathListSeparator)+" (default over stdio: the working, output, home and temporary directories; over HTTP: the output directory)")
 	fs.BoolVar(&c.AllowPrivateURLs, "allow-private-urls", false, "allow input image URLs on loopback and private networks")
-	fs.StringVar(&fallback, "fallback", "nano-banana-pro,nano-banana-2,nano-banana", "fallback chain in order of preference (a model falls back to those after it), or none")
+	fs.StringVar(&fallback, "fallback", strings.Join(gemini.DefaultFallbacks, ","), "fallback chain in order of preference (a model falls back to those after it), or none")
 	fs.BoolVar(&c.FallbackQuota, "fallback-on-quota", false, "also fall back when the requested model's quota is spent")
 	fs.IntVar(&c.MaxAttempts, "max-attempts", 4, "upstream calls per tool call, retries and fallbacks included")
 	fs.DurationVar(&c.CallTimeout, "call-timeout", 10*time.Minute, "everything one call may take, waits included")
@@ -159,7 +164,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 			}
 		}
 	})
-	if c.Version {
+	if c.Version || c.ServeSimulator != "" {
 		return c, nil
 	}
 	c.AsyncAfterSet = set["async-after"] || getenv(envPrefix+"ASYNC_AFTER") != ""
@@ -198,6 +203,7 @@ func (c *Config) readSDKEnv(getenv func(string) string) {
 	if c.Location == "" {
 		c.Location = getenv("GOOGLE_CLOUD_REGION")
 	}
+	c.CredentialsFile = getenv("GOOGLE_APPLICATION_CREDENTIALS")
 	if c.Vertex {
 		c.BaseURL = getenv("GOOGLE_VERTEX_BASE_URL")
 	} else {

@@ -59,6 +59,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	// Secrets are redacted by value everywhere text leaves the process, whatever their shape.
 	apierrors.RegisterSecret(cfg.APIKey, cfg.AuthToken, cfg.URLSecret)
 	logger := newLogger(cfg, stderr)
+	if cfg.ServeSimulator != "" {
+		return serveSimulator(ctx, cfg, logger, stdout)
+	}
 	app, err := wire(ctx, cfg, logger)
 	if err != nil {
 		return err
@@ -116,6 +119,10 @@ func wire(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error) {
 		if err := reg.SetDefault(cfg.Model); err != nil {
 			return nil, fmt.Errorf("--model: %w", err)
 		}
+		if res, _ := reg.Lookup(cfg.Model); res.Model != nil && res.Model.Unlisted {
+			logger.Warn("--model is not in the model registry; it runs with conservative options (1K, standard ratios)",
+				"model", res.Model.ID)
+		}
 	}
 	res, err := resilienceFor(cfg, reg, logger)
 	if err != nil {
@@ -123,6 +130,7 @@ func wire(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error) {
 	}
 	gcfg := gemini.Config{
 		APIKey: cfg.APIKey, Vertex: cfg.Vertex, Project: cfg.Project, Location: cfg.Location, BaseURL: cfg.BaseURL,
+		CredentialsFile: cfg.CredentialsFile, Lifecycle: openLifecycle(cfg, logger),
 		ConnectTimeout: cfg.ConnectTimeout, Timeout: cfg.Timeout, Timeout4K: cfg.Timeout4K,
 		Registry: reg, Logger: logger, Resilience: res,
 	}
@@ -137,13 +145,16 @@ func wire(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error) {
 		a.closers = append(a.closers, sim.Close)
 		gcfg.APIKey, gcfg.Vertex, gcfg.BaseURL = "simulated", false, sim.URL()
 		a.upstream = "simulator at " + sim.URL()
-	} else if cfg.BaseURL != "" {
-		a.upstream = "gemini via " + cfg.BaseURL
+	} else {
+		a.upstream = upstreamName(cfg)
 	}
 	client, err := gemini.NewClient(ctx, gcfg)
 	if err != nil {
 		return nil, err
 	}
+	refreshCtx, stopRefresh := context.WithCancel(ctx)
+	a.closers = append(a.closers, func() error { stopRefresh(); return nil })
+	client.RefreshInBackground(refreshCtx) // which models this key can use; never delays the first answer
 	store, err := openStore(ctx, a, cfg, client, logger)
 	if err != nil {
 		return nil, err
@@ -177,6 +188,9 @@ func wire(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error) {
 	if deps.Jobs, err = tools.OpenJobs(filepath.Join(filepath.Dir(cfg.StoreDir), "jobs"), 24*time.Hour); err != nil {
 		return nil, err
 	}
+	if err := startBatches(ctx, a, cfg, client, deps, logger); err != nil {
+		return nil, err
+	}
 	a.deps = deps
 	a.srv = server.New(server.Options{Name: "nanobanana-mcp", Version: version, Instructions: instructions,
 		Tools: tools.All(deps), Resources: tools.Resources(deps), Templates: tools.ResourceTemplates(deps),
@@ -187,6 +201,37 @@ func wire(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error) {
 	}
 	a.health = func() server.HealthState { return state }
 	return a, nil
+}
+
+// upstreamName says where calls go, for the start-up log.
+func upstreamName(cfg *Config) string {
+	name := "gemini"
+	if cfg.Vertex {
+		name = "vertex-ai"
+		if cfg.Project != "" {
+			name += " project " + cfg.Project
+		}
+		if cfg.Location != "" {
+			name += " in " + cfg.Location
+		}
+	}
+	if cfg.BaseURL != "" {
+		name += " via " + cfg.BaseURL
+	}
+	return name
+}
+
+// openLifecycle opens the record of models found shut down or retiring, next to the
+// conversations; a damaged record is started afresh.
+func openLifecycle(cfg *Config, logger *slog.Logger) gemini.Lifecycle {
+	if cfg.StoreDir == "" {
+		return gemini.NewMemoryLifecycle()
+	}
+	life, err := gemini.OpenLifecycle(filepath.Join(filepath.Dir(cfg.StoreDir), "lifecycle.json"))
+	if err != nil {
+		logger.Warn("the model lifecycle record could not be read; starting afresh", "err", err)
+	}
+	return life
 }
 
 // openStore opens the conversation store and starts the hourly eviction and usage log.
@@ -209,7 +254,8 @@ func openStore(ctx context.Context, a *app, cfg *Config, client *gemini.Client, 
 const instructions = "Generate and edit images with Google's Gemini image models. generate_image returns the " +
 	"saved path, an image_id and a conversation_id; edit_image continues that conversation (pass only the id) or " +
 	"starts one from any image; get_generation fetches a job that runs in the background; list_models shows what " +
-	"each model supports; explain_error explains any failure or pasted error text; check_config checks the setup."
+	"each model supports; explain_error explains any failure or pasted error text; check_config checks the setup; " +
+	"batch_generate makes many images at half price when they can wait (get_batch collects them)."
 
 // resilienceFor builds the limiter, the breaker and the fallback chain from the flags.
 func resilienceFor(cfg *Config, reg *gemini.Registry, logger *slog.Logger) (gemini.Resilience, error) {

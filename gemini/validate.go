@@ -2,6 +2,7 @@ package gemini
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -36,6 +37,7 @@ type Plan struct {
 	Model         *Model
 	UpstreamID    string // the id sent upstream: Model.ID unless a conversation pinned another
 	Pinned        bool   // a conversation's model: never falls back
+	From          string // the model asked for, when its successor took over (it is gone)
 	Prompt        string
 	AspectRatio   string
 	ImageSize     string // the size we asked for (or the default), always uppercase K
@@ -79,6 +81,10 @@ func (r *Registry) Validate(req Request) (*Plan, error) {
 	} else if res.Note != "" {
 		p.Notes = append(p.Notes, res.Note)
 	}
+	if m.Unlisted {
+		p.Notes = append(p.Notes, m.ID+" is not in the model registry, so only conservative options are allowed "+
+			"(1K, the ten standard ratios, 3 reference images); describe it in --models-file to use more")
+	}
 	if p.AspectRatio, err = checkRatio(m, req.AspectRatio); err != nil {
 		return nil, err
 	}
@@ -94,12 +100,12 @@ func (r *Registry) Validate(req Request) (*Plan, error) {
 			return nil, apierrors.Localf(apierrors.InvalidRequest, "Reference image %d is empty; pass a PNG, JPEG or WebP image.", i+1)
 		}
 	}
-	if p.ThinkingLevel, err = checkThinking(m, req.ThinkingLevel); err != nil {
+	if p.ThinkingLevel, err = r.checkThinking(m, req.ThinkingLevel); err != nil {
 		return nil, err
 	}
-	if req.GoogleSearch && !m.Grounding {
+	if req.GoogleSearch && !m.Searches("web") {
 		return nil, paramError(m, "%s cannot ground images in Google Search; drop google_search or use a model that can (%s).",
-			m.ID, strings.Join(r.modelsWhere(func(m *Model) bool { return m.Grounding }), ", "))
+			m.ID, strings.Join(r.modelsWhere(func(m *Model) bool { return m.Searches("web") }), ", "))
 	}
 	return p, nil
 }
@@ -139,7 +145,7 @@ func checkSize(m *Model, size string, notes *[]string) (string, error) {
 		size, m.ID, strings.Join(m.Sizes, ", "))
 }
 
-func checkThinking(m *Model, level string) (string, error) {
+func (r *Registry) checkThinking(m *Model, level string) (string, error) {
 	level = strings.ToLower(strings.TrimSpace(level))
 	if level == "" {
 		return "", nil
@@ -150,7 +156,13 @@ func checkThinking(m *Model, level string) (string, error) {
 		}
 	}
 	if len(m.ThinkingLevels) == 0 {
-		return "", paramError(m, "%s has no thinking levels to choose from; drop thinking_level.", m.ID)
+		// Sent anyway, the API answers 400 "Thinking level is not supported for this model."
+		with := r.modelsWhere(func(m *Model) bool { return slices.Contains(m.ThinkingLevels, level) })
+		if len(with) == 0 {
+			return "", paramError(m, "%s has no thinking levels to choose from; drop thinking_level.", m.ID)
+		}
+		return "", paramError(m, "%s has no thinking levels to choose from; drop thinking_level, or use a model that takes %q (%s).",
+			m.ID, level, strings.Join(with, ", "))
 	}
 	return "", paramError(m, "Thinking level %q is not supported by %s; use one of %s.",
 		level, m.ID, strings.Join(m.ThinkingLevels, ", "))

@@ -61,7 +61,7 @@ func TestArgumentErrorsSayWhatIsWrongInPlainWords(t *testing.T) {
 		{"get_generation", map[string]any{"job_id": "j", "wait_seconds": "ten"}, `argument "wait_seconds" must be a whole number`},
 		{"get_generation", map[string]any{"job_id": "j", "wait_seconds": 2.5}, `must be a whole number`},
 		{"generate_image", map[string]any{"prompt": "x", "async": "yes"}, `argument "async" must be true or false`},
-		{"generate_image", map[string]any{"prompt": "x", "thinking_level": "maximal"}, `not one of minimal, high`},
+		{"generate_image", map[string]any{"prompt": "x", "thinking_level": "maximal"}, `"thinking_level" is "maximal", which is not one of minimal`},
 		{"delete_conversation", map[string]any{}, "conversation_id is required"},
 		{"get_generation", map[string]any{}, "job_id is required"},
 		{"generate_image", map[string]any{}, "prompt is required"},

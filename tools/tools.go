@@ -25,6 +25,11 @@ type Generator interface {
 	Location() string
 	Usage() *gemini.UsageLog
 	Breakers() []resilience.BreakerStatus
+	// What the live API showed about the registry's models (see gemini/churn.go).
+	ModelState(id string) (gemini.ModelState, bool)
+	Warnings() []string
+	Refresh(ctx context.Context) (gemini.RefreshReport, error)
+	HasCredentials() bool
 }
 
 // Deps is what the tools need from the rest of the server.
@@ -57,6 +62,8 @@ type Deps struct {
 	// TrustForwardedHost lets X-Forwarded-Host (validated) name the host in image URLs; only a
 	// reverse proxy the operator runs may set it (--trust-forwarded-host).
 	TrustForwardedHost bool
+
+	Batches *Batches // batch records and their poller; default in memory, without a poller
 }
 
 // Tool is one MCP tool: its definition and its handler.
@@ -78,9 +85,13 @@ func All(d *Deps) []Tool {
 		ListConversations(d),
 		DeleteConversation(d),
 		UsageReport(d),
+		BatchGenerate(d),
+		GetBatch(d),
+		CancelBatch(d),
+		ListBatches(d),
 	}
 	for i := range list {
-		list[i].Tool = tidySchemas(list[i].Tool)
+		list[i].Tool = registryEnums(tidySchemas(list[i].Tool), d.Gemini.Registry())
 		list[i].Handler = strict(d, list[i].Tool, list[i].Handler)
 	}
 	return list
@@ -98,6 +109,10 @@ func (d *Deps) defaults() {
 	}
 	if d.Jobs == nil {
 		d.Jobs, _ = OpenJobs("", 0) // in memory; main passes one kept on disk
+	}
+	if d.Batches == nil {
+		api, _ := d.Gemini.(BatchAPI)
+		d.Batches = NewBatches(BatchOptions{API: api, Images: d.Images, Logger: d.Logger})
 	}
 	if d.Failures == nil {
 		d.Failures = &Failures{}

@@ -10,6 +10,7 @@ package geminitest
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,7 +18,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -46,6 +49,14 @@ type Config struct {
 	// benchmarks and request-size tests. By default pictures are small, fast
 	// gradients.
 	Photo bool
+
+	// Batch API timing in simulated time (Clock): a batch is PENDING for BatchQueue (default
+	// 5 s), RUNNING for BatchRun (default 20 s), then done; one that would run past
+	// BatchExpiry (default 48 h) ends EXPIRED.
+	BatchQueue, BatchRun, BatchExpiry time.Duration
+	// Control enables POST /_simulator/advance?by=<duration>, which moves the simulated clock
+	// forward: how a test drives a simulator running as its own process.
+	Control bool
 }
 
 // Request is one recorded request. It never holds the API key value.
@@ -64,14 +75,16 @@ type Request struct {
 
 // Server is a running simulator. Create it with New.
 type Server struct {
-	cfg    Config
-	clock  func() time.Time
-	log    *slog.Logger
-	models map[string]*modelSpec
-	sign   signer
-	images *pngCache
-	quotas *quotas
-	faults *injector
+	cfg     Config
+	clock   func() time.Time
+	log     *slog.Logger
+	models  map[string]*modelSpec
+	sign    signer
+	images  *pngCache
+	quotas  *quotas
+	faults  *injector
+	files   *fileStore
+	batches *batchStore
 
 	ln        net.Listener
 	http      *http.Server
@@ -82,6 +95,9 @@ type Server struct {
 	mu     sync.Mutex
 	reqs   []*Request
 	serial uint64
+	gone   map[string]bool      // shut down: 404, absent from models.list
+	retire map[string]time.Time // answers carry modelStatus with this retirementTime
+	offset time.Duration        // added to the clock by /_simulator/advance
 }
 
 // New validates cfg, starts listening and serves in a goroutine.
@@ -91,10 +107,23 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("parsing simulator faults: %w", err)
 	}
 	s := &Server{cfg: cfg, clock: cfg.Clock, log: cfg.Logger, models: newModels(),
-		quotas: newQuotas(cfg.Quotas), faults: newInjector(rules, cfg.Seed), done: make(chan struct{})}
+		quotas: newQuotas(cfg.Quotas), done: make(chan struct{}), gone: map[string]bool{}, retire: map[string]time.Time{},
+		files: newFileStore(), batches: newBatchStore()}
 	if s.clock == nil {
 		s.clock = time.Now
 	}
+	var calls []FaultRule
+	for _, r := range rules {
+		switch r.Fault.Kind {
+		case KindGone:
+			s.gone[r.Model] = true
+		case KindRetiring:
+			s.retire[r.Model] = r.Fault.Date
+		default:
+			calls = append(calls, r)
+		}
+	}
+	s.faults = newInjector(calls, cfg.Seed)
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -149,6 +178,46 @@ func (s *Server) Close() error {
 // Enqueue scripts faults for the next generateContent calls to model ("" =
 // any model), one per call, before rules and normal behaviour.
 func (s *Server) Enqueue(model string, faults ...Fault) { s.faults.enqueue(model, faults) }
+
+// Shutdown makes model answer as Google answers for a shut-down model: 404 NOT_FOUND on
+// every call and absent from models.list.
+func (s *Server) Shutdown(model string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.gone[model] = true
+}
+
+// Retire makes every answer of model carry modelStatus announcing retirement at t (zero: 30
+// days from now).
+func (s *Server) Retire(model string, t time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.retire[model] = t
+}
+
+// model returns a served model: known and not shut down.
+func (s *Server) model(id string) (*modelSpec, bool) {
+	m, ok := s.models[id]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return m, ok && !s.gone[id]
+}
+
+// retiring returns the modelStatus of a model being retired, or nil.
+func (s *Server) retiring(id string) *wireModelStatus {
+	s.mu.Lock()
+	t, ok := s.retire[id]
+	s.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	if t.IsZero() {
+		t = s.clock().UTC().Truncate(24*time.Hour).AddDate(0, 0, 30)
+	}
+	// Modelled on Google's deprecation notices; the field names are the API's.
+	return &wireModelStatus{ModelStage: "DEPRECATED", RetirementTime: t.UTC().Format(time.RFC3339),
+		Message: "This model will be retired on " + t.Format("January 2, 2006") + ". Migrate to a newer model before then."}
+}
 
 // Requests returns a copy of the recorded requests, oldest first.
 func (s *Server) Requests() []Request {
@@ -243,6 +312,33 @@ func parseRoute(path string) (route, bool) {
 	return route{}, false
 }
 
+// resource is a parsed files or batches path: upload/v1beta/files, v1beta/files/{id}[:action],
+// v1beta/batches[/{id}[:action]].
+type resource struct {
+	kind, id, action string
+}
+
+func parseResource(path string) (resource, bool) {
+	i := strings.Index(path, "/v1beta/")
+	if i < 0 {
+		return resource{}, false
+	}
+	rest := path[i+len("/v1beta/"):]
+	if strings.HasSuffix(path[:i+1], "/upload/") && rest == "files" {
+		return resource{kind: "upload"}, true
+	}
+	for _, kind := range []string{"files", "batches"} {
+		if rest == kind && kind == "batches" {
+			return resource{kind: kind}, true
+		}
+		if name, ok := strings.CutPrefix(rest, kind+"/"); ok && name != "" {
+			id, action, _ := strings.Cut(name, ":")
+			return resource{kind: kind, id: id, action: action}, true
+		}
+	}
+	return resource{}, false
+}
+
 // statusWriter remembers the status code written.
 type statusWriter struct {
 	http.ResponseWriter
@@ -271,8 +367,37 @@ func (w *statusWriter) Flush() {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// now is the simulated time: the clock plus any advance.
+func (s *Server) now() time.Time {
+	s.mu.Lock()
+	off := s.offset
+	s.mu.Unlock()
+	return s.clock().Add(off)
+}
+
+// serveAdvance moves the simulated clock forward (Config.Control).
+func (s *Server) serveAdvance(w http.ResponseWriter, r *http.Request) {
+	d, err := time.ParseDuration(r.URL.Query().Get("by"))
+	if err != nil || d < 0 || r.Method != http.MethodPost {
+		writeStatus(w, invalidArgument("POST /_simulator/advance?by=<duration>, e.g. by=90s."))
+		return
+	}
+	s.mu.Lock()
+	s.offset += d
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]any{"now": s.now().UTC().Format(time.RFC3339Nano)})
+}
+
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Control && r.URL.Path == "/_simulator/advance" {
+		s.serveAdvance(w, r)
+		return
+	}
 	rt, ok := parseRoute(r.URL.Path)
+	res, isRes := parseResource(r.URL.Path)
+	if isRes {
+		rt, ok = route{action: res.kind + ":" + res.action}, true
+	}
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 512<<20))
 	key := r.Header.Get("x-goog-api-key")
 	q := r.URL.Query()
@@ -311,8 +436,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch {
+	case isRes && res.kind == "upload" && r.Method == http.MethodPost:
+		s.serveUpload(sw, r, body)
+	case isRes && res.kind == "files":
+		s.serveFile(sw, r, res.id, res.action)
+	case isRes && res.kind == "batches":
+		s.serveBatch(sw, r, res.id, res.action)
+	case rt.action == "batchGenerateContent" && r.Method == http.MethodPost && !rt.vertex:
+		s.serveBatchCreate(sw, rt, body)
 	case rt.action == "list" && r.Method == http.MethodGet:
-		s.serveList(sw)
+		s.serveList(sw, q)
 	case rt.action == "get" && r.Method == http.MethodGet:
 		s.serveGet(sw, rt)
 	case (rt.action == "generateContent" || rt.action == "streamGenerateContent") && r.Method == http.MethodPost:
@@ -336,21 +469,45 @@ func modelJSON(m *modelSpec) map[string]any {
 	}
 }
 
-func (s *Server) serveList(w http.ResponseWriter) {
+// serveList pages like the API: pageSize (default 50, at most 1000) and an opaque
+// pageToken; shut-down models are not listed.
+func (s *Server) serveList(w http.ResponseWriter, q url.Values) {
 	ids := make([]string, 0, len(s.models))
 	for id := range s.models {
-		ids = append(ids, id)
+		if _, ok := s.model(id); ok {
+			ids = append(ids, id)
+		}
 	}
 	slices.Sort(ids)
-	out := make([]map[string]any, len(ids))
-	for i, id := range ids {
-		out[i] = modelJSON(s.models[id])
+	size, _ := strconv.Atoi(q.Get("pageSize"))
+	if size <= 0 {
+		size = 50
 	}
-	writeJSON(w, 200, map[string]any{"models": out})
+	size = min(size, 1000)
+	start := 0
+	if tok := q.Get("pageToken"); tok != "" {
+		b, err := base64.RawURLEncoding.DecodeString(tok)
+		n, aerr := strconv.Atoi(string(b))
+		if err != nil || aerr != nil || n < 0 || n > len(ids) {
+			writeStatus(w, invalidArgument("Invalid page token."))
+			return
+		}
+		start = n
+	}
+	end := min(start+size, len(ids))
+	out := make([]map[string]any, 0, end-start)
+	for _, id := range ids[start:end] {
+		out = append(out, modelJSON(s.models[id]))
+	}
+	body := map[string]any{"models": out}
+	if end < len(ids) {
+		body["nextPageToken"] = base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(end)))
+	}
+	writeJSON(w, 200, body)
 }
 
 func (s *Server) serveGet(w http.ResponseWriter, rt route) {
-	m, ok := s.models[rt.model]
+	m, ok := s.model(rt.model)
 	if !ok {
 		if rt.vertex {
 			writeStatus(w, vertexModelNotFound(rt.full))
