@@ -170,7 +170,7 @@ func TestStdioClosingStillKeepsThePaidImage(t *testing.T) {
 	p.send(`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"generate_image","arguments":{"prompt":"a kite","output":"path"}}}`)
 	p.rest()
 	<-p.done
-	list, err := store.List(context.Background(), session.Query{AllOwners: true})
+	list, err := store.List(context.Background(), session.Query{Owner: session.LocalUser, AllSessions: true})
 	if err != nil || len(list) != 1 || list[0].Turns != 1 {
 		t.Fatalf("the paid turn was not recorded: %+v %v", list, err)
 	}

@@ -112,7 +112,7 @@ func TestClientCancelAfterGeminiStillRecords(t *testing.T) {
 	_, _ = h.client.CallTool(ctx, req) // the caller has gone; whatever it got does not matter
 
 	h.deps.Gemini = h.deps.Gemini.(afterGemini).Generator
-	list, err := h.deps.Store.List(context.Background(), session.Query{AllOwners: true})
+	list, err := h.deps.Store.List(context.Background(), session.Query{Owner: session.LocalUser, AllSessions: true})
 	if err != nil || len(list) != 1 || list[0].Turns != 1 {
 		t.Fatalf("the paid turn was not recorded: %+v %v", list, err)
 	}

@@ -59,6 +59,12 @@ func (d *Deps) startPreview(dl *delivery, data []byte) {
 	}
 	dl.preview = make(chan previewResult, 1)
 	go func() {
+		defer func() {
+			// A panic here would end the process; the call still has its saved image.
+			if r := recover(); r != nil {
+				dl.preview <- previewResult{err: fmt.Errorf("preview panicked: %v", r)}
+			}
+		}()
 		pv, err := makePreview(data, d.Preview)
 		dl.preview <- previewResult{pv, err}
 	}()
@@ -135,7 +141,7 @@ func (d *Deps) deliver(ctx context.Context, res *gemini.Result, out *ImageOutput
 	case OutputResource:
 		content = append(content, d.resourceLink(out))
 	case OutputURL:
-		u, exp := d.URLs.URL(dl.urlBase, out.ImageID, session.ExtensionFor(out.MIMEType))
+		u, exp := d.URLs.URL(dl.urlBase, ownerOf(ctx), out.ImageID, session.ExtensionFor(out.MIMEType))
 		out.URL, out.URLExpires = u, exp.UTC().Format(time.RFC3339)
 	case OutputFull:
 		content = append(content, mcp.NewImageContent(base64.StdEncoding.EncodeToString(res.Image.Data), res.Image.MIMEType))

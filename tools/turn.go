@@ -60,10 +60,11 @@ func (d *Deps) runTurn(ctx context.Context, req mcp.CallToolRequest, tool string
 	prog := newProgress(ctx, req, 3)
 	prog.report(1, "generating with "+modelName(greq))
 	stop := prog.heartbeat(d.ProgressEvery, 1, "generating with "+modelName(greq))
-	res, err := d.Gemini.Generate(gemini.WithProgress(ctx, func(msg string) {
+	gctx := gemini.WithUsageOwner(gemini.WithProgress(ctx, func(msg string) {
 		prog.report(1, msg)
 		clientLog(ctx, mcp.LoggingLevelInfo, msg) // retries, waits, fallbacks
-	}), greq)
+	}), ownerOf(ctx))
+	res, err := d.Gemini.Generate(gctx, greq)
 	stop()
 	if err != nil {
 		return fail(greq.Model, err)
