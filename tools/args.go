@@ -63,6 +63,12 @@ func checkArgs(s *argSchema, args any) string {
 	if !ok {
 		return "the arguments must be a JSON object of named arguments, not a JSON " + jsonKind(args)
 	}
+	return checkObject("", s, obj)
+}
+
+// checkObject checks the names, values and required members of an object: the arguments
+// themselves, or an object nested in them (prefix names where, e.g. "requests[2].").
+func checkObject(prefix string, s *argSchema, obj map[string]any) string {
 	names := make([]string, 0, len(obj))
 	for k := range obj {
 		names = append(names, k)
@@ -71,15 +77,15 @@ func checkArgs(s *argSchema, args any) string {
 	for _, k := range names {
 		prop, known := s.Properties[k]
 		if !known {
-			return unknownArg(k, s.Properties)
+			return unknownArg(prefix+k, k, s.Properties)
 		}
-		if msg := checkValue(k, prop, obj[k]); msg != "" {
+		if msg := checkValue(prefix+k, prop, obj[k]); msg != "" {
 			return msg
 		}
 	}
 	for _, k := range s.Required {
 		if v, ok := obj[k]; !ok || v == nil || v == "" {
-			return fmt.Sprintf("%s is required", k)
+			return fmt.Sprintf("%s%s is required", prefix, k)
 		}
 	}
 	return ""
@@ -133,27 +139,32 @@ func checkValue(name string, s *argSchema, v any) string {
 			}
 		}
 	case "object":
-		if _, ok := v.(map[string]any); !ok {
+		obj, ok := v.(map[string]any)
+		if !ok {
 			return fmt.Sprintf("argument %q must be an object, not a JSON %s", name, jsonKind(v))
+		}
+		if s.Properties != nil {
+			return checkObject(name+".", s, obj)
 		}
 	}
 	return ""
 }
 
-// unknownArg names an unknown argument and, where one is close, the argument meant.
-func unknownArg(k string, props map[string]*argSchema) string {
+// unknownArg names an unknown argument (where is its full name) and, where one is close, the
+// argument meant.
+func unknownArg(where, k string, props map[string]*argSchema) string {
 	known := make([]string, 0, len(props))
 	for p := range props {
 		known = append(known, p)
 	}
 	sort.Strings(known)
 	if best := nearest(k, known); best != "" {
-		return fmt.Sprintf("unknown argument %q; did you mean %q?", k, best)
+		return fmt.Sprintf("unknown argument %q; did you mean %q?", where, best)
 	}
 	if len(known) == 0 {
-		return fmt.Sprintf("unknown argument %q; this tool takes no arguments", k)
+		return fmt.Sprintf("unknown argument %q; this tool takes no arguments", where)
 	}
-	return fmt.Sprintf("unknown argument %q; the arguments are %s", k, strings.Join(known, ", "))
+	return fmt.Sprintf("unknown argument %q; the arguments are %s", where, strings.Join(known, ", "))
 }
 
 // nearest is the known name closest to k once case and separators are ignored (aspectRatio,

@@ -66,6 +66,8 @@ func TestArgumentErrorsSayWhatIsWrongInPlainWords(t *testing.T) {
 		{"get_generation", map[string]any{}, "job_id is required"},
 		{"generate_image", map[string]any{}, "prompt is required"},
 		{"edit_image", map[string]any{"prompt": "x", "conversationId": "c"}, `did you mean "conversation_id"?`},
+		{"batch_generate", map[string]any{"requests": []any{map[string]any{"prompt": "x", "aspectRatio": "16:9"}}}, `unknown argument "requests[0].aspectRatio"; did you mean "aspect_ratio"?`},
+		{"batch_generate", map[string]any{"requests": []any{map[string]any{"seed": 1}}}, "requests[0].prompt is required"},
 	}
 	for _, c := range cases {
 		res := h.call(t, c.tool, c.args)
