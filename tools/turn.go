@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
 
+	apierrors "github.com/nanobanana-mcp/nanobanana-mcp/errors"
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini"
 )
 
@@ -15,6 +17,7 @@ type turnArgs struct {
 	Prompt, Model, AspectRatio, ImageSize, ThinkingLevel, Output string
 	GoogleSearch                                                 bool
 	Images                                                       []string
+	tool                                                         string // set by runTurn
 }
 
 // runTurn is one generation: validate the delivery, read the inputs, call Gemini (replaying
@@ -34,6 +37,7 @@ func (d *Deps) runTurn(ctx context.Context, req mcp.CallToolRequest, tool string
 		}
 		return d.failure(ctx, tool, model, err)
 	}
+	a.tool = tool
 	output, err := d.chooseOutput(req, a.Output)
 	if err != nil {
 		return fail(a.Model, err)
@@ -47,14 +51,20 @@ func (d *Deps) runTurn(ctx context.Context, req mcp.CallToolRequest, tool string
 	if tc != nil && tc.conv != nil {
 		// The conversation's model is pinned: its thought signatures are bound to that id.
 		greq.Model, greq.UpstreamID = tc.conv.Model, tc.conv.Model
-		if !tc.fresh {
-			greq.History = tc.history
+		if err := d.fitHistory(tc, &greq); err != nil {
+			return fail(greq.Model, err)
 		}
+	}
+	if err := checkRequestSize(greq); err != nil {
+		return fail(greq.Model, err)
 	}
 	prog := newProgress(ctx, req, 3)
 	prog.report(1, "generating with "+modelName(greq))
 	stop := prog.heartbeat(d.ProgressEvery, 1, "generating with "+modelName(greq))
-	gctx := gemini.WithUsageOwner(gemini.WithProgress(ctx, func(msg string) { prog.report(1, msg) }), ownerOf(ctx))
+	gctx := gemini.WithUsageOwner(gemini.WithProgress(ctx, func(msg string) {
+		prog.report(1, msg)
+		clientLog(ctx, mcp.LoggingLevelInfo, msg) // retries, waits, fallbacks
+	}), ownerOf(ctx))
 	res, err := d.Gemini.Generate(gctx, greq)
 	stop()
 	if err != nil {
@@ -63,18 +73,42 @@ func (d *Deps) runTurn(ctx context.Context, req mcp.CallToolRequest, tool string
 	if tc != nil {
 		tc.history = nil // sent; a 4K history is tens of megabytes
 	}
+	return d.keep(ctx, prog, tc, res, a, output)
+}
+
+// keepBound is how long saving, recording and delivering a paid image may take once nobody
+// may cancel it.
+const keepBound = 2 * time.Minute
+
+// keep saves, records and delivers an image Gemini has made. The image is paid for, so from
+// here on the caller's cancellation (a client cancel, stdin closing, shutdown) no longer
+// reaches the work: it runs under a context detached from the call's, with its own bound, and
+// the turn is recorded even when nobody is left to receive the answer. No failure of ours after
+// the save (recording, preview, delivery) turns the result into an error that loses the ids.
+func (d *Deps) keep(ctx context.Context, prog *progress, tc *turnContext, res *gemini.Result, a turnArgs, output delivery) *mcp.CallToolResult {
+	kctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), keepBound)
+	defer cancel()
 	prog.report(2, "saving")
 	out, err := d.save(res, a.Prompt)
 	if err != nil {
-		return fail(res.Model, err)
+		// The one loss we cannot avoid: the disk refused the image. Say so plainly.
+		if tc != nil && tc.branched {
+			_ = d.Store.Delete(kctx, tc.conv.ID)
+		}
+		return d.failure(kctx, a.tool, res.Model, fmt.Errorf("saving the image Gemini made: %w", err))
 	}
 	d.startPreview(&output, out.Path)
-	if tc != nil && tc.fresh {
-		out.Notes = append(out.Notes, fmt.Sprintf("conversation %s reached its history budget (%d turns); "+
-			"this turn starts a fresh context seeded with its latest image, under a new conversation_id", tc.conv.ID, len(tc.conv.Turns)))
+	if tc != nil {
+		out.Notes = append(out.Notes, tc.notes...)
 	}
-	if out.ConversationID, out.Turn, err = d.record(ctx, tc, res, out, a.Prompt); err != nil {
-		return fail(res.Model, err)
+	out.ConversationID, out.Turn, err = d.record(kctx, tc, res, out, a.Prompt)
+	if err != nil {
+		d.Logger.ErrorContext(kctx, "recording a turn failed; the image is saved", "image_id", out.ImageID, "error", apierrors.Sanitize(err.Error()))
+		if tc != nil && tc.conv != nil && !tc.fresh {
+			out.ConversationID = tc.conv.ID // unchanged: the next edit continues from its previous turn
+		}
+		out.Notes = append(out.Notes, fmt.Sprintf("this turn could not be recorded in its conversation (%s); "+
+			"the image is saved, and edit_image with image=%s continues from it", apierrors.Sanitize(err.Error()), out.ImageID))
 	}
 	if output.mode != OutputFull {
 		res.ReleaseImages() // saved and recorded: from here on only the file is needed
@@ -82,9 +116,13 @@ func (d *Deps) runTurn(ctx context.Context, req mcp.CallToolRequest, tool string
 	if tc != nil && tc.branched {
 		out.BranchOf = tc.conv.BranchOf
 	}
-	result, err := d.deliver(ctx, res, out, output)
-	if err != nil {
-		return fail(res.Model, err)
+	if ctx.Err() != nil {
+		d.Logger.InfoContext(kctx, "the caller left before the answer; the image is saved and recorded",
+			"image_id", out.ImageID, "conversation_id", out.ConversationID, "path", out.Path)
+	}
+	result := d.deliver(kctx, res, out, output)
+	for _, n := range out.Notes {
+		clientLog(ctx, mcp.LoggingLevelNotice, n)
 	}
 	return result
 }
