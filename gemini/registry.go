@@ -29,7 +29,7 @@ type Model struct {
 	MaxReferenceImages int                `json:"max_reference_images"`
 	Thinking           bool               `json:"thinking"`
 	ThinkingLevels     []string           `json:"thinking_levels,omitempty"`
-	Grounding          bool               `json:"grounding"`
+	Search             []string           `json:"search,omitempty"` // Google Search types it grounds in: "web", "image"
 	ImageTokens        map[string]int     `json:"image_tokens"`
 	USDPerImage        map[string]float64 `json:"usd_per_image"`
 	USDPerMInputTokens float64            `json:"usd_per_million_input_tokens,omitempty"`
@@ -37,6 +37,9 @@ type Model struct {
 	EarliestShutdown   string             `json:"earliest_shutdown,omitempty"`
 	Source             string             `json:"source,omitempty"`
 }
+
+// Searches reports whether the model can ground in Google Search of kind "web" or "image".
+func (m Model) Searches(kind string) bool { return slices.Contains(m.Search, kind) }
 
 // TakesSize reports whether requests to this model carry imageConfig.imageSize.
 func (m *Model) TakesSize() bool { return m.SendsSize == nil || *m.SendsSize }

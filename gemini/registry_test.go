@@ -39,7 +39,7 @@ func TestRegistryResolvesIDsAliasesAndRetiredIDs(t *testing.T) {
 }
 
 func TestParseRegistryRejectsBadData(t *testing.T) {
-	base := `{"id":"m","name":"M","family":"flash","aspect_ratios":["1:1"],"sizes":["1K"],"default_size":"1K","max_reference_images":1,"thinking":false,"grounding":false,"image_tokens":{},"usd_per_image":{}}`
+	base := `{"id":"m","name":"M","family":"flash","aspect_ratios":["1:1"],"sizes":["1K"],"default_size":"1K","max_reference_images":1,"thinking":false,"search":[],"image_tokens":{},"usd_per_image":{}}`
 	cases := map[string]string{
 		"empty":         `{"models":[]}`,
 		"unknown field": `{"models":[` + strings.Replace(base, `"name"`, `"nmae"`, 1) + `]}`,

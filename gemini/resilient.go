@@ -150,9 +150,10 @@ func (c *Client) adapt(p *Plan, name string) (*Plan, bool) {
 		note("thinking level %s is not supported and was dropped", fp.ThinkingLevel)
 		fp.ThinkingLevel = ""
 	}
-	if fp.GoogleSearch && !m.Grounding {
-		note("Google Search grounding is not supported and was dropped")
-		fp.GoogleSearch = false
+	// A call that asked for search is grounded or fails: a fallback that cannot search would
+	// answer without the facts the user asked to be looked up.
+	if fp.ImageSearch && !m.Searches("image") || fp.GoogleSearch && !m.Searches("web") {
+		return nil, false
 	}
 	return &fp, true
 }

@@ -36,6 +36,8 @@ type Result struct {
 	Content      *genai.Content // the model turn exactly as received, signatures included
 	Elapsed      time.Duration
 	Attempts     int
+	Seed         *int32     // the seed sent, nil when none
+	Grounding    *Grounding // what Google Search grounded the image on, nil without search
 }
 
 // Usage is the token accounting of one answer.
@@ -58,6 +60,7 @@ func readResponse(resp *genai.GenerateContentResponse, p *Plan, raw []byte) (*Re
 		return nil, withModel(apierrors.FromFinish("", "", ""), p.UpstreamID)
 	}
 	cand := resp.Candidates[0]
+	res.Seed, res.Grounding = p.Seed, groundingOf(cand.GroundingMetadata)
 	res.Finish = string(cand.FinishReason)
 	res.Content = cand.Content
 	var final *genai.Part

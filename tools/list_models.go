@@ -67,6 +67,6 @@ func (d *Deps) listModels(_ context.Context, _ mcp.CallToolRequest, _ ListModels
 func modelInfo(m *gemini.Model, isDefault bool) ModelInfo {
 	return ModelInfo{ID: m.ID, Name: m.Name, Aliases: m.Aliases, Replaces: m.Replaces, AspectRatios: m.AspectRatios,
 		Sizes: m.Sizes, DefaultSize: m.DefaultSize, MaxReferenceImages: m.MaxReferenceImages, Thinking: m.Thinking,
-		ThinkingLevels: m.ThinkingLevels, GoogleSearch: m.Grounding, USDPerImage: m.USDPerImage,
+		ThinkingLevels: m.ThinkingLevels, GoogleSearch: m.Searches("web"), USDPerImage: m.USDPerImage,
 		Released: m.Released, EarliestShutdown: m.EarliestShutdown, Default: isDefault}
 }

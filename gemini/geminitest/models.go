@@ -30,6 +30,8 @@ type modelSpec struct {
 	// EnforceSignatures: the Gemini API rejects replayed model parts without a
 	// thought signature for Gemini 3 image models; 2.5 Flash Image never did.
 	EnforceSignatures bool
+	// Search lists the Google Search types the model grounds in: "web", "image".
+	Search []string
 }
 
 // defaultSize is the imageSize used when the request sets none.
@@ -102,6 +104,7 @@ func newModels() map[string]*modelSpec {
 			InputLimit: 65536, OutputLimit: 32768, Sizes: pro,
 			Tokens:   map[string]int{"1K": 1120, "2K": 1120, "4K": 2000},
 			Thinking: true, MaxImages: 14, InputImageTokens: 560, EnforceSignatures: true,
+			Search: []string{"web"},
 		}
 	}
 	mkFlash := func(id, name string) *modelSpec {
@@ -110,6 +113,7 @@ func newModels() map[string]*modelSpec {
 			InputLimit: 131072, OutputLimit: 32768, Sizes: flash31,
 			Tokens:   map[string]int{"512": 747, "1K": 1120, "2K": 1680, "4K": 2520},
 			Thinking: true, MaxImages: 14, InputImageTokens: 560, EnforceSignatures: true,
+			Search: []string{"web", "image"},
 		}
 	}
 	list := []*modelSpec{

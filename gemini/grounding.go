@@ -1,0 +1,61 @@
+package gemini
+
+import (
+	"slices"
+
+	"google.golang.org/genai"
+)
+
+// Grounding is what Gemini grounded an image on when Google Search was on. Google's terms ask
+// that the Search Suggestions (SearchSuggestionsHTML) be shown to users wherever grounded
+// results are.
+type Grounding struct {
+	WebQueries            []string `json:"web_queries"`
+	ImageQueries          []string `json:"image_queries"`
+	Sources               []Source `json:"sources"`
+	SearchSuggestionsHTML string   `json:"search_suggestions_html,omitempty" jsonschema_description:"Google's rendered Search Suggestions (searchEntryPoint.renderedContent); show it to users."`
+}
+
+// Source is one page Gemini grounded on.
+type Source struct {
+	Title string `json:"title"`
+	URL   string `json:"url"`
+}
+
+// groundingOf reads a candidate's groundingMetadata; nil when there is none.
+func groundingOf(md *genai.GroundingMetadata) *Grounding {
+	if md == nil {
+		return nil
+	}
+	g := &Grounding{WebQueries: nonNil(md.WebSearchQueries), ImageQueries: nonNil(md.ImageSearchQueries), Sources: []Source{}}
+	for _, c := range md.GroundingChunks {
+		var s Source
+		switch {
+		case c == nil:
+			continue
+		case c.Web != nil:
+			s = Source{Title: c.Web.Title, URL: c.Web.URI}
+		case c.Image != nil:
+			s = Source{Title: c.Image.Title, URL: c.Image.SourceURI}
+		default:
+			continue
+		}
+		if s.URL != "" && !slices.Contains(g.Sources, s) {
+			g.Sources = append(g.Sources, s)
+		}
+	}
+	if md.SearchEntryPoint != nil {
+		g.SearchSuggestionsHTML = md.SearchEntryPoint.RenderedContent
+	}
+	if len(g.WebQueries)+len(g.ImageQueries)+len(g.Sources) == 0 && g.SearchSuggestionsHTML == "" {
+		return nil
+	}
+	return g
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
