@@ -22,6 +22,9 @@ type GenerateImageInput struct {
 	Images         []string `json:"images,omitempty" jsonschema_description:"Reference images: a file path under the allowed roots, an http(s) URL, a data URL, bare base64, or an image_id from an earlier result."`
 	ThinkingLevel  string   `json:"thinking_level,omitempty" jsonschema:"enum=minimal,enum=high" jsonschema_description:"How hard the model thinks before drawing, where the model supports it."`
 	GoogleSearch   bool     `json:"google_search,omitempty" jsonschema_description:"Ground the image in Google Search results (current events, real places), where the model supports it."`
+	ImageSearch    bool     `json:"image_search,omitempty" jsonschema_description:"Also ground in Google Image Search (implies google_search), where the model supports it."`
+	N              int      `json:"n,omitempty" jsonschema_description:"Images to make, 1-4 (default 1): n requests in parallel; n multiplies the cost."`
+	Seed           *int64   `json:"seed,omitempty" jsonschema_description:"Seed for reproducibility (best effort); image i gets seed+i."`
 	Async          bool     `json:"async,omitempty" jsonschema_description:"Return a job_id at once and generate in the background; fetch the image with get_generation. For clients with hard time limits."`
 	IdempotencyKey string   `json:"idempotency_key,omitempty" jsonschema_description:"Any string unique to this request: a retry with the same key returns the same job and image instead of paying twice."`
 	Output         string   `json:"output,omitempty" jsonschema:"enum=preview,enum=resource,enum=url,enum=path,enum=full" jsonschema_description:"How the image comes back: preview (a small inline JPEG plus the saved path), resource (a resource_link to read with resources/read), url (a signed, expiring link; HTTP transports only), path (the saved path only), or full (the full image inline, where the transport can carry it). Default: the server's --output or --client preset."`
@@ -29,33 +32,36 @@ type GenerateImageInput struct {
 
 // ImageOutput is the structuredContent of generate_image (and later edit_image). Never base64.
 type ImageOutput struct {
-	ConversationID  string       `json:"conversation_id" jsonschema_description:"Continue this conversation with edit_image."`
-	ImageID         string       `json:"image_id" jsonschema_description:"Refers to this image in later calls."`
-	Model           string       `json:"model" jsonschema_description:"The model id that made the image."`
-	FallbackFrom    string       `json:"fallback_from,omitempty" jsonschema_description:"The model asked for, when a fallback served the call."`
-	Path            string       `json:"path" jsonschema_description:"Where the full image is saved."`
-	URI             string       `json:"uri" jsonschema_description:"The saved image as a file:// URI."`
-	MIMEType        string       `json:"mime_type"`
-	Width           int          `json:"width"`
-	Height          int          `json:"height"`
-	Bytes           int          `json:"bytes"`
-	AspectRatio     string       `json:"aspect_ratio,omitempty" jsonschema_description:"The ratio asked for; empty when the model chose."`
-	ImageSize       string       `json:"image_size" jsonschema_description:"The size class asked for."`
-	Drafts          int          `json:"drafts" jsonschema_description:"Thought images (drafts) the model made and we skipped."`
-	DraftPaths      []string     `json:"draft_paths,omitempty" jsonschema_description:"Where drafts were saved, with --keep-drafts."`
-	Text            string       `json:"text,omitempty" jsonschema_description:"The model's words, if any."`
-	Usage           gemini.Usage `json:"usage"`
-	CostUSD         float64      `json:"cost_usd" jsonschema_description:"Estimated price of this call in US dollars."`
-	Attempts        int          `json:"attempts" jsonschema_description:"Upstream calls made."`
-	ElapsedMS       int64        `json:"elapsed_ms"`
-	Notes           []string     `json:"notes,omitempty" jsonschema_description:"Anything changed on the way, e.g. a normalised size or a replaced model id."`
-	Turn            int          `json:"turn" jsonschema_description:"Which turn of the conversation this image is (1 for a new conversation)."`
-	BranchOf        string       `json:"branch_of,omitempty" jsonschema_description:"The conversation this one branched from (from_image_id)."`
-	JobID           string       `json:"job_id,omitempty" jsonschema_description:"Set while the image is still being made: fetch it with get_generation."`
-	Status          string       `json:"status,omitempty" jsonschema_description:"running while a job is in progress"`
-	ExpectedSeconds int          `json:"expected_seconds,omitempty" jsonschema_description:"Roughly how long the whole generation takes."`
-	URL             string       `json:"url,omitempty" jsonschema_description:"A signed link to the full image (output url)."`
-	URLExpires      string       `json:"url_expires,omitempty" jsonschema_description:"When the link stops working (RFC 3339)."`
+	ConversationID  string            `json:"conversation_id" jsonschema_description:"Continue this conversation with edit_image."`
+	ImageID         string            `json:"image_id" jsonschema_description:"Refers to this image in later calls."`
+	Model           string            `json:"model" jsonschema_description:"The model id that made the image."`
+	FallbackFrom    string            `json:"fallback_from,omitempty" jsonschema_description:"The model asked for, when a fallback served the call."`
+	Path            string            `json:"path" jsonschema_description:"Where the full image is saved."`
+	URI             string            `json:"uri" jsonschema_description:"The saved image as a file:// URI."`
+	MIMEType        string            `json:"mime_type"`
+	Width           int               `json:"width"`
+	Height          int               `json:"height"`
+	Bytes           int               `json:"bytes"`
+	AspectRatio     string            `json:"aspect_ratio,omitempty" jsonschema_description:"The ratio asked for; empty when the model chose."`
+	ImageSize       string            `json:"image_size" jsonschema_description:"The size class asked for."`
+	Drafts          int               `json:"drafts" jsonschema_description:"Thought images (drafts) the model made and we skipped."`
+	DraftPaths      []string          `json:"draft_paths,omitempty" jsonschema_description:"Where drafts were saved, with --keep-drafts."`
+	Text            string            `json:"text,omitempty" jsonschema_description:"The model's words, if any."`
+	Usage           gemini.Usage      `json:"usage"`
+	CostUSD         float64           `json:"cost_usd" jsonschema_description:"Estimated price of this call in US dollars."`
+	Attempts        int               `json:"attempts" jsonschema_description:"Upstream calls made."`
+	ElapsedMS       int64             `json:"elapsed_ms"`
+	Notes           []string          `json:"notes,omitempty" jsonschema_description:"Anything changed on the way, e.g. a normalised size or a replaced model id."`
+	Turn            int               `json:"turn" jsonschema_description:"Which turn of the conversation this image is (1 for a new conversation)."`
+	BranchOf        string            `json:"branch_of,omitempty" jsonschema_description:"The conversation this one branched from (from_image_id)."`
+	JobID           string            `json:"job_id,omitempty" jsonschema_description:"Set while the image is still being made: fetch it with get_generation."`
+	Status          string            `json:"status,omitempty" jsonschema_description:"running while a job is in progress"`
+	ExpectedSeconds int               `json:"expected_seconds,omitempty" jsonschema_description:"Roughly how long the whole generation takes."`
+	URL             string            `json:"url,omitempty" jsonschema_description:"A signed link to the full image (output url)."`
+	URLExpires      string            `json:"url_expires,omitempty" jsonschema_description:"When the link stops working (RFC 3339)."`
+	Seed            int64             `json:"seed" jsonschema_description:"The seed sent for this image (best effort: Gemini may still vary)."`
+	Grounding       *gemini.Grounding `json:"grounding,omitempty" jsonschema_description:"What Google Search grounded the image on."`
+	Images          []ImageItem       `json:"images,omitempty" jsonschema_description:"Every image of the call, in order (n of them); the top-level fields describe the first."`
 }
 
 // GenerateImage is the generate_image tool.
@@ -76,7 +82,7 @@ func (d *Deps) generateImage(ctx context.Context, req mcp.CallToolRequest, in Ge
 		func(ctx context.Context) *mcp.CallToolResult {
 			return d.runTurn(ctx, req, "generate_image", nil, nil, turnArgs{Prompt: in.Prompt, Model: in.Model,
 				AspectRatio: in.AspectRatio, ImageSize: in.ImageSize, ThinkingLevel: in.ThinkingLevel, Output: in.Output,
-				GoogleSearch: in.GoogleSearch, Images: in.Images})
+				GoogleSearch: in.GoogleSearch, ImageSearch: in.ImageSearch, Images: in.Images, N: in.N, Seed: in.Seed})
 		})
 }
 

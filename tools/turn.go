@@ -1,8 +1,11 @@
 package tools
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"math"
+	"strings"
 
 	"github.com/mark3labs/mcp-go/mcp"
 
@@ -12,8 +15,10 @@ import (
 // turnArgs are the generation options generate_image and edit_image share.
 type turnArgs struct {
 	Prompt, Model, AspectRatio, ImageSize, ThinkingLevel, Output string
-	GoogleSearch                                                 bool
+	GoogleSearch, ImageSearch                                    bool
 	Images                                                       []string
+	N                                                            int    // images to make, 1–4; 0 means 1
+	Seed                                                         *int64 // the first image's seed; nil: random
 }
 
 // runTurn is one generation: validate the delivery, read the inputs, call Gemini (replaying
@@ -34,8 +39,13 @@ func (d *Deps) runTurn(ctx context.Context, req mcp.CallToolRequest, tool string
 	if err != nil {
 		return fail(a.Model, err)
 	}
+	n, err := checkN(a.N)
+	if err != nil {
+		return fail(a.Model, err)
+	}
 	greq := gemini.Request{Model: a.Model, Prompt: a.Prompt, AspectRatio: a.AspectRatio, ImageSize: a.ImageSize,
-		References: append(seed, refs...), ThinkingLevel: a.ThinkingLevel, GoogleSearch: a.GoogleSearch, KeepDrafts: d.KeepDrafts}
+		References: append(seed, refs...), ThinkingLevel: a.ThinkingLevel, GoogleSearch: a.GoogleSearch,
+		ImageSearch: a.ImageSearch, KeepDrafts: d.KeepDrafts}
 	if tc != nil && tc.conv != nil {
 		// The conversation's model is pinned: its thought signatures are bound to that id.
 		greq.Model, greq.UpstreamID = tc.conv.Model, tc.conv.Model
@@ -44,33 +54,83 @@ func (d *Deps) runTurn(ctx context.Context, req mcp.CallToolRequest, tool string
 		}
 	}
 	prog := newProgress(ctx, req, 3)
-	prog.report(1, "generating with "+modelName(greq))
-	stop := prog.heartbeat(d.ProgressEvery, 1, "generating with "+modelName(greq))
-	res, err := d.Gemini.Generate(gemini.WithProgress(ctx, func(msg string) { prog.report(1, msg) }), greq)
+	what := "generating with " + modelName(greq)
+	if n > 1 {
+		what = fmt.Sprintf("generating %d images with %s", n, modelName(greq))
+	}
+	prog.report(1, what)
+	stop := prog.heartbeat(d.ProgressEvery, 1, what)
+	tries := d.generateAll(ctx, prog, greq, seedsFor(a.Seed, n))
 	stop()
-	if err != nil {
-		return fail(greq.Model, err)
+	var notes []string
+	var firstErr error
+	var ok []*gemini.Result
+	for i, t := range tries {
+		if t.err != nil {
+			firstErr = cmp.Or(firstErr, t.err)
+			notes = append(notes, failureNote(i, n, modelName(greq), t.err))
+			continue
+		}
+		ok = append(ok, t.res)
+	}
+	if len(ok) == 0 { // all failed: diagnosed like a single failure
+		return fail(greq.Model, firstErr)
 	}
 	prog.report(2, "saving")
-	d.startPreview(&output, res.Image.Data)
-	out, err := d.save(res, a.Prompt)
-	if err != nil {
-		return fail(res.Model, err)
+	var outs []*ImageOutput
+	var results []*mcp.CallToolResult
+	dls := make([]delivery, len(ok))
+	for i, res := range ok {
+		dls[i] = output
+		dls[i].share = len(ok)
+		d.startPreview(&dls[i], res.Image.Data)
 	}
-	if tc != nil && tc.fresh {
-		out.Notes = append(out.Notes, fmt.Sprintf("conversation %s reached its history budget (%d turns); "+
-			"this turn starts a fresh context seeded with its latest image, under a new conversation_id", tc.conv.ID, len(tc.conv.Turns)))
+	for i, res := range ok {
+		out, err := d.save(res, a.Prompt)
+		if err != nil {
+			return fail(res.Model, err)
+		}
+		if res.Seed != nil {
+			out.Seed = int64(*res.Seed)
+		}
+		out.Grounding = res.Grounding
+		if i == 0 {
+			if tc != nil && tc.fresh {
+				out.Notes = append(out.Notes, fmt.Sprintf("conversation %s reached its history budget (%d turns); "+
+					"this turn starts a fresh context seeded with its latest image, under a new conversation_id", tc.conv.ID, len(tc.conv.Turns)))
+			}
+			if out.ConversationID, out.Turn, err = d.record(ctx, tc, res, out, a.Prompt); err != nil {
+				return fail(res.Model, err)
+			}
+			if tc != nil && tc.branched {
+				out.BranchOf = tc.conv.BranchOf
+			}
+		} else if out.ConversationID, out.Turn, out.BranchOf, err = d.recordVariant(ctx, tc, res, out, a.Prompt); err != nil {
+			return fail(res.Model, err)
+		}
+		result, err := d.deliver(ctx, res, out, dls[i])
+		if err != nil {
+			return fail(res.Model, err)
+		}
+		outs, results = append(outs, out), append(results, result)
 	}
-	if out.ConversationID, out.Turn, err = d.record(ctx, tc, res, out, a.Prompt); err != nil {
-		return fail(res.Model, err)
+	top := outs[0]
+	top.Notes = append(top.Notes, notes...)
+	for _, o := range outs[1:] {
+		top.CostUSD += o.CostUSD
+		top.Attempts += o.Attempts
 	}
-	if tc != nil && tc.branched {
-		out.BranchOf = tc.conv.BranchOf
+	top.CostUSD = math.Round(top.CostUSD*10000) / 10000
+	for _, o := range outs {
+		top.Images = append(top.Images, itemOf(o))
 	}
-	result, err := d.deliver(ctx, res, out, output)
-	if err != nil {
-		return fail(res.Model, err)
+	result := results[0]
+	if n > 1 {
+		result = mergeResults(result, results[1:], setSummary(top, outs, n))
+	} else if len(notes) > 0 {
+		appendText(result, "\nNote: "+strings.Join(notes, ".\nNote: ")+".")
 	}
+	appendText(result, groundingText(top.Grounding))
 	return result
 }
 
