@@ -6,6 +6,14 @@ import (
 	"google.golang.org/genai"
 )
 
+// USDPerGroundedCall is Google's list price of a call grounded in Google Search ($14 per
+// 1,000) once a month's 5,000 free grounded requests are used; the server cannot know how many
+// free ones are left, so estimates include it and say so.
+const USDPerGroundedCall = 0.014
+
+// FreeGroundedPerMonth is how many grounded requests a month Google does not bill.
+const FreeGroundedPerMonth = 5000
+
 // Grounding is what Gemini grounded an image on when Google Search was on. Google's terms ask
 // that the Search Suggestions (SearchSuggestionsHTML) be shown to users wherever grounded
 // results are.

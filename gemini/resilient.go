@@ -103,7 +103,7 @@ func (c *Client) generate(ctx context.Context, plan *Plan) (*Result, error) {
 		result.FallbackFrom = out.FallbackFrom
 		result.Notes = append(result.Notes, fmt.Sprintf("%s was unavailable, so %s served this call", out.FallbackFrom, result.Model))
 	}
-	rec.Usage, rec.CostUSD = result.Usage, result.CostUSD
+	rec.Usage, rec.CostUSD, rec.Grounded = result.Usage, result.CostUSD, plans[out.Model] != nil && plans[out.Model].GoogleSearch
 	c.usage.Record(rec)
 	return result, nil
 }

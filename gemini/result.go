@@ -3,6 +3,7 @@ package gemini
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"image"
 	_ "image/jpeg" // decoders for DecodeConfig
 	_ "image/png"
@@ -103,6 +104,11 @@ func readResponse(resp *genai.GenerateContentResponse, p *Plan, raw []byte) (*Re
 	}
 	res.Width, res.Height = cfg.Width, cfg.Height
 	res.CostUSD = cost(p.Model, p.ImageSize, res.Usage)
+	if p.GoogleSearch {
+		res.CostUSD = float64(int64((res.CostUSD+USDPerGroundedCall)*10000+0.5)) / 10000
+		res.Notes = append(res.Notes, fmt.Sprintf("the cost includes $%.3f for Google Search grounding ($14 per 1,000 grounded calls; "+
+			"the first %d a month are free, which this server cannot see)", USDPerGroundedCall, FreeGroundedPerMonth))
+	}
 	return res, nil
 }
 

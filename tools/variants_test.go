@@ -70,11 +70,15 @@ func TestNThreeImagesThreeCallsThreeConversations(t *testing.T) {
 		out.CostUSD < 3*0.067 || out.Attempts != 3 {
 		t.Errorf("top level %+v", out)
 	}
-	previews := 0
+	previews, previewBytes := 0, 0
 	for _, c := range res.Content[1:] {
-		if _, ok := mcp.AsImageContent(c); ok {
+		if img, ok := mcp.AsImageContent(c); ok {
 			previews++
+			previewBytes += len(img.Data) * 3 / 4
 		}
+	}
+	if previewBytes > 256<<10 { // the default preview budget, shared by the set
+		t.Errorf("previews take %d bytes, more than the budget", previewBytes)
 	}
 	if previews != 3 || !strings.Contains(text(res), "Generated 3 of 3 images") {
 		t.Errorf("%d previews; text %q", previews, text(res))
@@ -233,6 +237,15 @@ func TestImageSearchGroundingInResultAndText(t *testing.T) {
 	}
 	if !strings.Contains(jsonOf(h.sim.Requests()[0].Body["tools"]), "imageSearch") {
 		t.Errorf("tools on the wire: %s", jsonOf(h.sim.Requests()[0].Body["tools"]))
+	}
+	// Grounding is billed apart: the estimate includes the list price and says what is free.
+	if out.CostUSD < 0.067+0.014 || !strings.Contains(strings.Join(out.Notes, " "), "first 5000 a month are free") {
+		t.Errorf("cost %v notes %q", out.CostUSD, out.Notes)
+	}
+	var rep tools.UsageReportOutput
+	structured(t, h.call(t, "usage_report", nil), &rep)
+	if rep.GroundedCalls != 1 || rep.GroundedThisMonth != 1 {
+		t.Errorf("usage report grounded %d, this month %d", rep.GroundedCalls, rep.GroundedThisMonth)
 	}
 	pro := h.call(t, "generate_image", map[string]any{"prompt": "x", "model": "nano-banana-pro", "image_search": true})
 	if !pro.IsError || !strings.Contains(text(pro), "gemini-3.1-flash-image") || len(h.sim.Requests()) != 1 {
