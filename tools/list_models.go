@@ -26,6 +26,7 @@ type ModelInfo struct {
 	Thinking           bool               `json:"thinking"`
 	ThinkingLevels     []string           `json:"thinking_levels,omitempty"`
 	GoogleSearch       bool               `json:"google_search"`
+	ImageSearch        bool               `json:"image_search"`
 	USDPerImage        map[string]float64 `json:"usd_per_image"`
 	Released           string             `json:"released,omitempty"`
 	EarliestShutdown   string             `json:"earliest_shutdown,omitempty"`
@@ -67,6 +68,6 @@ func (d *Deps) listModels(_ context.Context, _ mcp.CallToolRequest, _ ListModels
 func modelInfo(m *gemini.Model, isDefault bool) ModelInfo {
 	return ModelInfo{ID: m.ID, Name: m.Name, Aliases: m.Aliases, Replaces: m.Replaces, AspectRatios: m.AspectRatios,
 		Sizes: m.Sizes, DefaultSize: m.DefaultSize, MaxReferenceImages: m.MaxReferenceImages, Thinking: m.Thinking,
-		ThinkingLevels: m.ThinkingLevels, GoogleSearch: m.Searches("web"), USDPerImage: m.USDPerImage,
+		ThinkingLevels: m.ThinkingLevels, GoogleSearch: m.Searches("web"), ImageSearch: m.Searches("image"), USDPerImage: m.USDPerImage,
 		Released: m.Released, EarliestShutdown: m.EarliestShutdown, Default: isDefault}
 }
