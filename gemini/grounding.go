@@ -21,7 +21,7 @@ type Grounding struct {
 	WebQueries            []string `json:"web_queries"`
 	ImageQueries          []string `json:"image_queries"`
 	Sources               []Source `json:"sources"`
-	SearchSuggestionsHTML string   `json:"search_suggestions_html,omitempty" jsonschema_description:"Google's rendered Search Suggestions (searchEntryPoint.renderedContent); show it to users."`
+	SearchSuggestionsHTML string   `json:"search_suggestions_html,omitempty" jsonschema_description:"Google's Search Suggestions: show them to users."`
 }
 
 // Source is one page Gemini grounded on.

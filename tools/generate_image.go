@@ -59,9 +59,9 @@ type ImageOutput struct {
 	ExpectedSeconds int               `json:"expected_seconds,omitempty" jsonschema_description:"Roughly how long the whole generation takes."`
 	URL             string            `json:"url,omitempty" jsonschema_description:"A signed link to the full image (output url)."`
 	URLExpires      string            `json:"url_expires,omitempty" jsonschema_description:"When the link stops working (RFC 3339)."`
-	Seed            int64             `json:"seed" jsonschema_description:"The seed sent for this image (best effort: Gemini may still vary)."`
+	Seed            int64             `json:"seed" jsonschema_description:"The seed sent (best effort)."`
 	Grounding       *gemini.Grounding `json:"grounding,omitempty" jsonschema_description:"What Google Search grounded the image on."`
-	Images          []ImageItem       `json:"images,omitempty" jsonschema_description:"Every image of the call, in order (n of them); the top-level fields describe the first."`
+	Images          []ImageItem       `json:"images,omitempty" jsonschema_description:"Every image of the call, in order; the top level is the first."`
 }
 
 // GenerateImage is the generate_image tool.

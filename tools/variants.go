@@ -18,28 +18,24 @@ import (
 // upstream requests, each counted by the limiter and the daily quota.
 const MaxImagesPerCall = 4
 
-// ImageItem is one image of a call in structuredContent.images, in order.
+// ImageItem is one image of a call in structuredContent.images, in order. It is kept small:
+// tools/list carries its schema three times.
 type ImageItem struct {
-	ImageID        string  `json:"image_id"`
-	ConversationID string  `json:"conversation_id" jsonschema_description:"Each image has its own conversation to edit on."`
-	Path           string  `json:"path"`
-	URI            string  `json:"uri"`
-	MIMEType       string  `json:"mime_type"`
-	Width          int     `json:"width"`
-	Height         int     `json:"height"`
-	Bytes          int     `json:"bytes"`
-	Model          string  `json:"model"`
-	Seed           int64   `json:"seed"`
-	Turn           int     `json:"turn"`
-	BranchOf       string  `json:"branch_of,omitempty"`
-	CostUSD        float64 `json:"cost_usd"`
-	URL            string  `json:"url,omitempty"`
+	ImageID        string `json:"image_id"`
+	ConversationID string `json:"conversation_id"`
+	Path           string `json:"path"`
+	Width          int    `json:"width"`
+	Height         int    `json:"height"`
+	Model          string `json:"model"`
+	Seed           int64  `json:"seed"`
+	Turn           int    `json:"turn"`
+	BranchOf       string `json:"branch_of,omitempty"`
+	URL            string `json:"url,omitempty"`
 }
 
 func itemOf(o *ImageOutput) ImageItem {
-	return ImageItem{ImageID: o.ImageID, ConversationID: o.ConversationID, Path: o.Path, URI: o.URI, MIMEType: o.MIMEType,
-		Width: o.Width, Height: o.Height, Bytes: o.Bytes, Model: o.Model, Seed: o.Seed, Turn: o.Turn, BranchOf: o.BranchOf,
-		CostUSD: o.CostUSD, URL: o.URL}
+	return ImageItem{ImageID: o.ImageID, ConversationID: o.ConversationID, Path: o.Path, Width: o.Width, Height: o.Height,
+		Model: o.Model, Seed: o.Seed, Turn: o.Turn, BranchOf: o.BranchOf, URL: o.URL}
 }
 
 // checkN refuses an n outside 1–4 before anything is sent; 0 means 1.
