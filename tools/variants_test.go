@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -258,9 +259,7 @@ func jsonOf(v any) string {
 	return string(b)
 }
 
-// callParked is callDriven for n parallel generations: the clock moves only when every
-// generation not yet answered by the simulator is parked on a timer, never under a request
-// that is on the wire (the simulator would count it late).
+// callParked is callDriven for n parallel generations (see driveParked).
 func callParked(t *testing.T, h *harness, clock *resilience.FakeClock, n int, name string, args map[string]any) (*mcp.CallToolResult, []string) {
 	t.Helper()
 	var mu sync.Mutex
@@ -275,25 +274,33 @@ func callParked(t *testing.T, h *harness, clock *resilience.FakeClock, n int, na
 	var req mcp.CallToolRequest
 	req.Params.Name, req.Params.Arguments = name, args
 	req.Params.Meta = &mcp.Meta{ProgressToken: "tok"}
-	done := make(chan *mcp.CallToolResult)
-	go func() {
-		res, err := h.client.CallTool(context.Background(), req)
-		if err != nil {
+	var res *mcp.CallToolResult
+	driveParked(h.sim, clock, n, func() {
+		var err error
+		if res, err = h.client.CallTool(context.Background(), req); err != nil {
 			t.Error(err)
 		}
-		done <- res
-	}()
+	})
+	h.checkOutputSchema(t, name, res)
+	mu.Lock()
+	defer mu.Unlock()
+	return res, append([]string(nil), msgs...)
+}
+
+// driveParked runs f while moving the clock, but only when each of the n generations f makes
+// that the simulator has not answered yet is parked on a timer: never under a request that is
+// on the wire (the simulator would count it late).
+func driveParked(sim *geminitest.Server, clock *resilience.FakeClock, n int, f func()) {
+	done := make(chan struct{})
+	go func() { defer close(done); f() }()
 	for {
 		select {
-		case res := <-done:
-			h.checkOutputSchema(t, name, res)
-			mu.Lock()
-			defer mu.Unlock()
-			return res, append([]string(nil), msgs...)
+		case <-done:
+			return
 		default:
 		}
 		answered := 0
-		for _, r := range h.sim.Requests() {
+		for _, r := range sim.Requests() {
 			if r.Status != 0 {
 				answered++
 			}
@@ -303,5 +310,60 @@ func callParked(t *testing.T, h *harness, clock *resilience.FakeClock, n int, na
 		} else {
 			runtime.Gosched()
 		}
+	}
+}
+
+// Twelve clients of one server fire at once with --rpm 6: six go at once and six a window later,
+// never more than six in a rolling minute at the simulator, and no 429.
+func TestTwelveCallsAtRPM6ShareTheWindow(t *testing.T) {
+	clock := resilience.NewFakeClock(time.Now())
+	const model = "gemini-3.1-flash-image"
+	sim, err := geminitest.New(geminitest.Config{Clock: clock.Now, Quotas: map[string]geminitest.Quota{model: {RPM: 6}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sim.Close() })
+	lim, _ := resilience.NewLimiter(resilience.LimiterConfig{Override: resilience.Limits{RPM: 6}, Concurrency: -1, Clock: clock})
+	gc, err := gemini.NewClient(context.Background(), gemini.Config{APIKey: "k", BaseURL: sim.URL(),
+		Resilience: gemini.Resilience{Limiter: lim, Clock: clock, MaxAttempts: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarnessWith(t, sim, gc)
+	results := make([]*mcp.CallToolResult, 12)
+	driveParked(sim, clock, 12, func() {
+		var wg sync.WaitGroup
+		for i := range results {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var req mcp.CallToolRequest
+				req.Params.Name = "generate_image"
+				req.Params.Arguments = map[string]any{"prompt": fmt.Sprintf("kite %d", i), "output": "path"}
+				results[i], _ = h.client.CallTool(context.Background(), req)
+			}()
+		}
+		wg.Wait()
+	})
+	for i, r := range results {
+		if r == nil || r.IsError {
+			t.Fatalf("call %d failed", i+1)
+		}
+	}
+	var at []time.Time
+	for _, r := range sim.Requests() {
+		if r.Status != 200 {
+			t.Errorf("the simulator answered %d", r.Status)
+		}
+		at = append(at, r.Time)
+	}
+	slices.SortFunc(at, time.Time.Compare)
+	for i := range at {
+		if j := i + 6; j < len(at) && at[j].Sub(at[i]) < time.Minute {
+			t.Errorf("7 requests within %v", at[j].Sub(at[i]))
+		}
+	}
+	if span := at[len(at)-1].Sub(at[0]); len(at) != 12 || span < time.Minute || span > 62*time.Second {
+		t.Errorf("%d calls, the 12th %v after the first; want about 60 s", len(at), span)
 	}
 }
