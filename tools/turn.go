@@ -68,7 +68,7 @@ func (d *Deps) runTurn(ctx context.Context, req mcp.CallToolRequest, tool string
 	for i, t := range tries {
 		if t.err != nil {
 			firstErr = cmp.Or(firstErr, t.err)
-			notes = append(notes, failureNote(i, n, modelName(greq), t.err))
+			notes = append(notes, d.partialFailure(ctx, tool, modelName(greq), i, n, t.err))
 			continue
 		}
 		ok = append(ok, t.res)

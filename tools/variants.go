@@ -137,9 +137,15 @@ func (d *Deps) recordVariant(ctx context.Context, tc *turnContext, res *gemini.R
 	return id, turn, from, err
 }
 
-// failureNote explains one failed image of a set in a sentence, with its category.
-func failureNote(i, n int, model string, err error) string {
+// partialFailure explains one failed image of a set in a sentence with its category, and
+// keeps it for explain_error like any failure.
+func (d *Deps) partialFailure(ctx context.Context, tool, model string, i, n int, err error) string {
 	dg := apierrors.Classify(err, apierrors.ForModel(model))
+	if d.Failures != nil {
+		d.Failures.record(ctx, tool, dg)
+	}
+	d.Logger.WarnContext(ctx, "one image of a set failed", "tool", tool, "image", i+1, "of", n,
+		"category", dg.Category, "error", apierrors.Sanitize(err.Error()))
 	return fmt.Sprintf("image %d of %d failed (%s): %s", i+1, n, dg.Category, strings.TrimSuffix(dg.Summary, "."))
 }
 

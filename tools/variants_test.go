@@ -119,6 +119,10 @@ func TestNPartialSuccessExplainsTheFailure(t *testing.T) {
 	if !strings.Contains(notes, "of 3 failed (safety_blocked)") || !strings.Contains(text(res), "Generated 2 of 3 images") {
 		t.Errorf("notes %q text %q", notes, text(res))
 	}
+	// explain_error, asked about nothing, explains the failed image.
+	if ex := h.call(t, "explain_error", nil); !strings.Contains(text(ex), "safety") {
+		t.Errorf("explain_error: %s", text(ex))
+	}
 }
 
 func TestNAllFailingIsOneDiagnosedError(t *testing.T) {
