@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"strings"
 
 	"github.com/mark3labs/mcp-go/mcp"
 
@@ -21,9 +20,10 @@ type turnArgs struct {
 	Seed                                                         *int64 // the first image's seed; nil: random
 }
 
-// runTurn is one generation: validate the delivery, read the inputs, call Gemini (replaying
-// the conversation's history, if any), save the image, record the turn, and deliver. seed
-// images (an edit's starting image) go before the reference images.
+// runTurn is one generation of n images: validate the delivery, read the inputs, call Gemini
+// n times in parallel (replaying the conversation's history, if any), save the images, record
+// the turns, and deliver. Some images failing is still success, with notes; all failing is
+// one diagnosed error. seed images (an edit's starting image) go before the reference images.
 func (d *Deps) runTurn(ctx context.Context, req mcp.CallToolRequest, tool string, tc *turnContext, seed []gemini.Image, a turnArgs) *mcp.CallToolResult {
 	fail := func(model string, err error) *mcp.CallToolResult {
 		if tc != nil && tc.branched {
@@ -77,42 +77,9 @@ func (d *Deps) runTurn(ctx context.Context, req mcp.CallToolRequest, tool string
 		return fail(greq.Model, firstErr)
 	}
 	prog.report(2, "saving")
-	var outs []*ImageOutput
-	var results []*mcp.CallToolResult
-	dls := make([]delivery, len(ok))
-	for i, res := range ok {
-		dls[i] = output
-		dls[i].share = len(ok)
-		d.startPreview(&dls[i], res.Image.Data)
-	}
-	for i, res := range ok {
-		out, err := d.save(res, a.Prompt)
-		if err != nil {
-			return fail(res.Model, err)
-		}
-		if res.Seed != nil {
-			out.Seed = int64(*res.Seed)
-		}
-		out.Grounding = res.Grounding
-		if i == 0 {
-			if tc != nil && tc.fresh {
-				out.Notes = append(out.Notes, fmt.Sprintf("conversation %s reached its history budget (%d turns); "+
-					"this turn starts a fresh context seeded with its latest image, under a new conversation_id", tc.conv.ID, len(tc.conv.Turns)))
-			}
-			if out.ConversationID, out.Turn, err = d.record(ctx, tc, res, out, a.Prompt); err != nil {
-				return fail(res.Model, err)
-			}
-			if tc != nil && tc.branched {
-				out.BranchOf = tc.conv.BranchOf
-			}
-		} else if out.ConversationID, out.Turn, out.BranchOf, err = d.recordVariant(ctx, tc, res, out, a.Prompt); err != nil {
-			return fail(res.Model, err)
-		}
-		result, err := d.deliver(ctx, res, out, dls[i])
-		if err != nil {
-			return fail(res.Model, err)
-		}
-		outs, results = append(outs, out), append(results, result)
+	outs, results, model, err := d.keepAll(ctx, tc, a.Prompt, ok, output)
+	if err != nil {
+		return fail(model, err)
 	}
 	top := outs[0]
 	top.Notes = append(top.Notes, notes...)
@@ -127,11 +94,53 @@ func (d *Deps) runTurn(ctx context.Context, req mcp.CallToolRequest, tool string
 	result := results[0]
 	if n > 1 {
 		result = mergeResults(result, results[1:], setSummary(top, outs, n))
-	} else if len(notes) > 0 {
-		appendText(result, "\nNote: "+strings.Join(notes, ".\nNote: ")+".")
 	}
 	appendText(result, groundingText(top.Grounding))
 	return result
+}
+
+// keepAll saves, records and delivers each image: the first continues tc (or starts the
+// conversation), the others get conversations of their own. Each preview gets its share of
+// the budget. On failure it returns the model to blame.
+func (d *Deps) keepAll(ctx context.Context, tc *turnContext, prompt string, ok []*gemini.Result, output delivery) ([]*ImageOutput, []*mcp.CallToolResult, string, error) {
+	dls := make([]delivery, len(ok))
+	for i, res := range ok {
+		dls[i] = output
+		dls[i].share = len(ok)
+		d.startPreview(&dls[i], res.Image.Data)
+	}
+	var outs []*ImageOutput
+	var results []*mcp.CallToolResult
+	for i, res := range ok {
+		out, err := d.save(res, prompt)
+		if err != nil {
+			return nil, nil, res.Model, err
+		}
+		if res.Seed != nil {
+			out.Seed = int64(*res.Seed)
+		}
+		out.Grounding = res.Grounding
+		if i == 0 {
+			if tc != nil && tc.fresh {
+				out.Notes = append(out.Notes, fmt.Sprintf("conversation %s reached its history budget (%d turns); "+
+					"this turn starts a fresh context seeded with its latest image, under a new conversation_id", tc.conv.ID, len(tc.conv.Turns)))
+			}
+			if out.ConversationID, out.Turn, err = d.record(ctx, tc, res, out, prompt); err != nil {
+				return nil, nil, res.Model, err
+			}
+			if tc != nil && tc.branched {
+				out.BranchOf = tc.conv.BranchOf
+			}
+		} else if out.ConversationID, out.Turn, out.BranchOf, err = d.recordVariant(ctx, tc, res, out, prompt); err != nil {
+			return nil, nil, res.Model, err
+		}
+		result, err := d.deliver(ctx, res, out, dls[i])
+		if err != nil {
+			return nil, nil, res.Model, err
+		}
+		outs, results = append(outs, out), append(results, result)
+	}
+	return outs, results, "", nil
 }
 
 func modelName(r gemini.Request) string {
