@@ -32,36 +32,34 @@ type GenerateImageInput struct {
 
 // ImageOutput is the structuredContent of generate_image (and later edit_image). Never base64.
 type ImageOutput struct {
-	ConversationID  string            `json:"conversation_id" jsonschema_description:"Continue this conversation with edit_image."`
-	ImageID         string            `json:"image_id" jsonschema_description:"Refers to this image in later calls."`
-	Model           string            `json:"model" jsonschema_description:"The model id that made the image."`
-	FallbackFrom    string            `json:"fallback_from,omitempty" jsonschema_description:"The model asked for, when a fallback served the call."`
-	Path            string            `json:"path" jsonschema_description:"Where the full image is saved."`
-	URI             string            `json:"uri" jsonschema_description:"The saved image as a file:// URI."`
-	MIMEType        string            `json:"mime_type"`
-	Width           int               `json:"width"`
-	Height          int               `json:"height"`
-	Bytes           int               `json:"bytes"`
-	AspectRatio     string            `json:"aspect_ratio,omitempty" jsonschema_description:"The ratio asked for; empty when the model chose."`
-	ImageSize       string            `json:"image_size" jsonschema_description:"The size class asked for."`
-	Drafts          int               `json:"drafts" jsonschema_description:"Thought images (drafts) the model made and we skipped."`
-	DraftPaths      []string          `json:"draft_paths,omitempty" jsonschema_description:"Where drafts were saved, with --keep-drafts."`
-	Text            string            `json:"text,omitempty" jsonschema_description:"The model's words, if any."`
-	Usage           gemini.Usage      `json:"usage"`
-	CostUSD         float64           `json:"cost_usd" jsonschema_description:"Estimated price of this call in US dollars."`
-	Attempts        int               `json:"attempts" jsonschema_description:"Upstream calls made."`
-	ElapsedMS       int64             `json:"elapsed_ms"`
-	Notes           []string          `json:"notes,omitempty" jsonschema_description:"Anything changed on the way, e.g. a normalised size or a replaced model id."`
-	Turn            int               `json:"turn" jsonschema_description:"Which turn of the conversation this image is (1 for a new conversation)."`
-	BranchOf        string            `json:"branch_of,omitempty" jsonschema_description:"The conversation this one branched from (from_image_id)."`
-	JobID           string            `json:"job_id,omitempty" jsonschema_description:"Set while the image is still being made: fetch it with get_generation."`
-	Status          string            `json:"status,omitempty" jsonschema_description:"running while a job is in progress"`
-	ExpectedSeconds int               `json:"expected_seconds,omitempty" jsonschema_description:"Roughly how long the whole generation takes."`
-	URL             string            `json:"url,omitempty" jsonschema_description:"A signed link to the full image (output url)."`
-	URLExpires      string            `json:"url_expires,omitempty" jsonschema_description:"When the link stops working (RFC 3339)."`
-	Seed            int64             `json:"seed" jsonschema_description:"The seed sent (best effort)."`
-	Grounding       *gemini.Grounding `json:"grounding,omitempty" jsonschema_description:"What Google Search grounded the image on."`
-	Images          []ImageItem       `json:"images,omitempty" jsonschema_description:"Every image of the call, in order; the top level is the first."`
+	ConversationID  string       `json:"conversation_id" jsonschema_description:"Continue this conversation with edit_image."`
+	ImageID         string       `json:"image_id" jsonschema_description:"Refers to this image in later calls."`
+	Model           string       `json:"model" jsonschema_description:"The model id that made the image."`
+	FallbackFrom    string       `json:"fallback_from,omitempty" jsonschema_description:"The model asked for, when a fallback served the call."`
+	Path            string       `json:"path" jsonschema_description:"Where the full image is saved."`
+	URI             string       `json:"uri" jsonschema_description:"The saved image as a file:// URI."`
+	MIMEType        string       `json:"mime_type"`
+	Width           int          `json:"width"`
+	Height          int          `json:"height"`
+	Bytes           int          `json:"bytes"`
+	AspectRatio     string       `json:"aspect_ratio,omitempty" jsonschema_description:"The ratio asked for; empty when the model chose."`
+	ImageSize       string       `json:"image_size" jsonschema_description:"The size class asked for."`
+	Drafts          int          `json:"drafts" jsonschema_description:"Thought images (drafts) the model made and we skipped."`
+	DraftPaths      []string     `json:"draft_paths,omitempty" jsonschema_description:"Where drafts were saved, with --keep-drafts."`
+	Text            string       `json:"text,omitempty" jsonschema_description:"The model's words, if any."`
+	Usage           gemini.Usage `json:"usage"`
+	CostUSD         float64      `json:"cost_usd" jsonschema_description:"Estimated price of this call in US dollars."`
+	Attempts        int          `json:"attempts" jsonschema_description:"Upstream calls made."`
+	ElapsedMS       int64        `json:"elapsed_ms"`
+	Notes           []string     `json:"notes,omitempty" jsonschema_description:"Anything changed on the way, e.g. a normalised size or a replaced model id."`
+	Turn            int          `json:"turn" jsonschema_description:"Which turn of the conversation this image is (1 for a new conversation)."`
+	BranchOf        string       `json:"branch_of,omitempty" jsonschema_description:"The conversation this one branched from (from_image_id)."`
+	JobID           string       `json:"job_id,omitempty" jsonschema_description:"Set while the image is still being made: fetch it with get_generation."`
+	Status          string       `json:"status,omitempty" jsonschema_description:"running while a job is in progress"`
+	ExpectedSeconds int          `json:"expected_seconds,omitempty" jsonschema_description:"Roughly how long the whole generation takes."`
+	URL             string       `json:"url,omitempty" jsonschema_description:"A signed link to the full image (output url)."`
+	URLExpires      string       `json:"url_expires,omitempty" jsonschema_description:"When the link stops working (RFC 3339)."`
+	SetOutput
 }
 
 // GenerateImage is the generate_image tool.
