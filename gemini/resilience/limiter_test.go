@@ -364,3 +364,31 @@ func TestWindowBooksTogetherAndGivesBack(t *testing.T) {
 		t.Errorf("oversized booking at %v", e.Sub(t0))
 	}
 }
+
+// Two limiters on one Window (as two replicas would share a Redis log) keep the quota between
+// them: a burst of the limit in total, the rest a window later.
+func TestLimitersSharingAWindowShareTheQuota(t *testing.T) {
+	clock := NewFakeClock(t0)
+	w := NewMemoryWindow()
+	a, _ := NewLimiter(LimiterConfig{Override: Limits{RPM: 4}, Concurrency: -1, Clock: clock, Window: w})
+	b, _ := NewLimiter(LimiterConfig{Override: Limits{RPM: 4}, Concurrency: -1, Clock: clock, Window: w})
+	var waits []time.Duration
+	drive(t, clock, func() {
+		for i := range 6 {
+			lim := a
+			if i%2 == 1 {
+				lim = b
+			}
+			r, waited, err := lim.Acquire(context.Background(), "m", 1)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			r()
+			waits = append(waits, waited)
+		}
+	})
+	if len(waits) != 6 || waits[3] != 0 || waits[4] != Span || waits[5] != 0 {
+		t.Errorf("waits %v; want four at once, then the fifth a window later and the sixth with it", waits)
+	}
+}
