@@ -106,8 +106,9 @@ func readResponse(resp *genai.GenerateContentResponse, p *Plan, raw []byte) (*Re
 	res.CostUSD = cost(p.Model, p.ImageSize, res.Usage)
 	if p.GoogleSearch {
 		res.CostUSD = float64(int64((res.CostUSD+USDPerGroundedCall)*10000+0.5)) / 10000
-		res.Notes = append(res.Notes, fmt.Sprintf("the cost includes $%.3f for Google Search grounding ($14 per 1,000 grounded calls; "+
-			"the first %d a month are free, which this server cannot see)", USDPerGroundedCall, FreeGroundedPerMonth))
+		res.Notes = append(res.Notes, fmt.Sprintf("the cost includes $%.3f for Google Search grounding ($%.0f per 1,000 grounded calls; "+
+			"the first %d,%03d a month are free, which this server cannot see)", USDPerGroundedCall, USDPerGroundedCall*1000,
+			FreeGroundedPerMonth/1000, FreeGroundedPerMonth%1000))
 	}
 	return res, nil
 }

@@ -244,7 +244,7 @@ func TestImageSearchGroundingInResultAndText(t *testing.T) {
 		t.Errorf("tools on the wire: %s", jsonOf(h.sim.Requests()[0].Body["tools"]))
 	}
 	// Grounding is billed apart: the estimate includes the list price and says what is free.
-	if out.CostUSD < 0.067+0.014 || !strings.Contains(strings.Join(out.Notes, " "), "first 5000 a month are free") {
+	if out.CostUSD < 0.067+0.014 || !strings.Contains(strings.Join(out.Notes, " "), "first 5,000 a month are free") {
 		t.Errorf("cost %v notes %q", out.CostUSD, out.Notes)
 	}
 	var rep tools.UsageReportOutput
