@@ -371,3 +371,28 @@ func TestTwelveCallsAtRPM6ShareTheWindow(t *testing.T) {
 		t.Errorf("%d calls, the 12th %v after the first; want about 60 s", len(at), span)
 	}
 }
+
+func TestEditVariantsFromAnEarlierImageBranchWhereItDid(t *testing.T) {
+	h := newHarness(t)
+	var gen, second tools.ImageOutput
+	structured(t, h.call(t, "generate_image", map[string]any{"prompt": "a cat", "output": "path"}), &gen)
+	structured(t, h.call(t, "edit_image", map[string]any{"prompt": "add a hat", "conversation_id": gen.ConversationID, "output": "path"}), &second)
+	res := h.call(t, "edit_image", map[string]any{"prompt": "add a scarf", "from_image_id": gen.ImageID, "n": 2, "output": "path"})
+	var out tools.ImageOutput
+	structured(t, res, &out)
+	if res.IsError || len(out.Images) != 2 {
+		t.Fatalf("%s", text(res))
+	}
+	for i, img := range out.Images {
+		if img.BranchOf != gen.ConversationID || img.ConversationID == gen.ConversationID || img.Turn != 2 {
+			t.Errorf("variant %d: %+v; want a branch of %s after its first turn", i+1, img, gen.ConversationID)
+		}
+	}
+	if out.Images[0].ConversationID == out.Images[1].ConversationID {
+		t.Error("both variants in one conversation")
+	}
+	conv, err := h.deps.Store.Get(context.Background(), gen.ConversationID)
+	if img, ok := conv.LatestImage(); err != nil || !ok || img.ID != second.ImageID {
+		t.Error("branching moved the original conversation")
+	}
+}
