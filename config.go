@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nanobanana-mcp/nanobanana-mcp/gemini"
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/geminitest"
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/resilience"
 	"github.com/nanobanana-mcp/nanobanana-mcp/tools"
@@ -42,6 +43,8 @@ type Config struct {
 	KeepDrafts       bool
 	AllowedRoots     []string
 	AllowPrivateURLs bool
+
+	TrustForwardedHost bool // X-Forwarded-Host comes from the operator's own reverse proxy
 
 	ProgressEvery  time.Duration
 	AsyncAfter     time.Duration
@@ -78,6 +81,8 @@ type Config struct {
 	Project  string
 	Location string
 	BaseURL  string
+	// GOOGLE_APPLICATION_CREDENTIALS: the ADC file for Vertex AI.
+	CredentialsFile string
 }
 
 // envPrefix is the prefix of every flag's environment twin: --output-dir is
@@ -104,15 +109,16 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.StringVar(&c.PublicURL, "public-url", "", "how clients reach this server, for image URLs (default: the listen address)")
 	fs.DurationVar(&c.URLTTL, "url-ttl", time.Hour, "how long signed image URLs work")
 	fs.StringVar(&c.URLSecret, "url-secret", "", "secret for signing image URLs, so links survive a restart (default: random per start)")
-	fs.StringVar(&c.Model, "model", "", "default model alias or id (default nano-banana-2)")
+	fs.BoolVar(&c.TrustForwardedHost, "trust-forwarded-host", false, "build image URLs from X-Forwarded-Host (only behind your own reverse proxy, which must set it)")
+	fs.StringVar(&c.Model, "model", "", "default model alias or id (default nano-banana-2.1); an id the registry lacks (gemini-…) runs with conservative options")
 	fs.StringVar(&c.Models, "models-file", "", "a JSON model registry replacing the built-in one")
 	fs.BoolVar(&c.Simulate, "simulate", false, "answer from the built-in Gemini simulator: no key, no network")
 	fs.StringVar(&c.SimulateFaults, "simulate-faults", "", "simulator faults, e.g. 503@0.3,429@0.1 or gemini-3-pro-image:503x5")
 	fs.DurationVar(&c.SimulateLatency, "simulate-latency", 0, "simulator latency per call, e.g. 2s")
 	fs.BoolVar(&c.KeepDrafts, "keep-drafts", false, "also save the model's thought images (drafts)")
-	fs.StringVar(&roots, "allowed-roots", "", "directories input image paths may come from, separated by "+string(os.PathListSeparator)+" (default: the working, output, home and temporary directories)")
+	fs.StringVar(&roots, "allowed-roots", "", "directories input image paths may come from, separated by "+string(os.PathListSeparator)+" (default over stdio: the working, output, home and temporary directories; over HTTP: the output directory)")
 	fs.BoolVar(&c.AllowPrivateURLs, "allow-private-urls", false, "allow input image URLs on loopback and private networks")
-	fs.StringVar(&fallback, "fallback", "nano-banana-pro,nano-banana-2,nano-banana", "fallback chain in order of preference (a model falls back to those after it), or none")
+	fs.StringVar(&fallback, "fallback", strings.Join(gemini.DefaultFallbacks, ","), "fallback chain in order of preference (a model falls back to those after it), or none")
 	fs.BoolVar(&c.FallbackQuota, "fallback-on-quota", false, "also fall back when the requested model's quota is spent")
 	fs.IntVar(&c.MaxAttempts, "max-attempts", 4, "upstream calls per tool call, retries and fallbacks included")
 	fs.DurationVar(&c.CallTimeout, "call-timeout", 10*time.Minute, "everything one call may take, waits included")
@@ -195,6 +201,7 @@ func (c *Config) readSDKEnv(getenv func(string) string) {
 	if c.Location == "" {
 		c.Location = getenv("GOOGLE_CLOUD_REGION")
 	}
+	c.CredentialsFile = getenv("GOOGLE_APPLICATION_CREDENTIALS")
 	if c.Vertex {
 		c.BaseURL = getenv("GOOGLE_VERTEX_BASE_URL")
 	} else {
@@ -289,19 +296,7 @@ func (c *Config) validate(getenv func(string) string) []error {
 		bad("--history-turns and --history-mb must be at least 1")
 	}
 	if len(c.AllowedRoots) == 0 {
-		// Where a user's own images are: the working directory, the output directory, the
-		// home directory and the temporary directory. Only files that sniff as PNG, JPEG or
-		// WebP are ever read, and only to send to the configured upstream.
-		if wd, err := os.Getwd(); err == nil {
-			c.AllowedRoots = append(c.AllowedRoots, wd)
-		}
-		c.AllowedRoots = append(c.AllowedRoots, c.OutputDir)
-		if h := getenv("HOME"); h != "" {
-			c.AllowedRoots = append(c.AllowedRoots, h)
-		} else if h := getenv("USERPROFILE"); h != "" {
-			c.AllowedRoots = append(c.AllowedRoots, h)
-		}
-		c.AllowedRoots = append(c.AllowedRoots, os.TempDir())
+		c.AllowedRoots = defaultRoots(c.Transport, c.OutputDir, getenv)
 	}
 	for i, r := range c.AllowedRoots {
 		abs, err := filepath.Abs(r)
@@ -312,6 +307,28 @@ func (c *Config) validate(getenv func(string) string) []error {
 		c.AllowedRoots[i] = abs
 	}
 	return p
+}
+
+// defaultRoots are where input image paths may come from unless --allowed-roots says
+// otherwise. A remote (HTTP) client has no business with the operator's files, so it gets the
+// output directory only. A local (stdio) client gets the user's usual places: the working
+// directory (unless it is /, as MCP clients often start servers), the output, home and
+// temporary directories.
+func defaultRoots(transport, outputDir string, getenv func(string) string) []string {
+	if transport != "stdio" {
+		return []string{outputDir}
+	}
+	var roots []string
+	if wd, err := os.Getwd(); err == nil && filepath.Dir(wd) != wd {
+		roots = append(roots, wd)
+	}
+	roots = append(roots, outputDir)
+	if h := getenv("HOME"); h != "" {
+		roots = append(roots, h)
+	} else if h := getenv("USERPROFILE"); h != "" {
+		roots = append(roots, h)
+	}
+	return append(roots, os.TempDir())
 }
 
 // validateHTTP checks the network settings: a server reachable from other machines must have

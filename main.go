@@ -17,6 +17,7 @@ import (
 	"time"
 	_ "time/tzdata" // daily quotas reset at midnight Pacific, wherever the server runs
 
+	apierrors "github.com/nanobanana-mcp/nanobanana-mcp/errors"
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini"
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/geminitest"
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/resilience"
@@ -50,6 +51,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		_, err := fmt.Fprintln(stdout, "nanobanana-mcp", version)
 		return err
 	}
+	// Secrets are redacted by value everywhere text leaves the process, whatever their shape.
+	apierrors.RegisterSecret(cfg.APIKey, cfg.AuthToken, cfg.URLSecret)
 	logger := newLogger(cfg, stderr)
 	app, err := wire(ctx, cfg, logger)
 	if err != nil {
@@ -108,6 +111,10 @@ func wire(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error) {
 		if err := reg.SetDefault(cfg.Model); err != nil {
 			return nil, fmt.Errorf("--model: %w", err)
 		}
+		if res, _ := reg.Lookup(cfg.Model); res.Model != nil && res.Model.Unlisted {
+			logger.Warn("--model is not in the model registry; it runs with conservative options (1K, standard ratios)",
+				"model", res.Model.ID)
+		}
 	}
 	res, err := resilienceFor(cfg, reg, logger)
 	if err != nil {
@@ -115,6 +122,7 @@ func wire(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error) {
 	}
 	gcfg := gemini.Config{
 		APIKey: cfg.APIKey, Vertex: cfg.Vertex, Project: cfg.Project, Location: cfg.Location, BaseURL: cfg.BaseURL,
+		CredentialsFile: cfg.CredentialsFile, Lifecycle: openLifecycle(cfg, logger),
 		ConnectTimeout: cfg.ConnectTimeout, Timeout: cfg.Timeout, Timeout4K: cfg.Timeout4K,
 		Registry: reg, Logger: logger, Resilience: res,
 	}
@@ -129,13 +137,16 @@ func wire(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error) {
 		a.closers = append(a.closers, sim.Close)
 		gcfg.APIKey, gcfg.Vertex, gcfg.BaseURL = "simulated", false, sim.URL()
 		a.upstream = "simulator at " + sim.URL()
-	} else if cfg.BaseURL != "" {
-		a.upstream = "gemini via " + cfg.BaseURL
+	} else {
+		a.upstream = upstreamName(cfg)
 	}
 	client, err := gemini.NewClient(ctx, gcfg)
 	if err != nil {
 		return nil, err
 	}
+	refreshCtx, stopRefresh := context.WithCancel(ctx)
+	a.closers = append(a.closers, func() error { stopRefresh(); return nil })
+	client.RefreshInBackground(refreshCtx) // which models this key can use; never delays the first answer
 	store, err := openStore(ctx, a, cfg, client, logger)
 	if err != nil {
 		return nil, err
@@ -157,6 +168,7 @@ func wire(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error) {
 	}
 	if cfg.Transport != "stdio" {
 		deps.URLs = tools.NewURLSigner([]byte(cfg.URLSecret), cfg.URLTTL)
+		deps.TrustForwardedHost = cfg.TrustForwardedHost
 	}
 	if err := deps.ApplyPreset(cfg.Client, cfg.Transport, cfg.Output); err != nil {
 		return nil, err
@@ -177,6 +189,37 @@ func wire(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error) {
 	}
 	a.health = func() server.HealthState { return state }
 	return a, nil
+}
+
+// upstreamName says where calls go, for the start-up log.
+func upstreamName(cfg *Config) string {
+	name := "gemini"
+	if cfg.Vertex {
+		name = "vertex-ai"
+		if cfg.Project != "" {
+			name += " project " + cfg.Project
+		}
+		if cfg.Location != "" {
+			name += " in " + cfg.Location
+		}
+	}
+	if cfg.BaseURL != "" {
+		name += " via " + cfg.BaseURL
+	}
+	return name
+}
+
+// openLifecycle opens the record of models found shut down or retiring, next to the
+// conversations; a damaged record is started afresh.
+func openLifecycle(cfg *Config, logger *slog.Logger) gemini.Lifecycle {
+	if cfg.StoreDir == "" {
+		return gemini.NewMemoryLifecycle()
+	}
+	life, err := gemini.OpenLifecycle(filepath.Join(filepath.Dir(cfg.StoreDir), "lifecycle.json"))
+	if err != nil {
+		logger.Warn("the model lifecycle record could not be read; starting afresh", "err", err)
+	}
+	return life
 }
 
 // openStore opens the conversation store and starts the hourly eviction and usage log.
@@ -265,7 +308,7 @@ func newLogger(cfg *Config, w io.Writer) *slog.Logger {
 	_ = level.UnmarshalText([]byte(cfg.LogLevel))
 	opts := &slog.HandlerOptions{Level: level}
 	if cfg.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		return slog.New(apierrors.RedactHandler(slog.NewJSONHandler(w, opts)))
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(apierrors.RedactHandler(slog.NewTextHandler(w, opts)))
 }

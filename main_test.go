@@ -167,7 +167,7 @@ func TestStdioAgainstUpstreamFromEnvironment(t *testing.T) {
 		t.Fatalf("generate_image failed: %v", res.Content)
 	}
 	assertSavedImage(t, res, out, 1376, 768)
-	reqs := sim.Requests()
+	reqs := generations(sim)
 	if len(reqs) != 1 || reqs[0].Model != "gemini-3-pro-image" || !reqs[0].HasKey {
 		t.Errorf("upstream saw %+v", reqs)
 	}
@@ -267,7 +267,7 @@ func TestStdioConversationAcrossRestart(t *testing.T) {
 	if fifth["turn"] != 5.0 || fifth["conversation_id"] != conv {
 		t.Errorf("after restart: %v", fifth)
 	}
-	reqs := sim.Requests()
+	reqs := generations(sim)
 	for i, r := range reqs {
 		if n := len(r.Body["contents"].([]any)); r.Model != "gemini-3-pro-image" || n != 2*i+1 {
 			t.Errorf("request %d: model %s with %d contents; want the pinned model and the full history", i+1, r.Model, n)
@@ -282,8 +282,21 @@ func TestStdioConversationAcrossRestart(t *testing.T) {
 	if fresh["conversation_id"] == conv || fresh["turn"] != 1.0 {
 		t.Errorf("an outside image starts a new conversation: %v", fresh)
 	}
-	last := sim.Requests()[len(sim.Requests())-1].Body["contents"].([]any)
+	gens := generations(sim)
+	last := gens[len(gens)-1].Body["contents"].([]any)
 	if parts := last[0].(map[string]any)["parts"].([]any); len(last) != 1 || len(parts) != 2 {
 		t.Errorf("the outside image did not reach the upstream as input: %v", last)
 	}
+}
+
+// generations are the generateContent calls the upstream saw; the server also lists the
+// models in the background at start-up.
+func generations(sim *geminitest.Server) []geminitest.Request {
+	var out []geminitest.Request
+	for _, r := range sim.Requests() {
+		if r.Action == "generateContent" || r.Action == "streamGenerateContent" {
+			out = append(out, r)
+		}
+	}
+	return out
 }

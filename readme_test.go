@@ -23,6 +23,7 @@ func TestREADME(t *testing.T) {
 		"TOOLS":   tools.Reference(tools.All(&tools.Deps{Gemini: gc})),
 		"ERRORS":  apierrors.RenderMarkdown(),
 		"PRESETS": tools.PresetTable(),
+		"MODELS":  tools.ModelTable(gc.Registry()),
 	}
 	raw, err := os.ReadFile("README.md")
 	if err != nil {

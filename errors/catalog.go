@@ -143,7 +143,7 @@ var catalog = []Entry{
 	{ModelNotFound, defaultCase, "Model not found",
 		"404 NOT_FOUND \"models/… is not found for API version v1beta\"",
 		"The model id does not exist, was misspelled, or is not served on this API version.",
-		[]string{"Check the id with the list_models tool (or models.list).", "Use a current image model: nano-banana-2 (gemini-3.1-flash-image) or nano-banana-pro (gemini-3-pro-image)."},
+		[]string{"Check the id with the list_models tool (or models.list).", "Use a current image model: list_models names them, and the server's default model is one."},
 		"never, until the model id changes", ActorYou, false,
 		[]string{srcModels, "Junhan2/gemini-nanobanana-mcp#2"}},
 	{ModelNotFound, "retired", "Model retired",

@@ -23,13 +23,14 @@ var secretPatterns = []struct {
 	{regexp.MustCompile(`\bya29\.[A-Za-z0-9_\-.]{10,}`), `[REDACTED_TOKEN]`},
 }
 
-// Sanitize removes secrets from text that may be shown to a user or logged: Google API keys
-// (AIza…), key= and token= query parameters, Bearer tokens, OAuth access tokens, and the
-// APIKey:"…" field the SDK prints in NewClient errors.
+// Sanitize removes secrets from text that may be shown to a user or logged: every value given
+// to RegisterSecret, Google API keys (AIza…), key= and token= query parameters, Bearer tokens,
+// OAuth access tokens, and the APIKey:"…" field the SDK prints in NewClient errors.
 func Sanitize(s string) string {
 	if s == "" {
 		return s
 	}
+	s = redactValues(s)
 	lower := strings.ToLower(s)
 	if !strings.Contains(s, "AIza") && !strings.Contains(lower, "key") && !strings.Contains(lower, "token") &&
 		!strings.Contains(lower, "bearer") && !strings.Contains(s, "AQ.") && !strings.Contains(s, "ya29.") {

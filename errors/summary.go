@@ -175,7 +175,7 @@ func summarize(d Diagnosis, v verdict, f *facts) string {
 		if v.replacement != "" {
 			return fmt.Sprintf("%s was not found (retired or unknown); use %s instead.", m, v.replacement)
 		}
-		return m + " was not found on this API; check the id with list_models, or use nano-banana-2 (gemini-3.1-flash-image)."
+		return m + " was not found on this API; check the id with list_models, or leave the model out to use the server's default."
 	case Auth:
 		switch d.Case {
 		case "invalid_key":

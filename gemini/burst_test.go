@@ -32,7 +32,7 @@ func maxInMinute(at []time.Time) int {
 // spacing (the old token bucket) sent the 12th 111 s after the first.
 func TestBurstOfTwelveAtRPM6UsesTheWholeQuota(t *testing.T) {
 	clock := resilience.NewFakeClock(time.Now())
-	const model = "gemini-3.1-flash-image"
+	const model = "gemini-nano-banana-2.1"
 	sim, err := geminitest.New(geminitest.Config{Clock: clock.Now,
 		Quotas: map[string]geminitest.Quota{model: {RPM: 6}}})
 	if err != nil {

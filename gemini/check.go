@@ -3,7 +3,7 @@ package gemini
 import (
 	"context"
 	"fmt"
-	"strings"
+	"slices"
 	"time"
 
 	apierrors "github.com/nanobanana-mcp/nanobanana-mcp/errors"
@@ -19,7 +19,7 @@ func (c *Client) HasCredentials() bool { return c.sdk != nil }
 // the key is accepted and the model is reachable from this backend and region.
 func (c *Client) CheckModel(ctx context.Context, id string) error {
 	if c.sdk == nil {
-		return errNoKey()
+		return c.errNoCredentials()
 	}
 	if err := c.checkLocation(id); err != nil {
 		return err
@@ -32,14 +32,19 @@ func (c *Client) CheckModel(ctx context.Context, id string) error {
 	return nil
 }
 
-// checkLocation catches the most common Vertex mistake locally: the Gemini 3 image models are
-// served from the global location only.
+// checkLocation catches the most common Vertex mistake locally: a model served from some
+// locations only (the Gemini 3 image models and their successors: global), as the registry's
+// vertex_locations says.
 func (c *Client) checkLocation(id string) error {
-	if c.backend != "vertex-ai" || c.location == "" || c.location == "global" || !strings.HasPrefix(id, "gemini-3") {
+	if c.backend != "vertex-ai" || c.location == "" {
+		return nil
+	}
+	res, err := c.reg.Lookup(id)
+	if err != nil || len(res.Model.VertexLocations) == 0 || slices.Contains(res.Model.VertexLocations, c.location) {
 		return nil
 	}
 	e := apierrors.Newf(apierrors.LocationUnsupported,
-		"Vertex AI location %s does not serve %s; set GOOGLE_CLOUD_LOCATION=global.", c.location, id)
+		"Vertex AI location %s does not serve %s; set GOOGLE_CLOUD_LOCATION=%s.", c.location, id, res.Model.VertexLocations[0])
 	e.Diagnosis.Model = id
 	return e
 }

@@ -26,15 +26,22 @@ type Config struct {
 	Project  string // Vertex project
 	Location string // Vertex location; "global" when empty (the Gemini 3 image models live there)
 	BaseURL  string // a proxy or a fake upstream; empty: the SDK's default or GOOGLE_GEMINI_BASE_URL
+	// CredentialsFile is the Application Default Credentials file for Vertex AI (what
+	// GOOGLE_APPLICATION_CREDENTIALS names); empty: the usual ADC search (gcloud's file, the
+	// metadata server).
+	CredentialsFile string
 
 	ConnectTimeout time.Duration // dialing and TLS; default 10 s
 	Timeout        time.Duration // per request up to 2K; default 300 s
 	Timeout4K      time.Duration // per request at 4K; default 600 s
 
 	Registry   *Registry
+	Lifecycle  Lifecycle // what is learned about models at run time; default in memory
 	Resilience Resilience
 	Logger     *slog.Logger
 	Now        func() time.Time // injected clock; default time.Now
+
+	ListPageSize int // models.list page size; 0: the API's default
 }
 
 // Client generates images. It is safe for concurrent use.
@@ -50,6 +57,8 @@ type Client struct {
 	res      Resilience
 	exec     *resilience.Executor
 	usage    *UsageLog
+	credErr  error // why Vertex AI credentials could not be found, explained on each call
+	churnState
 }
 
 // NewClient builds the genai client with our own HTTP client and the SDK's retries off
@@ -90,8 +99,12 @@ func NewClient(ctx context.Context, cfg Config) (*Client, error) {
 	if res.CallTimeout <= 0 {
 		res.CallTimeout = 10 * time.Minute
 	}
+	if cfg.Lifecycle == nil {
+		cfg.Lifecycle = NewMemoryLifecycle()
+	}
 	base := &Client{reg: cfg.Registry, log: cfg.Logger, now: cfg.Now, backend: "none", res: res, usage: NewUsageLog(0),
-		timeout: orDefault(cfg.Timeout, 300*time.Second), timeout4: orDefault(cfg.Timeout4K, 600*time.Second)}
+		timeout: orDefault(cfg.Timeout, 300*time.Second), timeout4: orDefault(cfg.Timeout4K, 600*time.Second),
+		churnState: churnState{life: cfg.Lifecycle, listPageSize: cfg.ListPageSize, warned: map[string]time.Time{}}}
 	base.exec = &resilience.Executor{Limiter: res.Limiter, Breaker: res.Breaker, Clock: res.Clock, MaxAttempts: res.MaxAttempts,
 		Classify: func(err error, model string) apierrors.Diagnosis {
 			return apierrors.Classify(err, apierrors.ForModel(model), apierrors.WithReplacements(cfg.Registry.Replacement))
@@ -100,6 +113,16 @@ func NewClient(ctx context.Context, cfg Config) (*Client, error) {
 		// Start anyway: tools/list, list_models and validation work without a key, and each
 		// generation explains what is missing.
 		return base, nil
+	}
+	if cfg.Vertex && cfg.APIKey == "" {
+		// genai adds ADC only to an HTTP client it makes itself; ours needs it attached.
+		creds, err := vertexCredentials(ctx, cc.HTTPClient, cfg.CredentialsFile)
+		if err != nil {
+			base.credErr = err
+			cfg.Logger.Warn("no Vertex AI credentials; every generation will explain this", "err", apierrors.Sanitize(err.Error()))
+			return base, nil
+		}
+		cc.Credentials = creds
 	}
 	sdk, err := genai.NewClient(ctx, cc)
 	if err != nil {

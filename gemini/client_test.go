@@ -77,7 +77,7 @@ func TestGenerateWithoutImageIsNeverSuccess(t *testing.T) {
 		sim.Enqueue("", tc.fault)
 		_, err := c.Generate(context.Background(), Request{Prompt: "p"})
 		d := apierrors.Classify(err)
-		if d.Category != tc.cat || d.Model != "gemini-3.1-flash-image" {
+		if d.Category != tc.cat || d.Model != "gemini-nano-banana-2.1" {
 			t.Errorf("%s: %+v", tc.fault.Kind, d)
 		}
 		if tc.says != "" && !strings.Contains(d.Summary+d.Detail+d.Cause, tc.says) {
@@ -158,26 +158,16 @@ func TestVertexRegionIsCheckedBeforeSending(t *testing.T) {
 	}
 }
 
-// An upstream that does not know the GA id yet still gets served through the preview id the
-// model replaced, and the result says so.
-func TestGAIDNotFoundFallsBackToPreviewID(t *testing.T) {
+// A 404 for a model with no successor is reported as not found after one call: the
+// preview ids Google shut down in June are never tried.
+func TestNotFoundWithoutSuccessorIsOneCall(t *testing.T) {
 	c, sim := newTestClient(t, Config{})
 	sim.Enqueue("gemini-3-pro-image", geminitest.NotFound())
-	res, err := c.Generate(context.Background(), Request{Prompt: "p", Model: "nano-banana-pro"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Model != "gemini-3-pro-image-preview" || len(res.Notes) != 1 || !strings.Contains(res.Notes[0], "predecessor") {
-		t.Errorf("model %q notes %v", res.Model, res.Notes)
-	}
-	if n := len(sim.Requests()); n != 2 {
-		t.Errorf("%d upstream calls; want the GA id then the preview id", n)
-	}
-	// A model with no predecessor, or a second 404, is reported as not found.
-	sim.Enqueue("gemini-3-pro-image", geminitest.NotFound())
-	sim.Enqueue("gemini-3-pro-image-preview", geminitest.NotFound())
-	_, err = c.Generate(context.Background(), Request{Prompt: "p", Model: "nano-banana-pro"})
+	_, err := c.Generate(context.Background(), Request{Prompt: "p", Model: "nano-banana-pro"})
 	if d := apierrors.Classify(err); d.Category != apierrors.ModelNotFound {
 		t.Errorf("%+v", d)
+	}
+	if n := len(sim.Requests()); n != 1 {
+		t.Errorf("%d upstream calls; want 1", n)
 	}
 }

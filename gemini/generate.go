@@ -20,7 +20,10 @@ func (c *Client) Generate(ctx context.Context, req Request) (*Result, error) {
 		return nil, err
 	}
 	if c.sdk == nil {
-		return nil, errNoKey()
+		return nil, c.errNoCredentials()
+	}
+	if plan, err = c.route(plan); err != nil {
+		return nil, err
 	}
 	if err := c.checkLocation(plan.UpstreamID); err != nil {
 		return nil, err
@@ -36,6 +39,13 @@ func errNoKey() error {
 	return e
 }
 
+func (c *Client) errNoCredentials() error {
+	if c.credErr != nil {
+		return c.credErr
+	}
+	return errNoKey()
+}
+
 // send performs one upstream call for a validated plan, bounded by ctx; Generate checks the
 // credentials and region first and adds the retries, limits and fallbacks around it.
 func (c *Client) send(ctx context.Context, p *Plan) (*Result, error) {
@@ -46,27 +56,13 @@ func (c *Client) send(ctx context.Context, p *Plan) (*Result, error) {
 
 	id := p.UpstreamID
 	resp, err := c.sdk.Models.GenerateContent(ctx, id, contents, c.config(p))
-	var note string
-	if isNotFound(err) && len(p.History) == 0 && id == p.Model.ID {
-		// An upstream that predates the GA ids (an older proxy or relay, a region not yet
-		// updated) still knows the preview id this model replaced. A conversation never
-		// switches: its thought signatures are bound to the id that made them.
-		for _, old := range p.Model.Replaces {
-			if !strings.HasPrefix(old, "gemini-") {
-				continue
-			}
-			r, e := c.sdk.Models.GenerateContent(ctx, old, contents, c.config(p))
-			if isNotFound(e) {
-				continue
-			}
-			note = fmt.Sprintf("%s is not known upstream; its predecessor %s answered", p.Model.ID, old)
-			id, resp, err = old, r, e
-			break
-		}
+	if isNotFound(err) {
+		c.markNotFound(id) // the next call goes to the successor without asking
 	}
 	if err != nil {
 		return nil, fmt.Errorf("calling %s: %w", id, err)
 	}
+	note := c.markStatus(id, resp.ModelStatus)
 	res, err := readResponse(resp, p, capt.bytes())
 	if err != nil {
 		return nil, err

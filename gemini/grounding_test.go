@@ -45,7 +45,7 @@ func TestSeedIsSentAndDecidesThePicture(t *testing.T) {
 
 func TestImageSearchGroundsAndReturnsSources(t *testing.T) {
 	c, sim := newTestClient(t, Config{})
-	res, err := c.Generate(context.Background(), Request{Prompt: "the Eiffel Tower today", Model: "nano-banana-2", ImageSearch: true})
+	res, err := c.Generate(context.Background(), Request{Prompt: "the Eiffel Tower today", Model: "nano-banana-2.1", ImageSearch: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func TestImageSearchOnProIsRefusedBeforeTheCall(t *testing.T) {
 	c, sim := newTestClient(t, Config{})
 	_, err := c.Generate(context.Background(), Request{Prompt: "p", Model: "nano-banana-pro", ImageSearch: true})
 	d := apierrors.Classify(err)
-	if d.Category != apierrors.UnsupportedParameter || !strings.Contains(d.Summary, "gemini-3.1-flash-image") ||
+	if d.Category != apierrors.UnsupportedParameter || !strings.Contains(d.Summary, "gemini-nano-banana-2.1, gemini-3.1-flash-image") ||
 		!strings.Contains(d.Summary, "image_search") {
 		t.Errorf("diagnosis %+v", d)
 	}
@@ -87,11 +87,11 @@ func TestImageSearchOnProIsRefusedBeforeTheCall(t *testing.T) {
 // A call that asked for search never lands on a fallback that cannot search.
 func TestSearchSkipsFallbacksThatCannotSearch(t *testing.T) {
 	c, _, _ := resilientClient(t, DefaultFallbacks...)
-	plan, err := c.reg.Validate(Request{Prompt: "p", Model: "nano-banana-2", ImageSearch: true})
+	plan, err := c.reg.Validate(Request{Prompt: "p", Model: "nano-banana-2.1", ImageSearch: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"nano-banana-pro", "nano-banana"} {
+	for _, name := range []string{"nano-banana-pro", "nano-banana-2-lite", "nano-banana"} {
 		if _, ok := c.adapt(plan, name); ok {
 			t.Errorf("image search would fall back to %s", name)
 		}

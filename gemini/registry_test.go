@@ -13,6 +13,8 @@ func TestRegistryResolvesIDsAliasesAndRetiredIDs(t *testing.T) {
 	r := DefaultRegistry()
 	cases := []struct{ name, id, note string }{
 		{"nano-banana-2", "gemini-3.1-flash-image", ""},
+		{"nano-banana-2.1", "gemini-nano-banana-2.1", ""},
+		{"nano-banana-2-lite", "gemini-3.1-flash-lite-image", ""},
 		{"NANO-BANANA-PRO", "gemini-3-pro-image", ""},
 		{"models/gemini-2.5-flash-image", "gemini-2.5-flash-image", ""},
 		{"nano-banana", "gemini-2.5-flash-image", ""},
@@ -48,6 +50,9 @@ func TestParseRegistryRejectsBadData(t *testing.T) {
 		"bad size":      `{"models":[` + strings.Replace(base, `"default_size":"1K"`, `"default_size":"2K"`, 1) + `]}`,
 		"bad family":    `{"models":[` + strings.Replace(base, `"flash"`, `"ultra"`, 1) + `]}`,
 		"not json":      `models:`,
+		"bad successor": `{"models":[` + strings.Replace(base, `"search":[]`, `"search":[],"successor":"zzz"`, 1) + `]}`,
+		"bad search":    `{"models":[` + strings.Replace(base, `"search":[]`, `"search":["news"]`, 1) + `]}`,
+		"old grounding": `{"models":[` + strings.Replace(base, `"search":[]`, `"grounding":true`, 1) + `]}`,
 	}
 	for name, data := range cases {
 		if _, err := ParseRegistry([]byte(data)); err == nil {
@@ -75,7 +80,7 @@ func TestLoadRegistryFromFile(t *testing.T) {
 
 func TestValidateNormalisesAndExplains(t *testing.T) {
 	r := DefaultRegistry()
-	p, err := r.Validate(Request{Prompt: " a cat ", ImageSize: "512px", AspectRatio: " 8:1"})
+	p, err := r.Validate(Request{Prompt: " a cat ", Model: "nano-banana-2", ImageSize: "512px", AspectRatio: " 8:1"})
 	if err != nil {
 		t.Fatal(err)
 	}

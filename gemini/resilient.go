@@ -25,8 +25,9 @@ type Resilience struct {
 	Clock           resilience.Clock
 }
 
-// DefaultFallbacks is Pro → Nano Banana 2 → Nano Banana.
-var DefaultFallbacks = []string{"nano-banana-pro", "nano-banana-2", "nano-banana"}
+// DefaultFallbacks is Pro → Nano Banana 2.1 → Nano Banana 2 Lite: models Google serves to
+// new keys (Nano Banana 2 is deprecated, Nano Banana restricted to earlier users).
+var DefaultFallbacks = []string{"nano-banana-pro", "nano-banana-2.1", "nano-banana-2-lite"}
 
 type progressKey struct{}
 
@@ -56,8 +57,17 @@ func (c *Client) generate(ctx context.Context, plan *Plan) (*Result, error) {
 	// A pinned plan never falls back; the executor still sees the chain, to say in the error
 	// which model a new conversation could use.
 	var fallbacks []resilience.Candidate
-	for _, name := range c.fallbacksFor(plan.Model) {
+	chain := c.fallbacksFor(plan.Model)
+	succ := c.liveSuccessor(plan.Model)
+	if succ != nil {
+		// Until the primary's fate is known, a 404 from it goes straight to its successor.
+		chain = append([]string{succ.ID}, chain...)
+	}
+	for _, name := range chain {
 		fp, ok := c.adapt(plan, name)
+		if ok && !c.usable(fp.UpstreamID) {
+			continue // known to be shut down or out of this key's reach: never a wasted call
+		}
 		if ok && !slices.ContainsFunc(fallbacks, func(f resilience.Candidate) bool { return f.ID == fp.UpstreamID }) {
 			plans[fp.UpstreamID] = fp
 			fallbacks = append(fallbacks, resilience.Candidate{ID: fp.UpstreamID, Family: fp.Model.Family})
@@ -96,12 +106,22 @@ func (c *Client) generate(ctx context.Context, plan *Plan) (*Result, error) {
 	if err != nil {
 		rec.Category = apierrors.Classify(err, apierrors.ForModel(out.Model)).Category
 		c.usage.Record(rec)
+		if pinned && !c.usable(plan.UpstreamID) {
+			return nil, conversationGone(plan.UpstreamID, succ)
+		}
 		return nil, err
 	}
 	result.Attempts, result.Elapsed = out.Attempts, rec.Latency
 	if out.FallbackFrom != "" {
 		result.FallbackFrom = out.FallbackFrom
-		result.Notes = append(result.Notes, fmt.Sprintf("%s was unavailable, so %s served this call", out.FallbackFrom, result.Model))
+		if st, ok := c.ModelState(out.FallbackFrom); ok && !st.Usable() && succ != nil && result.Model == succ.ID {
+			result.Notes = append(result.Notes, c.usedSuccessor(plan.Model, st, succ))
+		} else {
+			result.Notes = append(result.Notes, fmt.Sprintf("%s was unavailable, so %s served this call", out.FallbackFrom, result.Model))
+		}
+	}
+	if plan.From != "" {
+		result.FallbackFrom = plan.From
 	}
 	rec.Usage, rec.CostUSD, rec.Grounded = result.Usage, result.CostUSD, plans[out.Model] != nil && plans[out.Model].GoogleSearch
 	c.usage.Record(rec)

@@ -83,7 +83,7 @@ func TestOverloadedProFallsBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Model != "gemini-3.1-flash-image" || res.FallbackFrom != "gemini-3-pro-image" {
+	if res.Model != "gemini-nano-banana-2.1" || res.FallbackFrom != "gemini-3-pro-image" {
 		t.Errorf("served by %s from %s", res.Model, res.FallbackFrom)
 	}
 	var pro int

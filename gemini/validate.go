@@ -3,7 +3,9 @@ package gemini
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"google.golang.org/genai"
 
@@ -38,6 +40,7 @@ type Plan struct {
 	Model         *Model
 	UpstreamID    string // the id sent upstream: Model.ID unless a conversation pinned another
 	Pinned        bool   // a conversation's model: never falls back
+	From          string // the model asked for, when its successor took over (it is gone)
 	Prompt        string
 	AspectRatio   string
 	ImageSize     string // the size we asked for (or the default), always uppercase K
@@ -51,6 +54,10 @@ type Plan struct {
 	Notes         []string
 }
 
+// MaxPromptChars bounds a prompt: far above any image description, far below what would make
+// every later turn of the conversation replay megabytes of text.
+const MaxPromptChars = 32000
+
 // Validate checks a request against the registry before anything is sent upstream. Every
 // problem is an *apierrors.Error whose summary names the allowed values.
 func (r *Registry) Validate(req Request) (*Plan, error) {
@@ -58,6 +65,10 @@ func (r *Registry) Validate(req Request) (*Plan, error) {
 	if prompt == "" {
 		return nil, apierrors.New(apierrors.InvalidRequest,
 			"The prompt is empty; describe the image you want in the prompt argument.")
+	}
+	if n := utf8.RuneCountInString(prompt); n > MaxPromptChars {
+		return nil, apierrors.Newf(apierrors.InvalidRequest,
+			"The prompt is %d characters, over the %d-character limit; shorten it (describe the image, not a document).", n, MaxPromptChars)
 	}
 	name := req.Model
 	if strings.TrimSpace(name) == "" {
@@ -75,6 +86,10 @@ func (r *Registry) Validate(req Request) (*Plan, error) {
 	} else if res.Note != "" {
 		p.Notes = append(p.Notes, res.Note)
 	}
+	if m.Unlisted {
+		p.Notes = append(p.Notes, m.ID+" is not in the model registry, so only conservative options are allowed "+
+			"(1K, the ten standard ratios, 3 reference images); describe it in --models-file to use more")
+	}
 	if p.AspectRatio, err = checkRatio(m, req.AspectRatio); err != nil {
 		return nil, err
 	}
@@ -90,7 +105,7 @@ func (r *Registry) Validate(req Request) (*Plan, error) {
 			return nil, apierrors.Newf(apierrors.InvalidRequest, "Reference image %d is empty; pass a PNG, JPEG or WebP image.", i+1)
 		}
 	}
-	if p.ThinkingLevel, err = checkThinking(m, req.ThinkingLevel); err != nil {
+	if p.ThinkingLevel, err = r.checkThinking(m, req.ThinkingLevel); err != nil {
 		return nil, err
 	}
 	if req.ImageSearch && !m.Searches("image") {
@@ -147,7 +162,7 @@ func checkSize(m *Model, size string, notes *[]string) (string, error) {
 		size, m.ID, strings.Join(m.Sizes, ", "))
 }
 
-func checkThinking(m *Model, level string) (string, error) {
+func (r *Registry) checkThinking(m *Model, level string) (string, error) {
 	level = strings.ToLower(strings.TrimSpace(level))
 	if level == "" {
 		return "", nil
@@ -158,7 +173,13 @@ func checkThinking(m *Model, level string) (string, error) {
 		}
 	}
 	if len(m.ThinkingLevels) == 0 {
-		return "", paramError(m, "%s has no thinking levels to choose from; drop thinking_level.", m.ID)
+		// Sent anyway, the API answers 400 "Thinking level is not supported for this model."
+		with := r.modelsWhere(func(m *Model) bool { return slices.Contains(m.ThinkingLevels, level) })
+		if len(with) == 0 {
+			return "", paramError(m, "%s has no thinking levels to choose from; drop thinking_level.", m.ID)
+		}
+		return "", paramError(m, "%s has no thinking levels to choose from; drop thinking_level, or use a model that takes %q (%s).",
+			m.ID, level, strings.Join(with, ", "))
 	}
 	return "", paramError(m, "Thinking level %q is not supported by %s; use one of %s.",
 		level, m.ID, strings.Join(m.ThinkingLevels, ", "))

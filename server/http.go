@@ -56,6 +56,7 @@ func (s *Server) ServeHTTP(ctx context.Context, o HTTPOptions) error {
 		mcpserver.WithKeepAliveInterval(o.KeepAlive),
 		mcpserver.WithUseFullURLForMessageEndpoint(false),
 	)
+	o.Security.limiter = newConnLimiter(o.Security.MaxUnauthConnsPerIP, o.Security.MaxUnauthConns)
 	mux := http.NewServeMux()
 	mux.Handle("/mcp", o.Security.guard(streamable, true))
 	mux.Handle("/sse", o.Security.guard(sse.SSEHandler(), false))
@@ -70,12 +71,13 @@ func (s *Server) ServeHTTP(ctx context.Context, o HTTPOptions) error {
 		return fmt.Errorf("listening on %s: %w", o.Addr, err)
 	}
 	srv := &http.Server{
-		Handler:           mux,
+		Handler:           o.Security.bound(mux),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          nil,
 	}
+	o.Security.limiter.install(srv)
 	if o.Ready != nil {
 		o.Ready(ln.Addr().String())
 	}

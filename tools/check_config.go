@@ -27,10 +27,11 @@ type Check struct {
 
 // CheckConfigOutput is the structuredContent of check_config.
 type CheckConfigOutput struct {
-	OK       bool    `json:"ok" jsonschema_description:"every check passed"`
-	Backend  string  `json:"backend" jsonschema_description:"gemini-api, vertex-ai, or none when no credentials are set"`
-	Location string  `json:"location,omitempty" jsonschema_description:"the Vertex AI location"`
-	Checks   []Check `json:"checks"`
+	OK       bool     `json:"ok" jsonschema_description:"every check passed"`
+	Backend  string   `json:"backend" jsonschema_description:"gemini-api, vertex-ai, or none when no credentials are set"`
+	Location string   `json:"location,omitempty" jsonschema_description:"the Vertex AI location"`
+	Checks   []Check  `json:"checks"`
+	Warnings []string `json:"warnings,omitempty" jsonschema_description:"models retiring, shut down or not available to this key, and where their calls go"`
 }
 
 // CheckConfig is the check_config tool: it checks what users get wrong most, without
@@ -38,8 +39,9 @@ type CheckConfigOutput struct {
 func CheckConfig(d *Deps) Tool {
 	tool := mcp.NewTool("check_config",
 		mcp.WithDescription("Check the setup without generating an image: the API key is present and accepted, the "+
-			"backend and region fit the models (Vertex needs the global location for Gemini 3 image models), each "+
-			"model is reachable, and the output directory is writable. Each problem comes with a fix."),
+			"backend and region fit the models (Vertex needs the global location for Gemini 3 image models), which "+
+			"models this key can use (models.list), each model is reachable, and the output directory is writable. "+
+			"Each problem comes with a fix; retiring and shut-down models come with warnings."),
 		mcp.WithInputSchema[CheckConfigInput](),
 		mcp.WithOutputSchema[CheckConfigOutput](),
 		annotations("Check configuration", true, false, true, true),
@@ -65,6 +67,21 @@ func (d *Deps) checkConfig(ctx context.Context, _ mcp.CallToolRequest, in CheckC
 	if len(names) == 0 {
 		names = []string{reg.Default()}
 	}
+	// One upstream call per model: more names than the registry holds can only repeat them.
+	if max := len(reg.Models()); len(names) > max {
+		return d.failure(ctx, "check_config", "", apierrors.Newf(apierrors.InvalidRequest,
+			"check_config takes at most %d models (the registry's size), not %d; name fewer or pass all: true.", max, len(names)))
+	}
+	if rep, err := d.Gemini.Refresh(ctx); err == nil {
+		detail := rep.Method + " shows this key can use " + orNone(rep.Available)
+		if len(rep.Unavailable) > 0 {
+			detail += "; not " + orNone(rep.Unavailable) + " (calls to them go to their successors)"
+		}
+		add(Check{Check: "models available", OK: true, Detail: detail})
+	} else if d.Gemini.HasCredentials() {
+		add(failedCheck("models available", err, ""))
+	}
+	out.Warnings = d.Gemini.Warnings()
 	for _, name := range names {
 		res, err := reg.Lookup(name)
 		if err != nil {
@@ -84,6 +101,9 @@ func (d *Deps) checkConfig(ctx context.Context, _ mcp.CallToolRequest, in CheckC
 	} else {
 		fmt.Fprintf(&b, "Some checks failed (backend %s):", out.Backend)
 	}
+	for _, w := range out.Warnings {
+		fmt.Fprintf(&b, "\n- warning: %s", w)
+	}
 	for _, c := range out.Checks {
 		mark := "ok"
 		if !c.OK {
@@ -92,6 +112,13 @@ func (d *Deps) checkConfig(ctx context.Context, _ mcp.CallToolRequest, in CheckC
 		fmt.Fprintf(&b, "\n- %s: %s — %s", mark, c.Check, c.Detail)
 	}
 	return &mcp.CallToolResult{Content: []mcp.Content{mcp.NewTextContent(b.String())}, StructuredContent: out}
+}
+
+func orNone(ids []string) string {
+	if len(ids) == 0 {
+		return "none of the registry's models"
+	}
+	return strings.Join(ids, ", ")
 }
 
 func failedCheck(what string, err error, model string) Check {

@@ -19,9 +19,9 @@ type EditImageInput struct {
 	FromImageID    string   `json:"from_image_id,omitempty" jsonschema_description:"Branch from an earlier image of a conversation: history is cut at the turn that made it, and the branch gets a new conversation_id."`
 	Images         []string `json:"images,omitempty" jsonschema_description:"Extra reference images, in any of the forms image accepts, up to the model's limit."`
 	Model          string   `json:"model,omitempty" jsonschema_description:"For a new conversation: the model alias or id. A continued conversation keeps its model."`
-	AspectRatio    string   `json:"aspect_ratio,omitempty" jsonschema:"enum=1:1,enum=2:3,enum=3:2,enum=3:4,enum=4:3,enum=4:5,enum=5:4,enum=9:16,enum=16:9,enum=21:9,enum=1:4,enum=4:1,enum=1:8,enum=8:1" jsonschema_description:"Aspect ratio for this turn; default: the conversation's."`
-	ImageSize      string   `json:"image_size,omitempty" jsonschema:"enum=512,enum=1K,enum=2K,enum=4K" jsonschema_description:"Size for this turn (uppercase K); default: the conversation's."`
-	ThinkingLevel  string   `json:"thinking_level,omitempty" jsonschema:"enum=minimal,enum=high" jsonschema_description:"How hard the model thinks, where supported."`
+	AspectRatio    string   `json:"aspect_ratio,omitempty" jsonschema_description:"Aspect ratio for this turn; default: the conversation's."`
+	ImageSize      string   `json:"image_size,omitempty" jsonschema_description:"Size for this turn (uppercase K); default: the conversation's."`
+	ThinkingLevel  string   `json:"thinking_level,omitempty" jsonschema_description:"How hard the model thinks, where supported."`
 	GoogleSearch   bool     `json:"google_search,omitempty" jsonschema_description:"Ground the edit in Google Search results, where supported."`
 	ImageSearch    bool     `json:"image_search,omitempty" jsonschema_description:"Also ground in Google Image Search (implies google_search), where supported."`
 	N              int      `json:"n,omitempty" jsonschema_description:"Variants of the edit, 1-4 (default 1); the first continues the conversation, the others branch. n multiplies the cost."`

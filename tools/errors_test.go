@@ -46,6 +46,7 @@ func TestUpstreamFailuresBecomeToolErrors(t *testing.T) {
 		{geminitest.InvalidKey(), apierrors.Auth, false, "key"},
 		{geminitest.PermissionDenied(), apierrors.Auth, false, ""},
 		{geminitest.NotFound(), apierrors.ModelNotFound, false, ""},
+		{geminitest.UserLocation(), apierrors.LocationUnsupported, false, ""},
 		{geminitest.Internal(), apierrors.ServerError, true, ""},
 		{geminitest.BadGateway(), apierrors.BadGateway, true, ""},
 		{geminitest.Overloaded(), apierrors.Overloaded, true, "overloaded"},
@@ -62,9 +63,6 @@ func TestUpstreamFailuresBecomeToolErrors(t *testing.T) {
 	for _, c := range cases {
 		t.Run(string(c.fault.Kind), func(t *testing.T) {
 			h.sim.Enqueue("", c.fault)
-			if c.fault.Kind == geminitest.KindNotFound {
-				h.sim.Enqueue("", c.fault) // the GA id, then the preview id it replaced
-			}
 			res := h.call(t, "generate_image", map[string]any{"prompt": "a quiet harbour"})
 			var d apierrors.Diagnosis
 			structured(t, res, &d)
@@ -117,7 +115,7 @@ func TestCheckConfig(t *testing.T) {
 	res := h.call(t, "check_config", map[string]any{"all": true})
 	var out tools.CheckConfigOutput
 	structured(t, res, &out)
-	if !out.OK || out.Backend != "gemini-api" || len(out.Checks) != 1+len(gemini.DefaultRegistry().Models()) {
+	if !out.OK || out.Backend != "gemini-api" || len(out.Checks) != 2+len(gemini.DefaultRegistry().Models()) {
 		t.Errorf("healthy setup: %s", text(res))
 	}
 

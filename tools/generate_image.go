@@ -16,11 +16,11 @@ import (
 // GenerateImageInput is the generate_image argument object.
 type GenerateImageInput struct {
 	Prompt         string   `json:"prompt" jsonschema_description:"What to draw: subject, style, composition, any text to render."`
-	Model          string   `json:"model,omitempty" jsonschema_description:"Model alias or id (see list_models); default nano-banana-2."`
-	AspectRatio    string   `json:"aspect_ratio,omitempty" jsonschema:"enum=1:1,enum=2:3,enum=3:2,enum=3:4,enum=4:3,enum=4:5,enum=5:4,enum=9:16,enum=16:9,enum=21:9,enum=1:4,enum=4:1,enum=1:8,enum=8:1" jsonschema_description:"Aspect ratio; each model supports a subset (see list_models). Default: 1:1, or the reference image's ratio."`
-	ImageSize      string   `json:"image_size,omitempty" jsonschema:"enum=512,enum=1K,enum=2K,enum=4K" jsonschema_description:"Resolution class (uppercase K); each model supports a subset (see list_models). Default 1K."`
+	Model          string   `json:"model,omitempty" jsonschema_description:"Model alias or id (see list_models); default: the server's default model."`
+	AspectRatio    string   `json:"aspect_ratio,omitempty" jsonschema_description:"Aspect ratio; each model supports a subset (see list_models). Default: 1:1, or the reference image's ratio."`
+	ImageSize      string   `json:"image_size,omitempty" jsonschema_description:"Resolution class (uppercase K); each model supports a subset (see list_models). Default 1K."`
 	Images         []string `json:"images,omitempty" jsonschema_description:"Reference images: a file path under the allowed roots, an http(s) URL, a data URL, bare base64, or an image_id from an earlier result."`
-	ThinkingLevel  string   `json:"thinking_level,omitempty" jsonschema:"enum=minimal,enum=high" jsonschema_description:"How hard the model thinks before drawing, where the model supports it."`
+	ThinkingLevel  string   `json:"thinking_level,omitempty" jsonschema_description:"How hard the model thinks before drawing, where the model supports it."`
 	GoogleSearch   bool     `json:"google_search,omitempty" jsonschema_description:"Ground the image in Google Search results (current events, real places), where the model supports it."`
 	ImageSearch    bool     `json:"image_search,omitempty" jsonschema_description:"Also ground in Google Image Search (implies google_search), where the model supports it."`
 	N              int      `json:"n,omitempty" jsonschema_description:"Images to make, 1-4 (default 1): n requests in parallel; n multiplies the cost."`

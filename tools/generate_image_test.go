@@ -27,8 +27,8 @@ func TestGenerateImageSavesFinalImage(t *testing.T) {
 	if !strings.HasPrefix(out.ConversationID, "c_") || !strings.HasPrefix(out.ImageID, "img_") {
 		t.Errorf("ids = %q, %q; want c_… and img_…", out.ConversationID, out.ImageID)
 	}
-	if out.Model != "gemini-3.1-flash-image" {
-		t.Errorf("model = %q, want the default nano-banana-2 id", out.Model)
+	if out.Model != "gemini-nano-banana-2.1" {
+		t.Errorf("model = %q, want the default nano-banana-2.1 id", out.Model)
 	}
 	if filepath.Dir(out.Path) != h.outDir || !strings.Contains(filepath.Base(out.Path), "a-red-fox-in-the-snow") {
 		t.Errorf("path = %q; want a readable name in %s", out.Path, h.outDir)
@@ -38,15 +38,15 @@ func TestGenerateImageSavesFinalImage(t *testing.T) {
 		t.Errorf("saved %d×%d, reported %d×%d; want 1024×1024 (1:1 at 1K)", w, hgt, out.Width, out.Height)
 	}
 	if out.Drafts < 1 {
-		t.Errorf("drafts = %d; the simulator sends thought images for Nano Banana 2", out.Drafts)
+		t.Errorf("drafts = %d; the simulator sends thought images for Nano Banana 2.1", out.Drafts)
 	}
-	if out.Usage.ImageTokens != 1120 || out.CostUSD < 0.067 || out.Attempts != 1 {
+	if out.Usage.ImageTokens != 1120 || out.CostUSD < 0.0336 || out.Attempts != 1 {
 		t.Errorf("usage %+v cost %v attempts %d", out.Usage, out.CostUSD, out.Attempts)
 	}
 	if out.MIMEType != "image/png" || out.Bytes == 0 || out.URI != "file://"+filepath.ToSlash(out.Path) {
 		t.Errorf("mime %q bytes %d uri %q", out.MIMEType, out.Bytes, out.URI)
 	}
-	if !strings.HasPrefix(text(res), "Generated a 1024×1024 1K image with gemini-3.1-flash-image") {
+	if !strings.HasPrefix(text(res), "Generated a 1024×1024 1K image with gemini-nano-banana-2.1") {
 		t.Errorf("summary = %q", text(res))
 	}
 	img, ok := mcp.AsImageContent(res.Content[1])
@@ -184,10 +184,10 @@ func TestGenerateImageRefusesBadInputs(t *testing.T) {
 		t.Fatal(err)
 	}
 	cases := map[string]struct{ ref, says string }{
-		"outside roots":    {outside, "outside the allowed directories"},
-		"symlink out":      {link, "outside the allowed directories"},
+		"outside roots":    {outside, "Not readable here: "},
+		"symlink out":      {link, "Not readable here: "},
 		"not an image":     {notImage, "not a PNG, JPEG or WebP"},
-		"missing file":     {filepath.Join(h.outDir, "nope.png"), "no such file"},
+		"missing file":     {filepath.Join(h.outDir, "nope.png"), "Not readable here: "},
 		"loopback URL":     {"http://127.0.0.1:9/cat.png", "loopback or private"},
 		"unknown image id": {"img_aaaaaaaaaaaaaaaa", "No saved image"},
 		"bad data URL":     {"data:image/png,abc", "data:image/png;base64"},

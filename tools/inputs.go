@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -62,7 +61,7 @@ func (d *Deps) loadImage(ctx context.Context, ref string) (gemini.Image, error) 
 	case ref == "":
 		return gemini.Image{}, inputError("the image reference is empty; pass a path, URL, data URL, base64 or image_id")
 	case session.ValidID("img", ref):
-		data, err = d.readImageID(ref)
+		data, err = d.readImageID(ctx, ref)
 	case strings.HasPrefix(ref, "data:"):
 		data, err = decodeDataURL(ref)
 	case strings.HasPrefix(ref, "http://"), strings.HasPrefix(ref, "https://"):
@@ -72,12 +71,12 @@ func (d *Deps) loadImage(ctx context.Context, ref string) (gemini.Image, error) 
 		if perr != nil {
 			return gemini.Image{}, inputError("%q is not a valid file URL", ref)
 		}
-		data, err = d.readPath(u.Path)
+		data, err = d.readPath(ctx, u.Path)
 	case looksLikePath(ref):
-		data, err = d.readPath(ref)
+		data, err = d.readPath(ctx, ref)
 	default:
 		if data, err = decodeBase64(ref); err != nil {
-			data, err = d.readPath(ref) // a relative path; its error says what was wrong
+			data, err = d.readPath(ctx, ref) // a relative path; its error says what was wrong
 		}
 	}
 	if err != nil {
@@ -87,8 +86,7 @@ func (d *Deps) loadImage(ctx context.Context, ref string) (gemini.Image, error) 
 		return gemini.Image{}, inputError("the image is %d MiB, over the %d MiB limit; send a smaller image", len(data)>>20, d.Fetch.MaxBytes>>20)
 	}
 	mime := http.DetectContentType(data)
-	switch mime {
-	case "image/png", "image/jpeg", "image/webp":
+	if isInputImage(mime) {
 		return gemini.Image{Data: data, MIMEType: mime}, nil
 	}
 	return gemini.Image{}, inputError("the data is not a PNG, JPEG or WebP image (it looks like %s)", mime)
@@ -106,7 +104,7 @@ func looksLikePath(s string) bool {
 		strings.HasPrefix(s, "/") || strings.Contains(s, `\`) || (len(s) < 256 && filepath.Ext(s) != "")
 }
 
-func (d *Deps) readImageID(id string) ([]byte, error) {
+func (d *Deps) readImageID(ctx context.Context, id string) ([]byte, error) {
 	if d.Images == nil {
 		return nil, inputError("image ids cannot be used: no image store is configured")
 	}
@@ -114,12 +112,15 @@ func (d *Deps) readImageID(id string) ([]byte, error) {
 	if err != nil {
 		return nil, inputError("no saved image has the id %s; use an image_id returned by generate_image", id)
 	}
-	return d.readFile(path)
+	return d.readFileContext(ctx, path, id)
 }
 
-// readPath confines a path argument to the allowed roots, after resolving symlinks, so a link
-// inside a root cannot point outside it.
-func (d *Deps) readPath(p string) ([]byte, error) {
+// readPath confines a path argument to the allowed roots. The path is checked before anything
+// is opened, and again after symlinks are resolved (a link inside a root cannot point outside
+// it). Every refusal before the file is open reads the same, so the answer reveals nothing
+// about paths outside the roots, not even whether they exist.
+func (d *Deps) readPath(ctx context.Context, p string) ([]byte, error) {
+	shown := p
 	if strings.HasPrefix(p, "~") {
 		if home, err := os.UserHomeDir(); err == nil {
 			p = filepath.Join(home, strings.TrimPrefix(p, "~"))
@@ -128,41 +129,101 @@ func (d *Deps) readPath(p string) ([]byte, error) {
 	if !filepath.IsAbs(p) && len(d.AllowedRoots) > 0 {
 		p = filepath.Join(d.AllowedRoots[0], p)
 	}
-	real, err := filepath.EvalSymlinks(filepath.Clean(p))
-	if err != nil {
-		return nil, inputError("cannot open %s: %s", p, pathProblem(err))
+	p = filepath.Clean(p)
+	if !d.allowed(p) {
+		return nil, d.notReadable(shown)
 	}
-	if !d.allowed(real) {
-		return nil, inputError("%s is outside the allowed directories (%s); copy the image there or add its folder with --allowed-roots",
-			p, strings.Join(d.AllowedRoots, ", "))
+	real, err := filepath.EvalSymlinks(p)
+	if err != nil || !d.allowed(real) {
+		return nil, d.notReadable(shown)
 	}
-	return d.readFile(real)
+	return d.readFileContext(ctx, real, shown)
 }
 
+// notReadable is the one answer for a path outside the roots, missing or unopenable.
+func (d *Deps) notReadable(path string) error {
+	return inputError("not readable here: %s; images may come from: %s", path, strings.Join(d.AllowedRoots, ", "))
+}
+
+// allowed reports whether path lies inside a root, as configured or with its symlinks
+// resolved (/tmp is /private/tmp on macOS).
 func (d *Deps) allowed(path string) bool {
 	for _, root := range d.AllowedRoots {
-		r, err := filepath.EvalSymlinks(root)
-		if err != nil {
-			continue
+		if within(filepath.Clean(root), path) {
+			return true
 		}
-		rel, err := filepath.Rel(r, path)
-		if err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		if r, err := filepath.EvalSymlinks(root); err == nil && within(r, path) {
 			return true
 		}
 	}
 	return false
 }
 
+func within(root, path string) bool {
+	rel, err := filepath.Rel(root, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
+}
+
+// readFile reads a file the server itself knows (a saved image).
 func (d *Deps) readFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	return d.readFileContext(context.Background(), path, path)
+}
+
+// readFileContext opens path only if it is a regular file, judged on the opened descriptor
+// (no race with a swap after a check by name). O_NONBLOCK keeps the open of a FIFO from
+// waiting for a writer, which would hang the worker and, with enough of them, the server. The
+// first bytes are sniffed before the rest is read, so a non-image is never read in full.
+func (d *Deps) readFileContext(ctx context.Context, path, shown string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
-		return nil, inputError("cannot open %s: %s", path, pathProblem(err))
+		return nil, d.notReadable(shown)
 	}
 	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.IsDir() {
-		return nil, inputError("%s is a directory, not an image file", path)
+	st, err := f.Stat()
+	if err != nil {
+		return nil, d.notReadable(shown)
 	}
-	return readCapped(f, d.Fetch.MaxBytes)
+	if !st.Mode().IsRegular() {
+		return nil, inputError("%s is not a regular file (it is a directory, pipe or device); pass an image file", shown)
+	}
+	if st.Size() > d.Fetch.MaxBytes {
+		return nil, inputError("the image is %d MiB, over the %d MiB limit; send a smaller image", st.Size()>>20, d.Fetch.MaxBytes>>20)
+	}
+	r := &ctxReader{ctx: ctx, r: f}
+	head := make([]byte, 512)
+	n, err := io.ReadFull(r, head)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return nil, inputError("reading %s failed: %v", shown, err)
+	}
+	head = head[:n]
+	if mime := http.DetectContentType(head); !isInputImage(mime) {
+		return nil, inputError("%s is not a PNG, JPEG or WebP image (it looks like %s)", shown, mime)
+	}
+	rest, err := readCapped(r, d.Fetch.MaxBytes-int64(n))
+	if err != nil {
+		return nil, err
+	}
+	return append(head, rest...), nil
+}
+
+func isInputImage(mime string) bool {
+	return mime == "image/png" || mime == "image/jpeg" || mime == "image/webp"
+}
+
+// ctxReader stops reading once the call is cancelled.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	if len(p) > 1<<20 {
+		p = p[:1<<20]
+	}
+	return c.r.Read(p)
 }
 
 func pathProblem(err error) string {
@@ -219,10 +280,10 @@ func (d *Deps) fetch(ctx context.Context, raw string) ([]byte, error) {
 	if err != nil {
 		return nil, inputError("%q is not a valid URL", raw)
 	}
-	resp, err := d.fetchClient().Do(req)
+	resp, err := fetchClient(d.Fetch.AllowPrivate).Do(req)
 	if err != nil {
 		if errors.Is(err, errPrivateAddress) {
-			return nil, inputError("%s resolves to a loopback or private address, which is refused; use a public URL or a local path", req.URL.Host)
+			return nil, inputError("%s resolves to a loopback or private address (or another range that is not the public internet), which is refused; use a public URL or a local path", req.URL.Host)
 		}
 		return nil, inputError("downloading %s failed: %s", req.URL.Host, apierrors.Sanitize(err.Error()))
 	}
@@ -234,25 +295,4 @@ func (d *Deps) fetch(ctx context.Context, raw string) ([]byte, error) {
 		return nil, inputError("the image at %s is %d MiB, over the %d MiB limit", req.URL.Host, resp.ContentLength>>20, d.Fetch.MaxBytes>>20)
 	}
 	return readCapped(resp.Body, d.Fetch.MaxBytes)
-}
-
-var errPrivateAddress = errors.New("address is loopback or private")
-
-func (d *Deps) fetchClient() *http.Client {
-	dialer := &net.Dialer{Timeout: 10 * time.Second}
-	if !d.Fetch.AllowPrivate {
-		dialer.Control = func(_, address string, _ syscall.RawConn) error {
-			host, _, err := net.SplitHostPort(address)
-			if err != nil {
-				return err
-			}
-			ip := net.ParseIP(host)
-			if ip == nil || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() ||
-				ip.IsLinkLocalMulticast() || ip.IsUnspecified() || ip.IsMulticast() {
-				return errPrivateAddress
-			}
-			return nil
-		}
-	}
-	return &http.Client{Transport: &http.Transport{DialContext: dialer.DialContext, Proxy: nil}}
 }

@@ -171,7 +171,7 @@ func (j *Jobs) persist(jb *job) error {
 	if err != nil {
 		return err
 	}
-	return session.WriteFileAtomic(filepath.Join(j.dir, jb.ID+".json"), data, 0o600)
+	return session.WriteFileAtomic(filepath.Join(j.dir, jb.ID+".json"), apierrors.RedactSecrets(data), 0o600)
 }
 
 func mustJSON(v any) json.RawMessage {

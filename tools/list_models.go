@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
 
@@ -25,11 +26,18 @@ type ModelInfo struct {
 	MaxReferenceImages int                `json:"max_reference_images"`
 	Thinking           bool               `json:"thinking"`
 	ThinkingLevels     []string           `json:"thinking_levels,omitempty"`
+	DefaultThinking    string             `json:"default_thinking_level,omitempty" jsonschema_description:"The level the model uses when none is given."`
 	GoogleSearch       bool               `json:"google_search"`
-	ImageSearch        bool               `json:"image_search"`
+	Search             []string           `json:"search" jsonschema_description:"Kinds of Google Search grounding: web, image."`
 	USDPerImage        map[string]float64 `json:"usd_per_image"`
 	Released           string             `json:"released,omitempty"`
 	EarliestShutdown   string             `json:"earliest_shutdown,omitempty"`
+	Status             string             `json:"status,omitempty" jsonschema_description:"Google's status: ga, preview, deprecated or restricted."`
+	Deprecated         string             `json:"deprecated,omitempty" jsonschema_description:"When Google deprecated it."`
+	Successor          string             `json:"successor,omitempty" jsonschema_description:"Where calls go once this model is gone."`
+	Availability       string             `json:"availability,omitempty" jsonschema_description:"What the live API showed: available, unavailable, gone (answered 404) or retiring; empty until checked."`
+	RetirementTime     string             `json:"retirement_time,omitempty" jsonschema_description:"When Google will retire it, from the API's modelStatus (RFC 3339)."`
+	Warning            string             `json:"warning,omitempty" jsonschema_description:"What a caller should know: a retirement date, or that calls go to the successor."`
 	Default            bool               `json:"default,omitempty"`
 }
 
@@ -43,7 +51,8 @@ type ListModelsOutput struct {
 func ListModels(d *Deps) Tool {
 	tool := mcp.NewTool("list_models",
 		mcp.WithDescription("List the Gemini image models this server knows: ids, aliases, aspect ratios, sizes, "+
-			"reference-image limits, thinking and search support, prices and lifecycle dates."),
+			"reference-image limits, thinking and search support, prices, lifecycle dates, and what the live API showed "+
+			"(a model unavailable, shut down or retiring, and its successor)."),
 		mcp.WithInputSchema[ListModelsInput](),
 		mcp.WithOutputSchema[ListModelsOutput](),
 		annotations("List models", true, false, true, false),
@@ -57,10 +66,15 @@ func (d *Deps) listModels(_ context.Context, _ mcp.CallToolRequest, _ ListModels
 	out := ListModelsOutput{Default: def.Model.ID}
 	var b strings.Builder
 	for _, m := range reg.Models() {
-		out.Models = append(out.Models, modelInfo(m, m == def.Model))
+		info := modelInfo(m, m == def.Model)
+		d.lifecycleInfo(&info, m)
+		out.Models = append(out.Models, info)
 		fmt.Fprintf(&b, "%s (%s; %s): ratios %s; sizes %s; up to %d reference images\n",
 			m.ID, m.Name, strings.Join(m.Aliases, ", "), strings.Join(m.AspectRatios, " "),
 			strings.Join(m.Sizes, " "), m.MaxReferenceImages)
+		if info.Warning != "" {
+			fmt.Fprintf(&b, "  warning: %s\n", info.Warning)
+		}
 	}
 	return &mcp.CallToolResult{Content: []mcp.Content{mcp.NewTextContent(strings.TrimSpace(b.String()))}, StructuredContent: out}
 }
@@ -68,6 +82,62 @@ func (d *Deps) listModels(_ context.Context, _ mcp.CallToolRequest, _ ListModels
 func modelInfo(m *gemini.Model, isDefault bool) ModelInfo {
 	return ModelInfo{ID: m.ID, Name: m.Name, Aliases: m.Aliases, Replaces: m.Replaces, AspectRatios: m.AspectRatios,
 		Sizes: m.Sizes, DefaultSize: m.DefaultSize, MaxReferenceImages: m.MaxReferenceImages, Thinking: m.Thinking,
-		ThinkingLevels: m.ThinkingLevels, GoogleSearch: m.Searches("web"), ImageSearch: m.Searches("image"), USDPerImage: m.USDPerImage,
-		Released: m.Released, EarliestShutdown: m.EarliestShutdown, Default: isDefault}
+		ThinkingLevels: m.ThinkingLevels, DefaultThinking: m.DefaultThinking, GoogleSearch: m.Searches("web"),
+		Search: m.Search, USDPerImage: m.USDPerImage, Released: m.Released, EarliestShutdown: m.EarliestShutdown,
+		Status: m.Status, Deprecated: m.Deprecated, Successor: m.Successor, Default: isDefault}
+}
+
+// lifecycleInfo adds what the live API showed about m.
+func (d *Deps) lifecycleInfo(info *ModelInfo, m *gemini.Model) {
+	st, ok := d.Gemini.ModelState(m.ID)
+	if !ok {
+		return
+	}
+	info.Availability = st.Status
+	if !st.RetirementTime.IsZero() {
+		info.RetirementTime = st.RetirementTime.UTC().Format(time.RFC3339)
+	}
+	for _, w := range d.Gemini.Warnings() {
+		if strings.HasPrefix(w, m.ID+" ") {
+			info.Warning = w
+		}
+	}
+}
+
+// ModelTable renders the registry as the README's model table.
+func ModelTable(reg *gemini.Registry) string {
+	def, _ := reg.Lookup(reg.Default())
+	var b strings.Builder
+	b.WriteString("| model | alias | status | ratios | sizes | thinking levels | search | reference images | $ per image |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
+	for _, m := range reg.Models() {
+		status := m.Status
+		if m.Deprecated != "" {
+			status += " " + m.Deprecated
+		}
+		if m.Successor != "" {
+			status += " → `" + m.Successor + "`"
+		}
+		if m == def.Model {
+			status += " (default)"
+		}
+		var prices []string
+		for _, s := range m.Sizes {
+			if p, ok := m.USDPerImage[s]; ok {
+				prices = append(prices, fmt.Sprintf("%s %.3f", s, p))
+			}
+		}
+		fmt.Fprintf(&b, "| `%s` %s | `%s` | %s | %d | %s | %s | %s | %d | %s |\n", m.ID, m.Name,
+			strings.Join(m.Aliases, "`, `"), status, len(m.AspectRatios), strings.Join(m.Sizes, ", "),
+			orDash(strings.Join(m.ThinkingLevels, ", ")), orDash(strings.Join(m.Search, ", ")),
+			m.MaxReferenceImages, strings.Join(prices, " · "))
+	}
+	return b.String()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
 }

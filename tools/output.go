@@ -93,15 +93,15 @@ func (d *Deps) chooseOutput(req mcp.CallToolRequest, mode string) (delivery, err
 	return dl, nil
 }
 
-// urlBase is --public-url, else a forwarding proxy's host, else the address this server
-// listens on.
+// urlBase is --public-url, else a trusted forwarding proxy's host, else the address this
+// server listens on.
 func (d *Deps) urlBase(h http.Header) string {
 	switch {
 	case d.PublicURL != "":
 		return strings.TrimRight(d.PublicURL, "/")
 	case d.ServerURL == nil:
 		return ""
-	case h != nil && h.Get("X-Forwarded-Host") != "":
+	case d.TrustForwardedHost && h != nil && validHost(h.Get("X-Forwarded-Host")):
 		scheme := "http"
 		if h.Get("X-Forwarded-Proto") == "https" {
 			scheme = "https"
@@ -142,7 +142,7 @@ func (d *Deps) deliver(ctx context.Context, res *gemini.Result, out *ImageOutput
 	}
 	text := summaryLine(out)
 	if out.URL != "" {
-		text += fmt.Sprintf("\n![%s](%s)", out.ImageID, out.URL)
+		text += fmt.Sprintf("\n![%s](%s)", out.ImageID, markdownURL(out.URL))
 	}
 	return &mcp.CallToolResult{Content: append([]mcp.Content{mcp.NewTextContent(text)}, content...), StructuredContent: out}, nil
 }

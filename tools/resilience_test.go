@@ -98,7 +98,7 @@ func TestOverloadedProIsServedByFallback(t *testing.T) {
 	res, _ := callDriven(t, h, clock, "generate_image", map[string]any{"prompt": "a fox", "model": "nano-banana-pro", "image_size": "2K", "output": "path"})
 	var out tools.ImageOutput
 	structured(t, res, &out)
-	if res.IsError || out.Model != "gemini-3.1-flash-image" || out.FallbackFrom != "gemini-3-pro-image" {
+	if res.IsError || out.Model != "gemini-nano-banana-2.1" || out.FallbackFrom != "gemini-3-pro-image" {
 		t.Fatalf("model %s fallback_from %s: %s", out.Model, out.FallbackFrom, text(res))
 	}
 	rep, _ := callDriven(t, h, clock, "usage_report", nil)

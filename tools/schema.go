@@ -7,7 +7,31 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	apierrors "github.com/nanobanana-mcp/nanobanana-mcp/errors"
+	"github.com/nanobanana-mcp/nanobanana-mcp/gemini"
 )
+
+// registryEnums sets the enums of the model options (aspect_ratio, image_size,
+// thinking_level) from the registry the server runs with, so that a model added to
+// models.json or --models-file widens them with no code change.
+func registryEnums(t mcp.Tool, reg *gemini.Registry) mcp.Tool {
+	if len(t.RawInputSchema) == 0 || reg == nil {
+		return t
+	}
+	enums := map[string][]string{
+		"aspect_ratio":   reg.AllAspectRatios(),
+		"image_size":     reg.AllSizes(),
+		"thinking_level": reg.AllThinkingLevels(),
+	}
+	t.RawInputSchema = tidyRaw(t.RawInputSchema, func(schema map[string]any) {
+		props, _ := schema["properties"].(map[string]any)
+		for name, values := range enums {
+			if p, ok := props[name].(map[string]any); ok && len(values) > 0 {
+				p["enum"] = values
+			}
+		}
+	})
+	return t
+}
 
 // tidySchemas prepares the generated schemas for real clients.
 //

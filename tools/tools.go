@@ -25,6 +25,11 @@ type Generator interface {
 	Location() string
 	Usage() *gemini.UsageLog
 	Breakers() []resilience.BreakerStatus
+	// What the live API showed about the registry's models (see gemini/churn.go).
+	ModelState(id string) (gemini.ModelState, bool)
+	Warnings() []string
+	Refresh(ctx context.Context) (gemini.RefreshReport, error)
+	HasCredentials() bool
 }
 
 // Deps is what the tools need from the rest of the server.
@@ -51,6 +56,10 @@ type Deps struct {
 
 	Jobs       *Jobs         // background generations (async, --async-after, idempotency keys)
 	AsyncAfter time.Duration // a call still running after this answers with a job_id; 0: never
+
+	// TrustForwardedHost lets X-Forwarded-Host (validated) name the host in image URLs; only a
+	// reverse proxy the operator runs may set it (--trust-forwarded-host).
+	TrustForwardedHost bool
 }
 
 // Tool is one MCP tool: its definition and its handler.
@@ -74,7 +83,7 @@ func All(d *Deps) []Tool {
 		UsageReport(d),
 	}
 	for i := range list {
-		list[i].Tool = tidySchemas(list[i].Tool)
+		list[i].Tool = registryEnums(tidySchemas(list[i].Tool), d.Gemini.Registry())
 	}
 	return list
 }

@@ -115,7 +115,7 @@ func TestListModels(t *testing.T) {
 	res := h.call(t, "list_models", nil)
 	var out tools.ListModelsOutput
 	structured(t, res, &out)
-	if res.IsError || out.Default != "gemini-3.1-flash-image" || len(out.Models) < 3 {
+	if res.IsError || out.Default != "gemini-nano-banana-2.1" || len(out.Models) < 3 {
 		t.Fatalf("got %+v", out)
 	}
 	for _, m := range out.Models {

@@ -3,6 +3,7 @@ package tools
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"math"
 
@@ -28,6 +29,12 @@ func (d *Deps) runTurn(ctx context.Context, req mcp.CallToolRequest, tool string
 	fail := func(model string, err error) *mcp.CallToolResult {
 		if tc != nil && tc.branched {
 			_ = d.Store.Delete(context.WithoutCancel(ctx), tc.conv.ID) // a failed first turn leaves no branch behind
+		}
+		if gone := (*gemini.GoneError)(nil); tc != nil && tc.conv != nil && errors.As(err, &gone) {
+			// Name the image that starts the new conversation, so it is one step.
+			if img, ok := tc.conv.LatestImage(); ok {
+				err = gemini.ConversationGone(gone.Model, gone.Successor, img.ID)
+			}
 		}
 		return d.failure(ctx, tool, model, err)
 	}

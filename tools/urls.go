@@ -6,9 +6,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -76,7 +79,9 @@ func ImageHandler(d *Deps) http.Handler {
 			return
 		}
 		path, err := d.Images.Find(id)
-		if err != nil {
+		// The extension is part of the link: only the image's own is served, so a signed link
+		// cannot be renamed into .html or .svg.
+		if err != nil || !strings.EqualFold(filepath.Ext(path), pathExt(name)) {
 			http.NotFound(w, r)
 			return
 		}
@@ -87,10 +92,23 @@ func ImageHandler(d *Deps) http.Handler {
 		}
 		defer f.Close()
 		st, err := f.Stat()
-		if err != nil {
+		if err != nil || !st.Mode().IsRegular() {
 			http.NotFound(w, r)
 			return
 		}
+		// The content type comes from the bytes, never from the name.
+		head := make([]byte, 512)
+		n, _ := io.ReadFull(f, head)
+		mime := http.DetectContentType(head[:n])
+		if !strings.HasPrefix(mime, "image/") {
+			http.NotFound(w, r)
+			return
+		}
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", mime)
 		w.Header().Set("Cache-Control", "private, max-age=3600")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		http.ServeContent(w, r, name, st.ModTime(), f)
@@ -103,3 +121,38 @@ func pathExt(name string) string {
 	}
 	return ""
 }
+
+// validHost accepts what a Host header may hold: a DNS name or an IP literal, with an optional
+// port, and nothing else (no user info, path, spaces or markup).
+func validHost(h string) bool {
+	if h == "" || len(h) > 253+6 {
+		return false
+	}
+	u, err := url.Parse("http://" + h)
+	if err != nil || u.Host != h || u.User != nil || u.Path != "" || u.RawQuery != "" || u.Fragment != "" {
+		return false
+	}
+	if port := u.Port(); port != "" {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return false
+		}
+	}
+	name := u.Hostname()
+	if _, err := netip.ParseAddr(name); err == nil {
+		return true
+	}
+	for _, label := range strings.Split(name, ".") {
+		if label == "" || len(label) > 63 || strings.HasPrefix(label, "-") || strings.HasSuffix(label, "-") {
+			return false
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// markdownURL escapes what would end or break a markdown link destination.
+var markdownURL = strings.NewReplacer("(", "%28", ")", "%29", " ", "%20", "<", "%3C", ">", "%3E").Replace

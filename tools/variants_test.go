@@ -51,7 +51,7 @@ func TestNThreeImagesThreeCallsThreeConversations(t *testing.T) {
 			}
 		}
 		pictures = append(pictures, data)
-		if img.Seed != int64(7+i) || img.Width != 1024 || img.Model != "gemini-3.1-flash-image" || img.Turn != 1 {
+		if img.Seed != int64(7+i) || img.Width != 1024 || img.Model != "gemini-nano-banana-2.1" || img.Turn != 1 {
 			t.Errorf("image %d: %+v", i+1, img)
 		}
 	}
@@ -68,7 +68,7 @@ func TestNThreeImagesThreeCallsThreeConversations(t *testing.T) {
 	// The top level describes the first image, as for n = 1; the cost is the whole call's.
 	first := out.Images[0]
 	if out.ImageID != first.ImageID || out.ConversationID != first.ConversationID || out.Seed != 7 ||
-		out.CostUSD < 3*0.067 || out.Attempts != 3 {
+		out.CostUSD < 3*0.0336 || out.Attempts != 3 {
 		t.Errorf("top level %+v", out)
 	}
 	previews, previewBytes := 0, 0
@@ -141,7 +141,7 @@ func TestNAllFailingIsOneDiagnosedError(t *testing.T) {
 // n images at --rpm 2 pace instead of meeting Gemini's 429, with "k of n done" progress.
 func TestNPacesAtRPM2(t *testing.T) {
 	clock := resilience.NewFakeClock(time.Now())
-	const model = "gemini-3.1-flash-image"
+	const model = "gemini-nano-banana-2.1"
 	sim, err := geminitest.New(geminitest.Config{Clock: clock.Now, Quotas: map[string]geminitest.Quota{model: {RPM: 2}}})
 	if err != nil {
 		t.Fatal(err)
@@ -244,7 +244,7 @@ func TestImageSearchGroundingInResultAndText(t *testing.T) {
 		t.Errorf("tools on the wire: %s", jsonOf(h.sim.Requests()[0].Body["tools"]))
 	}
 	// Grounding is billed apart: the estimate includes the list price and says what is free.
-	if out.CostUSD < 0.067+0.014 || !strings.Contains(strings.Join(out.Notes, " "), "first 5,000 a month are free") {
+	if out.CostUSD < 0.0336+0.014 || !strings.Contains(strings.Join(out.Notes, " "), "first 5,000 a month are free") {
 		t.Errorf("cost %v notes %q", out.CostUSD, out.Notes)
 	}
 	var rep tools.UsageReportOutput
@@ -253,7 +253,7 @@ func TestImageSearchGroundingInResultAndText(t *testing.T) {
 		t.Errorf("usage report grounded %d, this month %d", rep.GroundedCalls, rep.GroundedThisMonth)
 	}
 	pro := h.call(t, "generate_image", map[string]any{"prompt": "x", "model": "nano-banana-pro", "image_search": true})
-	if !pro.IsError || !strings.Contains(text(pro), "gemini-3.1-flash-image") || len(h.sim.Requests()) != 1 {
+	if !pro.IsError || !strings.Contains(text(pro), "gemini-nano-banana-2.1") || len(h.sim.Requests()) != 1 {
 		t.Errorf("image search on Pro: %s (%d calls)", text(pro), len(h.sim.Requests()))
 	}
 }
@@ -321,7 +321,7 @@ func driveParked(sim *geminitest.Server, clock *resilience.FakeClock, n int, f f
 // never more than six in a rolling minute at the simulator, and no 429.
 func TestTwelveCallsAtRPM6ShareTheWindow(t *testing.T) {
 	clock := resilience.NewFakeClock(time.Now())
-	const model = "gemini-3.1-flash-image"
+	const model = "gemini-nano-banana-2.1"
 	sim, err := geminitest.New(geminitest.Config{Clock: clock.Now, Quotas: map[string]geminitest.Quota{model: {RPM: 6}}})
 	if err != nil {
 		t.Fatal(err)

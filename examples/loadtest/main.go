@@ -102,7 +102,7 @@ func load(ctx context.Context, clients, calls int, size string, latency time.Dur
 	}()
 	url := "http://" + <-addr + "/mcp"
 
-	args := map[string]any{"prompt": "load", "image_size": size, "output": "path"}
+	args := map[string]any{"prompt": "load", "model": "gemini-3.1-flash-image", "image_size": size, "output": "path"} // the model the bare SDK path calls
 	lat, errs, elapsed := fanOut(clients, calls, func() (func() error, func(), error) {
 		c, err := client.NewStreamableHttpClient(url)
 		if err != nil {

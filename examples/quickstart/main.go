@@ -35,7 +35,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	serverBin := fs.String("server", "", "a built nanobanana-mcp binary (default: build it from this module)")
 	prompt := fs.String("prompt", "a ripe banana wearing sunglasses on a beach towel, photo", "what to draw")
 	edit := fs.String("edit", "now at sunset, with a tiny umbrella", "the edit for the second turn")
-	model := fs.String("model", "", "model alias or id (default nano-banana-2)")
+	model := fs.String("model", "", "model alias or id (default nano-banana-2.1)")
 	ratio := fs.String("ratio", "", "aspect ratio, e.g. 16:9")
 	size := fs.String("size", "", "image size: 512, 1K, 2K or 4K")
 	outDir := fs.String("output-dir", "", "where to save the image (default: the server's default)")

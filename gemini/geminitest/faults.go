@@ -35,14 +35,19 @@ const (
 	KindImageOther      FaultKind = "image-other" // finishReason IMAGE_OTHER
 	KindNoImage         FaultKind = "no-image"    // finishReason NO_IMAGE, text only
 	KindPromptBlocked   FaultKind = "blocked"     // promptFeedback.blockReason, no candidates
-	defaultRetryDelay             = 37 * time.Second
-	defaultSlowDelay              = 2 * time.Second
+	KindLocation        FaultKind = "location"    // 400 FAILED_PRECONDITION, user location not supported
+	// Model states rather than per-call faults: "MODEL:gone" (shut down: 404 and absent
+	// from models.list) and "MODEL:retiring[=2027-01-15]" (answers carry modelStatus).
+	KindGone          FaultKind = "gone"
+	KindRetiring      FaultKind = "retiring"
+	defaultRetryDelay           = 37 * time.Second
+	defaultSlowDelay            = 2 * time.Second
 )
 
 var allKinds = []FaultKind{KindRateLimited, KindDailyQuota, KindNoFreeTier, KindVertexExhausted,
 	KindInvalidKey, KindPermission, KindNotFound, KindInternal, KindBadGateway, KindOverloaded,
 	KindDeadline, KindSlow, KindHang, KindReset, KindTruncated, KindImageSafety,
-	KindImageProhibited, KindImageOther, KindNoImage, KindPromptBlocked}
+	KindImageProhibited, KindImageOther, KindNoImage, KindPromptBlocked, KindLocation, KindGone, KindRetiring}
 
 // Fault is one scripted misbehaviour of a generateContent call.
 type Fault struct {
@@ -53,6 +58,8 @@ type Fault struct {
 	// Reason is the promptFeedback.blockReason of KindPromptBlocked (default
 	// PROHIBITED_CONTENT).
 	Reason string
+	// Date is the retirement time of KindRetiring (default 30 days from now).
+	Date time.Time
 }
 
 // RateLimited is a per-minute 429 whose RetryInfo says retry after d.
@@ -116,6 +123,10 @@ func NoImage() Fault { return Fault{Kind: KindNoImage} }
 // candidates; "" means PROHIBITED_CONTENT.
 func PromptBlocked(reason string) Fault { return Fault{Kind: KindPromptBlocked, Reason: reason} }
 
+// UserLocation is the 400 FAILED_PRECONDITION a key gets from a country the API does not
+// serve.
+func UserLocation() Fault { return Fault{Kind: KindLocation} }
+
 // FaultRule applies a fault to calls of a model ("" = any): to each call with
 // Probability, or to the first Count calls.
 type FaultRule struct {
@@ -173,6 +184,22 @@ func parseRule(item string) (FaultRule, error) {
 	r.Fault = Fault{Kind: FaultKind(kind)}
 	if !knownKind(r.Fault.Kind) {
 		return r, fmt.Errorf("unknown fault kind %q; %s", kind, kindList())
+	}
+	if r.Fault.Kind == KindGone || r.Fault.Kind == KindRetiring {
+		if r.Model == "" || r.Count > 0 || r.Probability != 1 {
+			return r, fmt.Errorf("%s is a model's state: write MODEL:%s, without @ or x", kind, kind)
+		}
+		if hasDur {
+			if r.Fault.Kind != KindRetiring {
+				return r, fmt.Errorf("only retiring takes =date")
+			}
+			t, err := time.Parse("2006-01-02", dur)
+			if err != nil {
+				return r, fmt.Errorf("retirement date %q is not a date like 2027-01-15", dur)
+			}
+			r.Fault.Date = t
+		}
+		return r, nil
 	}
 	if hasDur {
 		if r.Fault.Kind != KindRateLimited && r.Fault.Kind != KindSlow {

@@ -33,7 +33,8 @@ func TestFaultsThroughSDK(t *testing.T) {
 		{NotFound(), 404, "NOT_FOUND", "is not found for API version v1beta"},
 		{Internal(), 500, "INTERNAL", "An internal error has occurred"},
 		{BadGateway(), 502, "502 Bad Gateway", "<title>Error 502 (Server Error)!!1</title>"},
-		{Overloaded(), 503, "UNAVAILABLE", "The model is overloaded. Please try again later."},
+		{Overloaded(), 503, "UNAVAILABLE", "This model is currently experiencing high demand. Spikes in demand are usually temporary. Please try again later."},
+		{UserLocation(), 400, "FAILED_PRECONDITION", "User location is not supported for the API use."},
 		{DeadlineExceeded(), 504, "DEADLINE_EXCEEDED", "Deadline expired"},
 	}
 	for _, tc := range apiCases {

@@ -14,6 +14,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -73,7 +74,10 @@ func faultStatus(f Fault, model string) (rpcStatus, bool) {
 	case KindInternal:
 		return rpcStatus{Code: 500, Status: "INTERNAL", Message: "An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting"}, true
 	case KindOverloaded:
-		return rpcStatus{Code: 503, Status: "UNAVAILABLE", Message: "The model is overloaded. Please try again later."}, true
+		// The 2026 text; before 2026 it was "The model is overloaded. Please try again later."
+		return rpcStatus{Code: 503, Status: "UNAVAILABLE", Message: "This model is currently experiencing high demand. Spikes in demand are usually temporary. Please try again later."}, true
+	case KindLocation:
+		return rpcStatus{Code: 400, Status: "FAILED_PRECONDITION", Message: "User location is not supported for the API use."}, true
 	case KindDeadline:
 		return rpcStatus{Code: 504, Status: "DEADLINE_EXCEEDED", Message: "Deadline expired before operation could complete."}, true
 	}
@@ -125,7 +129,7 @@ func (s *Server) serveGenerate(w http.ResponseWriter, r *http.Request, rt route,
 			}
 		}
 	}
-	m, ok := s.models[rt.model]
+	m, ok := s.model(rt.model)
 	if !ok {
 		if rt.vertex {
 			writeStatus(w, vertexModelNotFound(rt.full))
@@ -151,6 +155,7 @@ func (s *Server) serveGenerate(w http.ResponseWriter, r *http.Request, rt route,
 		return
 	}
 	resp := s.answer(g, fault, faulty)
+	resp.ModelStatus = s.retiring(m.ID)
 	if rt.action == "streamGenerateContent" {
 		s.writeStream(w, resp)
 		return
@@ -226,6 +231,14 @@ func (s *Server) validate(m *modelSpec, body []byte, enforce bool) (*genRequest,
 	}
 	if msg := s.sign.checkHistory(m.ID, g.wire.Contents, enforce && m.EnforceSignatures); msg != "" {
 		return nil, msg
+	}
+	if tc := cfg.ThinkingConfig; tc != nil && tc.ThinkingLevel != "" {
+		if len(m.Levels) == 0 {
+			return nil, "Thinking level is not supported for this model."
+		}
+		if !slices.Contains(m.Levels, tc.ThinkingLevel) {
+			return nil, "Request contains an invalid argument." // what the API says for most bad values
+		}
 	}
 	g.thoughts = m.Thinking && cfg.includeThoughts()
 	return g, ""
@@ -378,6 +391,7 @@ func (s *Server) writeStream(w http.ResponseWriter, resp *wireResponse) {
 		if i == len(parts)-1 {
 			chunk.Candidates[0].FinishReason = c.FinishReason
 			chunk.UsageMetadata = resp.UsageMetadata
+			chunk.ModelStatus = resp.ModelStatus
 		} else {
 			chunk.UsageMetadata = &wireUsage{PromptTokenCount: resp.UsageMetadata.PromptTokenCount,
 				TotalTokenCount: resp.UsageMetadata.PromptTokenCount}

@@ -32,6 +32,9 @@ type modelSpec struct {
 	EnforceSignatures bool
 	// Search lists the Google Search types the model grounds in: "web", "image".
 	Search []string
+	// Levels are the thinkingLevel values accepted; a thinking model without any
+	// (3 Pro Image) answers 400 to one.
+	Levels []string
 }
 
 // defaultSize is the imageSize used when the request sets none.
@@ -114,9 +117,22 @@ func newModels() map[string]*modelSpec {
 			Tokens:   map[string]int{"512": 747, "1K": 1120, "2K": 1680, "4K": 2520},
 			Thinking: true, MaxImages: 14, InputImageTokens: 560, EnforceSignatures: true,
 			Search: []string{"web", "image"},
+			Levels: []string{"MINIMAL", "HIGH"},
 		}
 	}
+	// Nano Banana 2.1 drops the 512 row (third-party reports: 512 is refused) and
+	// adds MEDIUM; Lite serves 1K only with MINIMAL and HIGH.
+	nb21 := mkFlash("gemini-nano-banana-2.1", "Nano Banana 2.1")
+	nb21.Description, nb21.Version = "Gemini Nano Banana 2.1", "2.1"
+	nb21.Sizes = map[string]map[string]dims{"1K": flash31["1K"], "2K": flash31["2K"], "4K": flash31["4K"]}
+	nb21.Levels = []string{"MINIMAL", "MEDIUM", "HIGH"}
+	lite := mkFlash("gemini-3.1-flash-lite-image", "Nano Banana 2 Lite")
+	lite.Description = "Gemini 3.1 Flash Lite Image"
+	lite.Sizes = map[string]map[string]dims{"1K": flash31["1K"]}
+	lite.Tokens = map[string]int{"1K": 1120}
+	lite.Search = nil // Lite cannot ground in Google Search
 	list := []*modelSpec{
+		nb21, lite,
 		flash25,
 		mkPro("gemini-3-pro-image-preview", "Nano Banana Pro Preview"),
 		mkPro("gemini-3-pro-image", "Nano Banana Pro"),

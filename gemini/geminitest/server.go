@@ -10,6 +10,7 @@ package geminitest
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,7 +18,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -77,6 +80,8 @@ type Server struct {
 	mu     sync.Mutex
 	reqs   []*Request
 	serial uint64
+	gone   map[string]bool      // shut down: 404, absent from models.list
+	retire map[string]time.Time // answers carry modelStatus with this retirementTime
 }
 
 // New validates cfg, starts listening and serves in a goroutine.
@@ -86,10 +91,22 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("parsing simulator faults: %w", err)
 	}
 	s := &Server{cfg: cfg, clock: cfg.Clock, log: cfg.Logger, models: newModels(),
-		quotas: newQuotas(cfg.Quotas), faults: newInjector(rules, cfg.Seed), done: make(chan struct{})}
+		quotas: newQuotas(cfg.Quotas), done: make(chan struct{}), gone: map[string]bool{}, retire: map[string]time.Time{}}
 	if s.clock == nil {
 		s.clock = time.Now
 	}
+	var calls []FaultRule
+	for _, r := range rules {
+		switch r.Fault.Kind {
+		case KindGone:
+			s.gone[r.Model] = true
+		case KindRetiring:
+			s.retire[r.Model] = r.Fault.Date
+		default:
+			calls = append(calls, r)
+		}
+	}
+	s.faults = newInjector(calls, cfg.Seed)
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -144,6 +161,46 @@ func (s *Server) Close() error {
 // Enqueue scripts faults for the next generateContent calls to model ("" =
 // any model), one per call, before rules and normal behaviour.
 func (s *Server) Enqueue(model string, faults ...Fault) { s.faults.enqueue(model, faults) }
+
+// Shutdown makes model answer as Google answers for a shut-down model: 404 NOT_FOUND on
+// every call and absent from models.list.
+func (s *Server) Shutdown(model string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.gone[model] = true
+}
+
+// Retire makes every answer of model carry modelStatus announcing retirement at t (zero: 30
+// days from now).
+func (s *Server) Retire(model string, t time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.retire[model] = t
+}
+
+// model returns a served model: known and not shut down.
+func (s *Server) model(id string) (*modelSpec, bool) {
+	m, ok := s.models[id]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return m, ok && !s.gone[id]
+}
+
+// retiring returns the modelStatus of a model being retired, or nil.
+func (s *Server) retiring(id string) *wireModelStatus {
+	s.mu.Lock()
+	t, ok := s.retire[id]
+	s.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	if t.IsZero() {
+		t = s.clock().UTC().Truncate(24*time.Hour).AddDate(0, 0, 30)
+	}
+	// Modelled on Google's deprecation notices; the field names are the API's.
+	return &wireModelStatus{ModelStage: "DEPRECATED", RetirementTime: t.UTC().Format(time.RFC3339),
+		Message: "This model will be retired on " + t.Format("January 2, 2006") + ". Migrate to a newer model before then."}
+}
 
 // Requests returns a copy of the recorded requests, oldest first.
 func (s *Server) Requests() []Request {
@@ -307,7 +364,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case rt.action == "list" && r.Method == http.MethodGet:
-		s.serveList(sw)
+		s.serveList(sw, q)
 	case rt.action == "get" && r.Method == http.MethodGet:
 		s.serveGet(sw, rt)
 	case (rt.action == "generateContent" || rt.action == "streamGenerateContent") && r.Method == http.MethodPost:
@@ -327,21 +384,45 @@ func modelJSON(m *modelSpec) map[string]any {
 	}
 }
 
-func (s *Server) serveList(w http.ResponseWriter) {
+// serveList pages like the API: pageSize (default 50, at most 1000) and an opaque
+// pageToken; shut-down models are not listed.
+func (s *Server) serveList(w http.ResponseWriter, q url.Values) {
 	ids := make([]string, 0, len(s.models))
 	for id := range s.models {
-		ids = append(ids, id)
+		if _, ok := s.model(id); ok {
+			ids = append(ids, id)
+		}
 	}
 	slices.Sort(ids)
-	out := make([]map[string]any, len(ids))
-	for i, id := range ids {
-		out[i] = modelJSON(s.models[id])
+	size, _ := strconv.Atoi(q.Get("pageSize"))
+	if size <= 0 {
+		size = 50
 	}
-	writeJSON(w, 200, map[string]any{"models": out})
+	size = min(size, 1000)
+	start := 0
+	if tok := q.Get("pageToken"); tok != "" {
+		b, err := base64.RawURLEncoding.DecodeString(tok)
+		n, aerr := strconv.Atoi(string(b))
+		if err != nil || aerr != nil || n < 0 || n > len(ids) {
+			writeStatus(w, invalidArgument("Invalid page token."))
+			return
+		}
+		start = n
+	}
+	end := min(start+size, len(ids))
+	out := make([]map[string]any, 0, end-start)
+	for _, id := range ids[start:end] {
+		out = append(out, modelJSON(s.models[id]))
+	}
+	body := map[string]any{"models": out}
+	if end < len(ids) {
+		body["nextPageToken"] = base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(end)))
+	}
+	writeJSON(w, 200, body)
 }
 
 func (s *Server) serveGet(w http.ResponseWriter, rt route) {
-	m, ok := s.models[rt.model]
+	m, ok := s.model(rt.model)
 	if !ok {
 		if rt.vertex {
 			writeStatus(w, vertexModelNotFound(rt.full))

@@ -157,6 +157,14 @@ type wireResponse struct {
 	UsageMetadata  *wireUsage          `json:"usageMetadata,omitempty"`
 	ModelVersion   string              `json:"modelVersion,omitempty"`
 	ResponseID     string              `json:"responseId,omitempty"`
+	ModelStatus    *wireModelStatus    `json:"modelStatus,omitempty"`
+}
+
+// wireModelStatus is GenerateContentResponse.modelStatus: an early warning of retirement.
+type wireModelStatus struct {
+	Message        string `json:"message,omitempty"`
+	ModelStage     string `json:"modelStage,omitempty"`
+	RetirementTime string `json:"retirementTime,omitempty"`
 }
 
 type wireCandidate struct {

@@ -124,13 +124,19 @@ func decide(d apierrors.Diagnosis, err error, t *modelTries, canFallback, quotaF
 		return Decision{Action: Fallback, Reason: "because " + d.Model + " timed out"}
 	case apierrors.Network:
 		return Decision{Action: Retry, Wait: step(networkSteps, n), Reason: "after a network error"}
+	case apierrors.ModelNotFound:
+		// A model the upstream does not serve (shut down, or not for this key) is never
+		// retried, but the next model of the chain may well be served.
+		if canFallback {
+			return Decision{Action: Fallback, Reason: "because " + d.Model + " is not served"}
+		}
 	case apierrors.NoImage:
 		if n <= noImageRetries {
 			return Decision{Action: Retry, Reason: "because " + d.Model + " answered without an image"}
 		}
 	}
 	// Never retried: invalid_request, unsupported_parameter, auth, location_unsupported,
-	// safety_blocked, missing_thought_signature, model_not_found, cancelled, unknown.
+	// safety_blocked, missing_thought_signature, model_not_found (falls back), cancelled, unknown.
 	return Decision{Action: Stop}
 }
 
