@@ -39,6 +39,7 @@ type Config struct {
 	Simulate        bool
 	SimulateFaults  string
 	SimulateLatency time.Duration
+	ServeSimulator  string // run only the simulator, on this address (batch tests, replicas)
 
 	KeepDrafts       bool
 	AllowedRoots     []string
@@ -115,6 +116,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.BoolVar(&c.Simulate, "simulate", false, "answer from the built-in Gemini simulator: no key, no network")
 	fs.StringVar(&c.SimulateFaults, "simulate-faults", "", "simulator faults, e.g. 503@0.3,429@0.1 or gemini-3-pro-image:503x5")
 	fs.DurationVar(&c.SimulateLatency, "simulate-latency", 0, "simulator latency per call, e.g. 2s")
+	fs.StringVar(&c.ServeSimulator, "serve-simulator", "", "run only the Gemini simulator on this address (e.g. 127.0.0.1:0), print its URL, and serve until stopped")
 	fs.BoolVar(&c.KeepDrafts, "keep-drafts", false, "also save the model's thought images (drafts)")
 	fs.StringVar(&roots, "allowed-roots", "", "directories input image paths may come from, separated by "+string(os.PathListSeparator)+" (default over stdio: the working, output, home and temporary directories; over HTTP: the output directory)")
 	fs.BoolVar(&c.AllowPrivateURLs, "allow-private-urls", false, "allow input image URLs on loopback and private networks")
@@ -162,7 +164,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 			}
 		}
 	})
-	if c.Version {
+	if c.Version || c.ServeSimulator != "" {
 		return c, nil
 	}
 	c.AsyncAfterSet = set["async-after"] || getenv(envPrefix+"ASYNC_AFTER") != ""

@@ -54,6 +54,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	// Secrets are redacted by value everywhere text leaves the process, whatever their shape.
 	apierrors.RegisterSecret(cfg.APIKey, cfg.AuthToken, cfg.URLSecret)
 	logger := newLogger(cfg, stderr)
+	if cfg.ServeSimulator != "" {
+		return serveSimulator(ctx, cfg, logger, stdout)
+	}
 	app, err := wire(ctx, cfg, logger)
 	if err != nil {
 		return err
@@ -179,6 +182,9 @@ func wire(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error) {
 	if deps.Jobs, err = tools.OpenJobs(filepath.Join(filepath.Dir(cfg.StoreDir), "jobs"), 24*time.Hour); err != nil {
 		return nil, err
 	}
+	if err := startBatches(ctx, a, cfg, client, deps, logger); err != nil {
+		return nil, err
+	}
 	a.deps = deps
 	a.srv = server.New(server.Options{Name: "nanobanana-mcp", Version: version, Instructions: instructions,
 		Tools: tools.All(deps), Resources: tools.Resources(deps), Templates: tools.ResourceTemplates(deps),
@@ -242,7 +248,8 @@ func openStore(ctx context.Context, a *app, cfg *Config, client *gemini.Client, 
 const instructions = "Generate and edit images with Google's Gemini image models. generate_image returns the " +
 	"saved path, an image_id and a conversation_id; edit_image continues that conversation (pass only the id) or " +
 	"starts one from any image; get_generation fetches a job that runs in the background; list_models shows what " +
-	"each model supports; explain_error explains any failure or pasted error text; check_config checks the setup."
+	"each model supports; explain_error explains any failure or pasted error text; check_config checks the setup; " +
+	"batch_generate makes many images at half price when they can wait (get_batch collects them)."
 
 // resilienceFor builds the limiter, the breaker and the fallback chain from the flags.
 func resilienceFor(cfg *Config, reg *gemini.Registry, logger *slog.Logger) (gemini.Resilience, error) {

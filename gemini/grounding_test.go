@@ -38,7 +38,7 @@ func TestSeedIsSentAndDecidesThePicture(t *testing.T) {
 		t.Errorf("generationConfig on the wire %v, want seed 43", cfg)
 	}
 	_, err := c.Generate(context.Background(), Request{Prompt: "p", Seed: seedOf(1 << 40)})
-	if d := apierrors.Classify(err); d.Category != apierrors.InvalidRequest || !strings.Contains(d.Summary, "0 to 2147483647") {
+	if d := apierrors.Classify(err); d.Category != apierrors.InvalidRequest || !strings.Contains(d.Summary, "-2147483648 to 2147483647") {
 		t.Errorf("out-of-range seed: %v", err)
 	}
 }

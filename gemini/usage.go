@@ -23,6 +23,7 @@ type CallRecord struct {
 	CostUSD      float64
 	Tries        []resilience.Try
 	Grounded     bool // served with Google Search grounding: billed separately
+	Batch        bool // an answer of a batch job, at batch prices
 }
 
 // UsageLog keeps the most recent calls in memory, for usage_report and the hourly log line.
@@ -67,6 +68,7 @@ type UsageReport struct {
 	Errors       map[string]int `json:"errors" jsonschema_description:"failed calls by category"`
 	UpstreamErrs map[string]int `json:"upstream_errors" jsonschema_description:"failed upstream attempts by category, retried ones included"`
 	CostUSD      float64        `json:"cost_usd"`
+	BatchImages  int            `json:"batch_images" jsonschema_description:"images from batch jobs, counted at batch prices (50%)"`
 	CostPerImage float64        `json:"cost_per_image_usd"`
 	Tokens       int            `json:"tokens"`
 	Hours        []HourUsage    `json:"hours"`
@@ -129,6 +131,9 @@ func (u *UsageLog) Report(since time.Time) UsageReport {
 		}
 		rep.Images++
 		hu.Images++
+		if r.Batch {
+			rep.BatchImages++
+		}
 		if r.FallbackFrom != "" {
 			rep.Fallbacks++
 		}
@@ -138,6 +143,9 @@ func (u *UsageLog) Report(since time.Time) UsageReport {
 		rep.CostUSD += r.CostUSD
 		hu.CostUSD += r.CostUSD
 		rep.Tokens += r.Usage.TotalTokens
+		if r.Batch {
+			continue // a batch answer has no latency of its own
+		}
 		lat = append(lat, r.Latency)
 		hourLat[h] = append(hourLat[h], r.Latency)
 	}

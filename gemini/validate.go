@@ -117,9 +117,9 @@ func (r *Registry) Validate(req Request) (*Plan, error) {
 			m.ID, strings.Join(r.modelsWhere(func(m *Model) bool { return m.Searches("web") }), ", "))
 	}
 	if req.Seed != nil {
-		if s := *req.Seed; s < 0 || s > math.MaxInt32 {
+		if s := *req.Seed; s < math.MinInt32 || s > math.MaxInt32 {
 			return nil, apierrors.Newf(apierrors.InvalidRequest,
-				"Seed %d is out of range; use a whole number from 0 to %d.", s, math.MaxInt32)
+				"Seed %d is out of range; use a 32-bit whole number (%d to %d).", s, math.MinInt32, math.MaxInt32)
 		}
 		s := int32(*req.Seed)
 		p.Seed = &s

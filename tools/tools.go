@@ -60,6 +60,8 @@ type Deps struct {
 	// TrustForwardedHost lets X-Forwarded-Host (validated) name the host in image URLs; only a
 	// reverse proxy the operator runs may set it (--trust-forwarded-host).
 	TrustForwardedHost bool
+
+	Batches *Batches // batch records and their poller; default in memory, without a poller
 }
 
 // Tool is one MCP tool: its definition and its handler.
@@ -81,6 +83,10 @@ func All(d *Deps) []Tool {
 		ListConversations(d),
 		DeleteConversation(d),
 		UsageReport(d),
+		BatchGenerate(d),
+		GetBatch(d),
+		CancelBatch(d),
+		ListBatches(d),
 	}
 	for i := range list {
 		list[i].Tool = registryEnums(tidySchemas(list[i].Tool), d.Gemini.Registry())
@@ -100,6 +106,10 @@ func (d *Deps) defaults() {
 	}
 	if d.Jobs == nil {
 		d.Jobs, _ = OpenJobs("", 0) // in memory; main passes one kept on disk
+	}
+	if d.Batches == nil {
+		api, _ := d.Gemini.(BatchAPI)
+		d.Batches = NewBatches(BatchOptions{API: api, Images: d.Images, Logger: d.Logger})
 	}
 	if d.Failures == nil {
 		d.Failures = &Failures{}

@@ -56,6 +56,9 @@ func UsageSummary(r gemini.UsageReport, hours int) string {
 	fmt.Fprintf(&b, "Last %d h: %d calls, %d images (%.0f%% success), p50 %.1f s, p95 %.1f s, %d upstream attempts, %d fallbacks, $%.3f ($%.3f per image)",
 		hours, r.Calls, r.Images, r.SuccessRate*100, float64(r.LatencyP50MS)/1000, float64(r.LatencyP95MS)/1000,
 		r.Attempts, r.Fallbacks, r.CostUSD, r.CostPerImage)
+	if r.BatchImages > 0 {
+		fmt.Fprintf(&b, "; %d images from batches, at batch prices", r.BatchImages)
+	}
 	if len(r.UpstreamErrs) > 0 {
 		cats := make([]string, 0, len(r.UpstreamErrs))
 		for c, n := range r.UpstreamErrs {

@@ -68,8 +68,8 @@ func seedsFor(seed *int64, n int) []int64 {
 	out := make([]int64, n)
 	for i := range out {
 		out[i] = base + int64(i)
-		if seed != nil && *seed >= 0 && *seed <= math.MaxInt32 {
-			out[i] %= math.MaxInt32 + 1 // stay in Gemini's int32 range
+		if seed != nil && *seed >= math.MinInt32 && *seed <= math.MaxInt32 {
+			out[i] = int64(int32(out[i])) // stay in Gemini's int32 range, wrapping as int32 does
 		}
 	}
 	return out

@@ -44,6 +44,14 @@ type Config struct {
 	RecordLimit int
 	// ImageCacheBytes bounds the PNG cache; 0 means 256 MiB.
 	ImageCacheBytes int
+
+	// Batch API timing in simulated time (Clock): a batch is PENDING for BatchQueue (default
+	// 5 s), RUNNING for BatchRun (default 20 s), then done; one that would run past
+	// BatchExpiry (default 48 h) ends EXPIRED.
+	BatchQueue, BatchRun, BatchExpiry time.Duration
+	// Control enables POST /_simulator/advance?by=<duration>, which moves the simulated clock
+	// forward: how a test drives a simulator running as its own process.
+	Control bool
 }
 
 // Request is one recorded request. It never holds the API key value.
@@ -62,14 +70,16 @@ type Request struct {
 
 // Server is a running simulator. Create it with New.
 type Server struct {
-	cfg    Config
-	clock  func() time.Time
-	log    *slog.Logger
-	models map[string]*modelSpec
-	sign   signer
-	images *pngCache
-	quotas *quotas
-	faults *injector
+	cfg     Config
+	clock   func() time.Time
+	log     *slog.Logger
+	models  map[string]*modelSpec
+	sign    signer
+	images  *pngCache
+	quotas  *quotas
+	faults  *injector
+	files   *fileStore
+	batches *batchStore
 
 	ln        net.Listener
 	http      *http.Server
@@ -82,6 +92,7 @@ type Server struct {
 	serial uint64
 	gone   map[string]bool      // shut down: 404, absent from models.list
 	retire map[string]time.Time // answers carry modelStatus with this retirementTime
+	offset time.Duration        // added to the clock by /_simulator/advance
 }
 
 // New validates cfg, starts listening and serves in a goroutine.
@@ -91,7 +102,8 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("parsing simulator faults: %w", err)
 	}
 	s := &Server{cfg: cfg, clock: cfg.Clock, log: cfg.Logger, models: newModels(),
-		quotas: newQuotas(cfg.Quotas), done: make(chan struct{}), gone: map[string]bool{}, retire: map[string]time.Time{}}
+		quotas: newQuotas(cfg.Quotas), done: make(chan struct{}), gone: map[string]bool{}, retire: map[string]time.Time{},
+		files: newFileStore(), batches: newBatchStore()}
 	if s.clock == nil {
 		s.clock = time.Now
 	}
@@ -295,6 +307,33 @@ func parseRoute(path string) (route, bool) {
 	return route{}, false
 }
 
+// resource is a parsed files or batches path: upload/v1beta/files, v1beta/files/{id}[:action],
+// v1beta/batches[/{id}[:action]].
+type resource struct {
+	kind, id, action string
+}
+
+func parseResource(path string) (resource, bool) {
+	i := strings.Index(path, "/v1beta/")
+	if i < 0 {
+		return resource{}, false
+	}
+	rest := path[i+len("/v1beta/"):]
+	if strings.HasSuffix(path[:i+1], "/upload/") && rest == "files" {
+		return resource{kind: "upload"}, true
+	}
+	for _, kind := range []string{"files", "batches"} {
+		if rest == kind && kind == "batches" {
+			return resource{kind: kind}, true
+		}
+		if name, ok := strings.CutPrefix(rest, kind+"/"); ok && name != "" {
+			id, action, _ := strings.Cut(name, ":")
+			return resource{kind: kind, id: id, action: action}, true
+		}
+	}
+	return resource{}, false
+}
+
 // statusWriter remembers the status code written.
 type statusWriter struct {
 	http.ResponseWriter
@@ -323,8 +362,37 @@ func (w *statusWriter) Flush() {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// now is the simulated time: the clock plus any advance.
+func (s *Server) now() time.Time {
+	s.mu.Lock()
+	off := s.offset
+	s.mu.Unlock()
+	return s.clock().Add(off)
+}
+
+// serveAdvance moves the simulated clock forward (Config.Control).
+func (s *Server) serveAdvance(w http.ResponseWriter, r *http.Request) {
+	d, err := time.ParseDuration(r.URL.Query().Get("by"))
+	if err != nil || d < 0 || r.Method != http.MethodPost {
+		writeStatus(w, invalidArgument("POST /_simulator/advance?by=<duration>, e.g. by=90s."))
+		return
+	}
+	s.mu.Lock()
+	s.offset += d
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]any{"now": s.now().UTC().Format(time.RFC3339Nano)})
+}
+
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Control && r.URL.Path == "/_simulator/advance" {
+		s.serveAdvance(w, r)
+		return
+	}
 	rt, ok := parseRoute(r.URL.Path)
+	res, isRes := parseResource(r.URL.Path)
+	if isRes {
+		rt, ok = route{action: res.kind + ":" + res.action}, true
+	}
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 512<<20))
 	key := r.Header.Get("x-goog-api-key")
 	q := r.URL.Query()
@@ -363,6 +431,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch {
+	case isRes && res.kind == "upload" && r.Method == http.MethodPost:
+		s.serveUpload(sw, r, body)
+	case isRes && res.kind == "files":
+		s.serveFile(sw, r, res.id, res.action)
+	case isRes && res.kind == "batches":
+		s.serveBatch(sw, r, res.id, res.action)
+	case rt.action == "batchGenerateContent" && r.Method == http.MethodPost && !rt.vertex:
+		s.serveBatchCreate(sw, rt, body)
 	case rt.action == "list" && r.Method == http.MethodGet:
 		s.serveList(sw, q)
 	case rt.action == "get" && r.Method == http.MethodGet:
