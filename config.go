@@ -15,6 +15,7 @@ import (
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini"
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/geminitest"
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/resilience"
+	"github.com/nanobanana-mcp/nanobanana-mcp/server"
 	"github.com/nanobanana-mcp/nanobanana-mcp/tools"
 )
 
@@ -42,6 +43,7 @@ type Config struct {
 	ServeSimulator  string // run only the simulator, on this address (batch tests, replicas)
 
 	KeepDrafts       bool
+	ShareImages      bool
 	AllowedRoots     []string
 	AllowPrivateURLs bool
 
@@ -66,6 +68,8 @@ type Config struct {
 
 	AuthToken      string
 	AuthTokenFile  string
+	AuthTokensFile string             // named tokens, one principal each
+	Principals     []server.Principal // read from AuthTokensFile
 	InsecureNoAuth bool
 	AllowedOrigins []string
 	SessionTTL     time.Duration
@@ -118,6 +122,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.DurationVar(&c.SimulateLatency, "simulate-latency", 0, "simulator latency per call, e.g. 2s")
 	fs.StringVar(&c.ServeSimulator, "serve-simulator", "", "run only the Gemini simulator on this address (e.g. 127.0.0.1:0), print its URL, and serve until stopped")
 	fs.BoolVar(&c.KeepDrafts, "keep-drafts", false, "also save the model's thought images (drafts)")
+	fs.BoolVar(&c.ShareImages, "share-images", false, "save images readable by other users (0644 in 0755 directories) instead of private to you (0600 in 0700)")
 	fs.StringVar(&roots, "allowed-roots", "", "directories input image paths may come from, separated by "+string(os.PathListSeparator)+" (default over stdio: the working, output, home and temporary directories; over HTTP: the output directory)")
 	fs.BoolVar(&c.AllowPrivateURLs, "allow-private-urls", false, "allow input image URLs on loopback and private networks")
 	fs.StringVar(&fallback, "fallback", strings.Join(gemini.DefaultFallbacks, ","), "fallback chain in order of preference (a model falls back to those after it), or none")
@@ -139,6 +144,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.IntVar(&c.Workers, "workers", 32, "concurrent tool calls over stdio")
 	fs.StringVar(&c.AuthToken, "auth-token", "", "bearer token HTTP clients must send (Authorization: Bearer …)")
 	fs.StringVar(&c.AuthTokenFile, "auth-token-file", "", "a file holding the bearer token")
+	fs.StringVar(&c.AuthTokensFile, "auth-tokens-file", "", "a file of named tokens, one name=token a line (# comments): each name is a principal that sees only its own conversations, images and jobs")
 	fs.BoolVar(&c.InsecureNoAuth, "insecure-no-auth", false, "allow a non-loopback --addr without a token")
 	fs.StringVar(&origins, "allowed-origins", "", "comma-separated browser origins allowed besides loopback ones")
 	fs.DurationVar(&c.SessionTTL, "session-ttl", 30*time.Minute, "idle Streamable HTTP sessions expire after this")
@@ -347,13 +353,21 @@ func (c *Config) validateHTTP() []error {
 			p = append(p, fmt.Errorf("--auth-token-file %s is empty; put the token in it", c.AuthTokenFile))
 		}
 	}
+	if c.AuthTokensFile != "" {
+		data, err := os.ReadFile(c.AuthTokensFile)
+		if err != nil {
+			p = append(p, fmt.Errorf("--auth-tokens-file %s cannot be read: %v", c.AuthTokensFile, errors.Unwrap(err)))
+		} else if c.Principals, err = server.ParseTokens(data); err != nil {
+			p = append(p, fmt.Errorf("--auth-tokens-file %s: %w; each line is name=token", c.AuthTokensFile, err))
+		}
+	}
 	host, port, err := net.SplitHostPort(c.Addr)
 	if err != nil || port == "" {
 		return append(p, fmt.Errorf("--addr %q is not host:port, e.g. 127.0.0.1:8080", c.Addr))
 	}
 	ip := net.ParseIP(host)
 	loopback := strings.EqualFold(host, "localhost") || (ip != nil && ip.IsLoopback())
-	if !loopback && c.AuthToken == "" && !c.InsecureNoAuth {
+	if !loopback && c.AuthToken == "" && c.AuthTokensFile == "" && !c.InsecureNoAuth {
 		p = append(p, fmt.Errorf("--addr %s is reachable from other machines and no token is set; set --auth-token (or NANOBANANA_AUTH_TOKEN), bind 127.0.0.1, or pass --insecure-no-auth", c.Addr))
 	}
 	if c.SessionTTL <= 0 {

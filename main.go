@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -53,6 +52,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	// Secrets are redacted by value everywhere text leaves the process, whatever their shape.
 	apierrors.RegisterSecret(cfg.APIKey, cfg.AuthToken, cfg.URLSecret)
+	for _, p := range cfg.Principals {
+		apierrors.RegisterSecret(p.Token)
+	}
 	logger := newLogger(cfg, stderr)
 	if cfg.ServeSimulator != "" {
 		return serveSimulator(ctx, cfg, logger, stdout)
@@ -69,7 +71,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	return app.srv.ServeHTTP(ctx, server.HTTPOptions{
 		Addr:       cfg.Addr,
-		Security:   server.Security{Token: cfg.AuthToken, AllowedOrigins: cfg.AllowedOrigins, MaxBody: cfg.MaxBody},
+		Security:   server.Security{Token: cfg.AuthToken, Principals: cfg.Principals, AllowedOrigins: cfg.AllowedOrigins, MaxBody: cfg.MaxBody},
 		SessionTTL: cfg.SessionTTL,
 		Health:     app.health,
 		Images:     tools.ImageHandler(app.deps),
@@ -147,16 +149,17 @@ func wire(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	refreshCtx, stopRefresh := context.WithCancel(ctx)
-	a.closers = append(a.closers, func() error { stopRefresh(); return nil })
-	client.RefreshInBackground(refreshCtx) // which models this key can use; never delays the first answer
 	store, err := openStore(ctx, a, cfg, client, logger)
 	if err != nil {
 		return nil, err
 	}
+	// After the store exists: the refresh may write the lifecycle state inside it.
+	refreshCtx, stopRefresh := context.WithCancel(ctx)
+	a.closers = append(a.closers, func() error { stopRefresh(); return nil })
+	client.RefreshInBackground(refreshCtx) // which models this key can use; never delays the first answer
 	deps := &tools.Deps{
 		Gemini:        client,
-		Images:        &session.Images{Dir: cfg.OutputDir},
+		Images:        &session.Images{Dir: cfg.OutputDir, Shared: cfg.ShareImages},
 		Store:         store,
 		Budget:        session.Budget{MaxTurns: cfg.HistTurns, MaxBytes: int64(cfg.HistMB) << 20},
 		AllowedRoots:  cfg.AllowedRoots,
@@ -179,13 +182,18 @@ func wire(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error) {
 	if cfg.AsyncAfterSet {
 		deps.AsyncAfter = cfg.AsyncAfter
 	}
-	if deps.Jobs, err = tools.OpenJobs(filepath.Join(filepath.Dir(cfg.StoreDir), "jobs"), 24*time.Hour); err != nil {
+	if deps.Jobs, err = tools.OpenJobs(session.Layout{Dir: cfg.StoreDir}.Jobs(), 24*time.Hour); err != nil {
 		return nil, err
 	}
 	if err := startBatches(ctx, a, cfg, client, deps, logger); err != nil {
 		return nil, err
 	}
 	a.deps = deps
+	go func() { // a crash mid-save leaves a temporary file; the images folder is one users browse
+		if n := deps.Images.RemoveStaleTemps(); n > 0 {
+			logger.Info("removed temporary files left by a crash", "dir", cfg.OutputDir, "files", n)
+		}
+	}()
 	a.srv = server.New(server.Options{Name: "nanobanana-mcp", Version: version, Instructions: instructions,
 		Tools: tools.All(deps), Resources: tools.Resources(deps), Templates: tools.ResourceTemplates(deps),
 		Logger: logger, Workers: cfg.Workers, Grace: cfg.Grace})
@@ -215,13 +223,13 @@ func upstreamName(cfg *Config) string {
 	return name
 }
 
-// openLifecycle opens the record of models found shut down or retiring, next to the
-// conversations; a damaged record is started afresh.
+// openLifecycle opens the record of models found shut down or retiring, inside the store
+// (session.Layout); a damaged record is started afresh.
 func openLifecycle(cfg *Config, logger *slog.Logger) gemini.Lifecycle {
 	if cfg.StoreDir == "" {
 		return gemini.NewMemoryLifecycle()
 	}
-	life, err := gemini.OpenLifecycle(filepath.Join(filepath.Dir(cfg.StoreDir), "lifecycle.json"))
+	life, err := gemini.OpenLifecycle(session.Layout{Dir: cfg.StoreDir}.LifecycleState())
 	if err != nil {
 		logger.Warn("the model lifecycle record could not be read; starting afresh", "err", err)
 	}
@@ -260,7 +268,7 @@ func resilienceFor(cfg *Config, reg *gemini.Registry, logger *slog.Logger) (gemi
 	}
 	state := ""
 	if cfg.StoreDir != "" {
-		state = filepath.Join(filepath.Dir(cfg.StoreDir), "ratelimit.json")
+		state = session.Layout{Dir: cfg.StoreDir}.RateLimitState() // inside the store: never beside it
 	}
 	limiter, err := resilience.NewLimiter(resilience.LimiterConfig{Tier: cfg.Tier,
 		Override: resilience.Limits{RPM: cfg.RPM, IPM: cfg.IPM, RPD: cfg.RPD}, Concurrency: cfg.Concurrency,

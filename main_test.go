@@ -231,6 +231,21 @@ func TestConfigHTTPNeedsTokenOffLoopback(t *testing.T) {
 	if _, err := parseConfig([]string{"--transport", "http", "--addr", "nonsense"}, env("HOME", "/h"), &stderr); err == nil {
 		t.Error("a malformed --addr was accepted")
 	}
+	tokens := filepath.Join(t.TempDir(), "tokens")
+	if err := os.WriteFile(tokens, []byte("# workspaces\ndify=tok-dify-1\nlibrechat=tok-lc-2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err = parseConfig([]string{"--transport", "http", "--addr", "10.0.0.1:80", "--auth-tokens-file", tokens}, env("HOME", "/h"), &stderr)
+	if err != nil || len(cfg.Principals) != 2 || cfg.Principals[1].Name != "librechat" {
+		t.Errorf("--auth-tokens-file: %v %+v", err, cfg.Principals)
+	}
+	if err := os.WriteFile(tokens, []byte("dify=tok-dify-1\nlibrechat tok-lc-2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = parseConfig([]string{"--transport", "http", "--auth-tokens-file", tokens}, env("HOME", "/h"), &stderr)
+	if err == nil || !strings.Contains(err.Error(), "line 2") || strings.Contains(err.Error(), "tok-lc-2") {
+		t.Errorf("a bad tokens file: %v", err)
+	}
 }
 
 // Four turns of one conversation over stdio, each request carrying the full history on the

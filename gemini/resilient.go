@@ -101,7 +101,7 @@ func (c *Client) generate(ctx context.Context, plan *Plan) (*Result, error) {
 		}
 		return err
 	})
-	rec := CallRecord{At: start, Model: out.Model, FallbackFrom: out.FallbackFrom, Attempts: out.Attempts,
+	rec := CallRecord{At: start, Owner: usageOwner(ctx), Model: out.Model, FallbackFrom: out.FallbackFrom, Attempts: out.Attempts,
 		Waited: out.Waited, Latency: c.now().Sub(start), Tries: out.Tries}
 	if err != nil {
 		rec.Category = apierrors.Classify(err, apierrors.ForModel(out.Model)).Category

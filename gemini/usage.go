@@ -1,6 +1,7 @@
 package gemini
 
 import (
+	"context"
 	"slices"
 	"sort"
 	"sync"
@@ -13,6 +14,7 @@ import (
 // CallRecord is what one generation cost and how it went.
 type CallRecord struct {
 	At           time.Time
+	Owner        string // who made the call (see WithUsageOwner); "" when not told
 	Model        string // the model that served, or was tried last
 	FallbackFrom string
 	Attempts     int
@@ -88,11 +90,36 @@ type HourUsage struct {
 	Attempts int            `json:"attempts"`
 }
 
-// Report summarises the calls made since since, in total and per hour.
+type usageOwnerKey struct{}
+
+// WithUsageOwner returns ctx whose generations are recorded as owner's, so a report can be
+// limited to one owner's calls.
+func WithUsageOwner(ctx context.Context, owner string) context.Context {
+	return context.WithValue(ctx, usageOwnerKey{}, owner)
+}
+
+func usageOwner(ctx context.Context) string {
+	owner, _ := ctx.Value(usageOwnerKey{}).(string)
+	return owner
+}
+
+// Report summarises every call made since since, in total and per hour: the operator's view.
 func (u *UsageLog) Report(since time.Time) UsageReport {
 	u.mu.Lock()
 	recs := slices.Clone(u.records)
 	u.mu.Unlock()
+	return report(recs, since)
+}
+
+// ReportFor is Report limited to the calls of one owner.
+func (u *UsageLog) ReportFor(since time.Time, owner string) UsageReport {
+	u.mu.Lock()
+	recs := slices.DeleteFunc(slices.Clone(u.records), func(r CallRecord) bool { return r.Owner != owner })
+	u.mu.Unlock()
+	return report(recs, since)
+}
+
+func report(recs []CallRecord, since time.Time) UsageReport {
 	sort.Slice(recs, func(i, j int) bool { return recs[i].At.Before(recs[j].At) })
 	rep := UsageReport{Since: since, Errors: map[string]int{}, UpstreamErrs: map[string]int{}, Hours: []HourUsage{}}
 	month := time.Now().UTC()

@@ -2,8 +2,6 @@ package server
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"io"
@@ -12,11 +10,14 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/nanobanana-mcp/nanobanana-mcp/session"
 )
 
 // Security configures the HTTP guard.
 type Security struct {
-	Token          string        // bearer token; empty means no authentication
+	Token          string        // bearer token of principal TokenPrincipal
+	Principals     []Principal   // named tokens (--auth-tokens-file); with Token, none means no authentication
 	AllowedOrigins []string      // exact origins ("https://app.example"); loopback origins are always allowed
 	MaxBody        int64         // request body limit in bytes; default 32 MiB
 	BodyTimeout    time.Duration // how long a client may take to send a body; default 30 s
@@ -59,22 +60,28 @@ func (sec *Security) bound(next http.Handler) http.Handler {
 
 // guard wraps an MCP endpoint: Origin check (DNS rebinding), bearer token, a bounded body read
 // under the deadline bound set, a refusal of JSON-RPC batches, and (on Streamable HTTP) the
-// session-less cancellation guard.
+// session-less cancellation guard. The token's principal goes into the request context
+// (session.WithPrincipal); without tokens every client is the local user.
 func (sec *Security) guard(next http.Handler, streamable bool) http.Handler {
-	want := sha256.Sum256([]byte(sec.Token))
+	principals := sec.Principals
+	if sec.Token != "" {
+		principals = append([]Principal{{Name: TokenPrincipal, Token: sec.Token}}, principals...)
+	}
+	table := newTokenTable(principals)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if origin := r.Header.Get("Origin"); origin != "" && !sec.originAllowed(origin) {
 			httpError(w, http.StatusForbidden, "origin "+origin+" is not allowed; add it with --allowed-origins")
 			return
 		}
-		if sec.Token != "" {
+		if !table.empty() {
 			got, ok := bearer(r.Header.Get("Authorization"))
-			sum := sha256.Sum256([]byte(got))
-			if !ok || subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
+			name, known := table.lookup(got)
+			if !ok || !known {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="nanobanana-mcp"`)
 				httpError(w, http.StatusUnauthorized, "missing or wrong bearer token; send Authorization: Bearer <token>")
 				return
 			}
+			r = r.WithContext(session.WithPrincipal(r.Context(), name))
 		}
 		if r.Method == http.MethodPost {
 			body, err := sec.readBody(r)

@@ -83,7 +83,7 @@ func (s *Server) ServeHTTP(ctx context.Context, o HTTPOptions) error {
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	s.log.Info("listening", "addr", ln.Addr().String(), "streamable_http", "/mcp", "sse", "/sse", "auth", o.Security.Token != "")
+	s.log.Info("listening", "addr", ln.Addr().String(), "streamable_http", "/mcp", "sse", "/sse", "auth", o.Security.Token != "" || len(o.Security.Principals) > 0)
 
 	select {
 	case err := <-served:

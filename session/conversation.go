@@ -14,9 +14,14 @@ import (
 type Conversation struct {
 	ID    string `json:"id"`
 	Model string `json:"model"`
-	// Owner is the MCP client session that started the conversation; "" when the transport
-	// has none.
-	Owner string `json:"owner,omitempty"`
+	// Owner is the authenticated principal that started the conversation (LocalUser for
+	// stdio and unauthenticated loopback HTTP); only it may read, continue, branch or delete
+	// the conversation. Records from before owners were principals have none and belong to
+	// LocalUser.
+	Owner string `json:"principal,omitempty"`
+	// Session is the MCP client session that started it, for "this session's latest"; ""
+	// for stateless clients, which get no session-based defaults.
+	Session string `json:"session,omitempty"`
 	// BranchOf and BranchImage name the conversation and image this one was branched from.
 	BranchOf    string `json:"branch_of,omitempty"`
 	BranchImage string `json:"branch_image,omitempty"`
@@ -64,7 +69,8 @@ type Image struct {
 type Summary struct {
 	ID          string    `json:"id"`
 	Model       string    `json:"model"`
-	Owner       string    `json:"owner,omitempty"`
+	Owner       string    `json:"principal,omitempty"`
+	Session     string    `json:"session,omitempty"`
 	BranchOf    string    `json:"branch_of,omitempty"`
 	Turns       int       `json:"turns"`
 	LatestImage string    `json:"latest_image,omitempty"`
@@ -72,12 +78,14 @@ type Summary struct {
 	Updated     time.Time `json:"updated"`
 }
 
-// Query selects conversations for List: those of Owner, or of every owner when AllOwners is
-// set; newest first, at most Limit (0: no limit).
+// Query selects conversations for List: those of Owner, further narrowed to one client
+// Session unless AllSessions is set; newest first, at most Limit (0: no limit). There is no
+// query across owners: no caller has a view of another principal's conversations.
 type Query struct {
-	Owner     string
-	AllOwners bool
-	Limit     int
+	Owner       string
+	Session     string
+	AllSessions bool
+	Limit       int
 }
 
 var (
@@ -119,7 +127,7 @@ func (c Conversation) HistoryBytes() int64 {
 }
 
 func (c Conversation) summary() Summary {
-	s := Summary{ID: c.ID, Model: c.Model, Owner: c.Owner, BranchOf: c.BranchOf,
+	s := Summary{ID: c.ID, Model: c.Model, Owner: c.Owner, Session: c.Session, BranchOf: c.BranchOf,
 		Turns: len(c.Turns), Created: c.Created, Updated: c.Updated}
 	if img, ok := c.LatestImage(); ok {
 		s.LatestImage = img.ID

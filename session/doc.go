@@ -18,6 +18,17 @@
 //	conversations/<id>.json       one file per conversation: a header line, then a body line
 //	blobs/<aa>/<sha256>           image bytes, content-addressed, immutable
 //	images/<image id>.json        image id → conversation and turn (a lookup hint)
+//	jobs/, state/                 the server's other state (see [Layout])
+//
+// The FORMAT marker is written first, atomically, when the store is created, so servers
+// starting at once on a fresh data directory all open it; a non-empty directory without the
+// marker is refused: the server writes, and deletes, only inside what it created.
+//
+// # Owners
+//
+// Every conversation has an owner, the authenticated principal ([Principal], LocalUser for
+// stdio), and the MCP client session that started it. Queries are always within one owner;
+// tools treat another owner's conversation or image exactly like an unknown one.
 //
 // Why files rather than bbolt or SQLite:
 //

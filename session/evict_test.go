@@ -67,7 +67,7 @@ func TestEvictionRemovesOnlyUnreferencedBlobs(t *testing.T) {
 		}
 		sameHistory(t, h, want)
 	}
-	if l, _ := s.List(ctx, Query{AllOwners: true}); len(l) != 2 {
+	if l, _ := s.List(ctx, Query{Owner: LocalUser, AllSessions: true}); len(l) != 2 {
 		t.Fatalf("List after eviction: %+v", l)
 	}
 

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -23,6 +22,10 @@ const (
 	imagesDir        = "images"
 	// defaultBlobGrace keeps a sweep away from blobs another process may be committing.
 	defaultBlobGrace = 15 * time.Minute
+	// abandonedGrace is how old a conversation without turns must be, when the store opens,
+	// to count as left by a crash: younger ones may have their first turn on its way, in this
+	// process or another.
+	abandonedGrace = 15 * time.Minute
 )
 
 // Options configure a FileStore.
@@ -83,48 +86,18 @@ func open(dir string, opts Options, blobGrace time.Duration) (*FileStore, error)
 	if err := s.init(); err != nil {
 		return nil, fmt.Errorf("opening session store %s: %w", dir, err)
 	}
-	go s.load()
+	go s.load(s.now().Add(-abandonedGrace))
 	return s, nil
 }
 
-// init checks the format marker, writing it into a new or empty directory.
-func (s *FileStore) init() error {
-	if err := os.MkdirAll(s.dir, 0o700); err != nil {
-		return err
-	}
-	marker := filepath.Join(s.dir, formatFile)
-	got, err := os.ReadFile(marker)
-	switch {
-	case err == nil && !bytes.Equal(got, []byte(formatLine)):
-		return fmt.Errorf("%s is damaged or from another version: %q", marker, firstLine(got))
-	case errors.Is(err, fs.ErrNotExist):
-		entries, err := os.ReadDir(s.dir)
-		if err != nil {
-			return err
-		}
-		if len(entries) > 0 {
-			return fmt.Errorf("the directory is not empty and has no %s file, so it is not a session store", formatFile)
-		}
-		if err := s.writeFile(marker, []byte(formatLine)); err != nil {
-			return err
-		}
-	case err != nil:
-		return err
-	}
-	for _, sub := range []string{conversationsDir, blobsDir, imagesDir} {
-		if err := os.MkdirAll(filepath.Join(s.dir, sub), 0o700); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// load builds the in-memory summary from the conversation headers and removes temporary
-// files left by a crash. Turns appended meanwhile are already in the summary and win over
-// the headers read here; deletions wait for load to finish.
-func (s *FileStore) load() {
+// load builds the in-memory summary from the conversation headers and removes what a crash
+// left: temporary files, and conversations created but never given their first turn (last
+// updated before abandonedBefore, so a turn in flight keeps its conversation). Turns
+// appended meanwhile are already in the summary and win over the headers read here;
+// deletions wait for load to finish.
+func (s *FileStore) load(abandonedBefore time.Time) {
 	defer close(s.ready)
-	for _, sub := range []string{conversationsDir, imagesDir} {
+	for _, sub := range []string{conversationsDir, imagesDir, jobsDir, stateDir} {
 		s.removeStaleTemps(filepath.Join(s.dir, sub))
 	}
 	err := s.eachConversation(func(id string, r *record, err error) error {
@@ -132,6 +105,10 @@ func (s *FileStore) load() {
 			s.mu.Lock()
 			s.damaged = append(s.damaged, id)
 			s.mu.Unlock()
+			return nil
+		}
+		if c := r.head.Conversation; len(c.Turns) == 0 && c.Updated.Before(abandonedBefore) {
+			_ = os.Remove(s.conversationPath(id))
 			return nil
 		}
 		s.rememberIfNewer(r.head.Conversation)
@@ -235,6 +212,7 @@ func (s *FileStore) rememberIfNewer(c Conversation) {
 func compactSummary(c Conversation) Summary {
 	sum := c.summary()
 	sum.Model, sum.Owner = unique.Make(sum.Model).Value(), unique.Make(sum.Owner).Value()
+	sum.Session = unique.Make(sum.Session).Value()
 	return sum
 }
 

@@ -11,17 +11,21 @@ import (
 	"slices"
 )
 
-// LatestForOwner returns the owner's most recently updated conversation.
-func (s *FileStore) LatestForOwner(ctx context.Context, owner string) (Conversation, error) {
+// LatestForOwner returns the most recently updated conversation of one client session of the
+// owner. A stateless client (session "") has no latest conversation.
+func (s *FileStore) LatestForOwner(ctx context.Context, owner, session string) (Conversation, error) {
 	if err := ctx.Err(); err != nil {
 		return Conversation{}, err
 	}
-	list, err := s.List(ctx, Query{Owner: owner, Limit: 1})
+	if session == "" {
+		return Conversation{}, fmt.Errorf("a stateless client has no latest conversation: %w", ErrNotFound)
+	}
+	list, err := s.List(ctx, Query{Owner: owner, Session: session, Limit: 1})
 	if err != nil {
 		return Conversation{}, err
 	}
 	if len(list) == 0 {
-		return Conversation{}, fmt.Errorf("no conversation for client session %q: %w", owner, ErrNotFound)
+		return Conversation{}, fmt.Errorf("no conversation for client session %q: %w", session, ErrNotFound)
 	}
 	return s.Get(ctx, list[0].ID)
 }
@@ -34,7 +38,7 @@ func (s *FileStore) List(ctx context.Context, q Query) ([]Summary, error) {
 	s.mu.Lock()
 	var out []Summary
 	for _, sum := range s.index {
-		if q.AllOwners || sum.Owner == q.Owner {
+		if sum.Owner == q.Owner && (q.AllSessions || sum.Session == q.Session) {
 			out = append(out, sum)
 		}
 	}

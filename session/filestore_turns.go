@@ -24,6 +24,9 @@ func (s *FileStore) Create(ctx context.Context, c Conversation) (Conversation, e
 	}
 	now := s.now()
 	c.ID, c.Created, c.Updated = NewID("c"), now, now
+	if c.Owner == "" {
+		c.Owner = LocalUser
+	}
 	if err := s.writeRecord(&record{head: header{Conversation: c}}); err != nil {
 		return Conversation{}, fmt.Errorf("creating conversation: %w", err)
 	}

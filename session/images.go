@@ -14,9 +14,55 @@ import (
 // Images saves images under one directory with readable, unique names:
 // 20261123-193005_a-fox-in-the-snow_img_xxxxxxxxxxxxxxxx.png. The image id is part of the name,
 // so an image can be found again by id after a restart without any index.
+//
+// Images are private to the user running the server (0600 files in 0700 directories), like
+// the store, unless Shared is set (--share-images): then 0644 in 0755, for other users or a
+// web server on the machine.
 type Images struct {
-	Dir string
-	Now func() time.Time
+	Dir    string
+	Now    func() time.Time
+	Shared bool
+}
+
+func (s *Images) perms() (dir, file os.FileMode) {
+	if s.Shared {
+		return 0o755, 0o644
+	}
+	return 0o700, 0o600
+}
+
+// EnsureDir creates the directory, with the permissions images get, if it is missing.
+func (s *Images) EnsureDir() error {
+	dirPerm, _ := s.perms()
+	return os.MkdirAll(s.Dir, dirPerm)
+}
+
+// tempGrace keeps RemoveStaleTemps away from a save in flight in another process.
+const tempGrace = 15 * time.Minute
+
+// RemoveStaleTemps removes the temporary files a crash left in the directory: only the
+// server's own (".<name>.<random>.tmp", as an atomic write names them) and only older than a
+// grace period. It returns how many it removed.
+func (s *Images) RemoveStaleTemps() int {
+	entries, err := os.ReadDir(s.Dir)
+	if err != nil {
+		return 0
+	}
+	now := time.Now
+	if s.Now != nil {
+		now = s.Now
+	}
+	n := 0
+	for _, e := range entries {
+		name := e.Name()
+		if !e.Type().IsRegular() || !strings.HasPrefix(name, ".") || !strings.HasSuffix(name, ".tmp") || !strings.Contains(name, "_img_") {
+			continue
+		}
+		if info, err := e.Info(); err == nil && info.ModTime().Before(now().Add(-tempGrace)) && os.Remove(filepath.Join(s.Dir, name)) == nil {
+			n++
+		}
+	}
+	return n
 }
 
 // ImageRecord describes a saved image.
@@ -30,9 +76,10 @@ type ImageRecord struct {
 // Save writes an image atomically and returns its record. kind is "" for a final image or
 // "draft-N" for a kept thought image.
 func (s *Images) Save(id, prompt, kind string, data []byte, mime string) (ImageRecord, error) {
-	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
+	if err := s.EnsureDir(); err != nil {
 		return ImageRecord{}, fmt.Errorf("creating output directory: %w", err)
 	}
+	_, filePerm := s.perms()
 	now := time.Now
 	if s.Now != nil {
 		now = s.Now
@@ -42,7 +89,7 @@ func (s *Images) Save(id, prompt, kind string, data []byte, mime string) (ImageR
 		name += "_" + kind
 	}
 	path := filepath.Join(s.Dir, name+ExtensionFor(mime))
-	if err := WriteFileAtomic(path, data, 0o644); err != nil {
+	if err := WriteFileAtomic(path, data, filePerm); err != nil {
 		return ImageRecord{}, fmt.Errorf("saving image: %w", err)
 	}
 	return ImageRecord{ID: id, Path: path, MIMEType: mime, Bytes: len(data)}, nil

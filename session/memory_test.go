@@ -16,7 +16,7 @@ func storeMany(t testing.TB, dir string, n int) {
 	}
 	f := newFixture(99, 64)
 	for i := range n {
-		c, err := s.Create(ctx, Conversation{Model: "gemini-3-pro-image-preview", Owner: fmt.Sprintf("mcp-session-%02d", i%50)})
+		c, err := s.Create(ctx, Conversation{Model: "gemini-3-pro-image-preview", Session: fmt.Sprintf("mcp-session-%02d", i%50)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -44,7 +44,7 @@ func measureStore(t testing.TB, dir string, n int) (perConversation float64, tot
 	if err != nil {
 		t.Fatal(err)
 	}
-	list, _ := s.List(ctx, Query{AllOwners: true})
+	list, _ := s.List(ctx, Query{Owner: LocalUser, AllSessions: true})
 	ready = time.Since(start) // Open itself returns at once; List waits for the index
 	if len(list) != n {
 		t.Fatalf("List has %d, want %d", len(list), n)

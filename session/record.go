@@ -113,6 +113,9 @@ func readRecord(path, id string, withBody bool) (*record, error) {
 	if r.head.ID != id {
 		return nil, damaged("header", fmt.Errorf("file holds conversation %q", r.head.ID))
 	}
+	if r.head.Owner == "" {
+		r.head.Owner = LocalUser // written before owners were principals: the operator's
+	}
 	if !withBody {
 		return r, nil
 	}

@@ -18,7 +18,8 @@ const DefaultTTL = 7 * 24 * time.Hour
 // appends all land, in the order they commit.
 type Store interface {
 	// Create stores a new conversation with no turns. ID, Created and Updated are set by the
-	// store; the fields the caller sets are Model (required), Owner, AspectRatio, ImageSize,
+	// store; the fields the caller sets are Model (required), Owner (LocalUser when empty),
+	// Session, AspectRatio, ImageSize,
 	// and BranchOf/BranchImage when it continues another conversation in a fresh context.
 	Create(ctx context.Context, c Conversation) (Conversation, error)
 	// Get returns a conversation's metadata and turn metadata, without contents or bytes.
@@ -33,8 +34,9 @@ type Store interface {
 	// Branch starts a new conversation whose history is that of from cut after the turn that
 	// produced imageID. The branch keeps the model and owner of from.
 	Branch(ctx context.Context, from, imageID string) (Conversation, error)
-	// LatestForOwner returns the owner's most recently updated conversation.
-	LatestForOwner(ctx context.Context, owner string) (Conversation, error)
+	// LatestForOwner returns the most recently updated conversation of one client session of
+	// owner; ErrNotFound for a stateless client (session "").
+	LatestForOwner(ctx context.Context, owner, session string) (Conversation, error)
 	// List returns summaries, newest first.
 	List(ctx context.Context, q Query) ([]Summary, error)
 	// Delete removes a conversation and the blobs nothing else refers to.

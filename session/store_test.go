@@ -74,7 +74,7 @@ func TestRestartInTheMiddle(t *testing.T) {
 	dir := t.TempDir()
 	clock := newClock()
 	s := openStore(t, dir, clock)
-	c, err := s.Create(ctx, Conversation{Model: "m", Owner: "client-a"})
+	c, err := s.Create(ctx, Conversation{Model: "m", Owner: "client-a", Session: "s1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,11 +87,11 @@ func TestRestartInTheMiddle(t *testing.T) {
 	s = openStore(t, dir, clock)
 	// Appends may land while the index is still loading; the index ends up current.
 	sent = append(sent, appendTurns(t, s, c.ID, f, 5, 5)...)
-	list, err := s.List(ctx, Query{Owner: "client-a"})
+	list, err := s.List(ctx, Query{Owner: "client-a", AllSessions: true})
 	if err != nil || len(list) != 1 || list[0].Turns != 10 {
 		t.Fatalf("List after restart = %+v, %v", list, err)
 	}
-	latest, err := s.LatestForOwner(ctx, "client-a")
+	latest, err := s.LatestForOwner(ctx, "client-a", "s1")
 	if err != nil || latest.ID != c.ID || len(latest.Turns) != 10 {
 		t.Fatalf("LatestForOwner after restart = %s with %d turns, %v", latest.ID, len(latest.Turns), err)
 	}
@@ -160,7 +160,7 @@ func TestBadIDs(t *testing.T) {
 			t.Errorf("FindImage(%q) = %v", id, err)
 		}
 	}
-	if _, err := s.LatestForOwner(ctx, "nobody"); !errors.Is(err, ErrNotFound) {
+	if _, err := s.LatestForOwner(ctx, "nobody", "s1"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("LatestForOwner = %v", err)
 	}
 	c, _ := s.Create(ctx, Conversation{Model: "m"})
@@ -175,21 +175,39 @@ func TestList(t *testing.T) {
 	s := openStore(t, t.TempDir(), newClock())
 	var ids []string
 	for i := range 5 {
-		owner := "a"
+		owner, sess := "a", "s1"
 		if i%2 == 1 {
 			owner = "b"
 		}
-		c, _ := s.Create(ctx, Conversation{Model: "m", Owner: owner})
+		if i == 4 {
+			sess = "s2"
+		}
+		c, _ := s.Create(ctx, Conversation{Model: "m", Owner: owner, Session: sess})
 		ids = append(ids, c.ID)
 	}
 	appendTurns(t, s, ids[0], newFixture(6, 64), 0, 1) // now the newest of owner a
-	list, _ := s.List(ctx, Query{Owner: "a"})
+	list, _ := s.List(ctx, Query{Owner: "a", AllSessions: true})
 	if len(list) != 3 || list[0].ID != ids[0] || list[0].Turns != 1 || list[0].LatestImage == "" {
-		t.Fatalf("List(a) = %+v", list)
+		t.Fatalf("List(a, all sessions) = %+v", list)
 	}
-	all, _ := s.List(ctx, Query{AllOwners: true, Limit: 4})
-	if len(all) != 4 || all[0].ID != ids[0] || all[1].ID != ids[4] {
-		t.Fatalf("List(all, 4) = %+v", all)
+	for _, sum := range list {
+		if sum.Owner != "a" {
+			t.Fatalf("List(a) returned a conversation of %s", sum.Owner)
+		}
+	}
+	s2, _ := s.List(ctx, Query{Owner: "a", Session: "s2"})
+	if len(s2) != 1 || s2[0].ID != ids[4] {
+		t.Fatalf("List(a, s2) = %+v", s2)
+	}
+	some, _ := s.List(ctx, Query{Owner: "a", AllSessions: true, Limit: 2})
+	if len(some) != 2 || some[0].ID != ids[0] || some[1].ID != ids[4] {
+		t.Fatalf("List(a, 2) = %+v", some)
+	}
+	if latest, err := s.LatestForOwner(ctx, "b", "s1"); err != nil || latest.ID != ids[3] {
+		t.Fatalf("LatestForOwner(b, s1) = %s, %v", latest.ID, err)
+	}
+	if _, err := s.LatestForOwner(ctx, "a", ""); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("a stateless client got a latest conversation: %v", err)
 	}
 }
 

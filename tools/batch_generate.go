@@ -198,6 +198,6 @@ func requestError(i int, err error) error {
 	return &out
 }
 
-// batchOwner is who a batch belongs to: for now the client session, as for jobs and
-// idempotency keys; the one place to switch to the authenticated principal.
-func batchOwner(ctx context.Context) string { return sessionKey(ctx) }
+// batchOwner is who a batch belongs to: the authenticated principal, as for conversations,
+// jobs and idempotency keys.
+func batchOwner(ctx context.Context) string { return ownerOf(ctx) }

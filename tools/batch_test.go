@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mark3labs/mcp-go/mcp"
+
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini"
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/geminitest"
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/resilience"
@@ -290,26 +292,54 @@ func TestBatchOutputGone(t *testing.T) {
 	}
 }
 
-// A batch belongs to the client that submitted it: another client can neither see, list nor
-// cancel it, and is told so exactly as for an unknown id.
+// A batch belongs to the principal that submitted it: another principal can neither see,
+// list nor cancel it, and is told so exactly as for an unknown id.
 func TestBatchOwnership(t *testing.T) {
 	r := newBatchRig(t)
 	var out tools.BatchOutput
 	structured(t, r.call(t, "batch_generate", map[string]any{"requests": batchRequests(1), "idempotency_key": "k"}), &out)
-	other := newHarnessWith(t, r.sim, r.gc, func(d *tools.Deps) { d.Batches = r.deps.Batches })
+	other := newHarnessAs(t, "bob", r.sim, r.gc, func(d *tools.Deps) { d.Batches = r.deps.Batches })
 	for _, tool := range []string{"get_batch", "cancel_batch"} {
 		if res := other.call(t, tool, map[string]any{"batch_id": out.BatchID}); !res.IsError || !strings.Contains(text(res), "No batch has the id") {
-			t.Errorf("%s by another client: %s", tool, text(res))
+			t.Errorf("%s by another principal: %s", tool, text(res))
 		}
 	}
 	var list tools.BatchListOutput
 	structured(t, other.call(t, "list_batches", map[string]any{}), &list)
 	if len(list.Batches) != 0 {
-		t.Errorf("another client lists %d batches", len(list.Batches))
+		t.Errorf("another principal lists %d batches", len(list.Batches))
 	}
 	var again tools.BatchOutput
 	structured(t, other.call(t, "batch_generate", map[string]any{"requests": batchRequests(1), "idempotency_key": "k"}), &again)
 	if again.BatchID == out.BatchID || r.sim.BatchCount() != 2 {
-		t.Errorf("another client's idempotency key returned the first client's batch")
+		t.Errorf("another principal's idempotency key returned the first principal's batch")
+	}
+}
+
+// A batch's images belong to the batch's principal: its owner reads them as image:// and by
+// image_id; another principal is told they do not exist.
+func TestBatchImagesBelongToTheBatchOwner(t *testing.T) {
+	r := newBatchRig(t)
+	r.startPoller()
+	var out tools.BatchOutput
+	structured(t, r.call(t, "batch_generate", map[string]any{"requests": batchRequests(1)}), &out)
+	r.advance(3 * time.Minute)
+	var done tools.BatchOutput
+	structured(t, r.call(t, "get_batch", map[string]any{"batch_id": out.BatchID}), &done)
+	if done.State != "succeeded" || len(done.Results) != 1 || done.Results[0].ImageID == "" {
+		t.Fatalf("batch: %+v", done)
+	}
+	img := done.Results[0].ImageID
+	other := newHarnessAs(t, "bob", r.sim, r.gc, func(d *tools.Deps) { d.Batches = r.deps.Batches; d.Store = r.deps.Store; d.Images = r.deps.Images })
+	var req mcp.ReadResourceRequest
+	req.Params.URI = "image://" + img
+	if _, err := r.client.ReadResource(context.Background(), req); err != nil {
+		t.Errorf("the owner cannot read its batch image: %v", err)
+	}
+	if _, err := other.client.ReadResource(context.Background(), req); err == nil || !strings.Contains(err.Error(), "no saved image has the id") {
+		t.Errorf("another principal read the batch image: %v", err)
+	}
+	if res := other.call(t, "edit_image", map[string]any{"prompt": "x", "image": img}); !res.IsError || !strings.Contains(text(res), "aved image has the id") {
+		t.Errorf("another principal used the batch image as input: %s", text(res))
 	}
 }

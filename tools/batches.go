@@ -228,7 +228,8 @@ func (b *Batches) collect(ctx context.Context, bt *session.Batch, j int, st *gem
 		}
 		plans[itemKey(i)] = p
 	}
-	outcomes, err := b.api.BatchResults(ctx, st, plans)
+	// The images are the batch owner's calls, whoever's poll collects them.
+	outcomes, err := b.api.BatchResults(gemini.WithUsageOwner(ctx, bt.Owner), st, plans)
 	if err != nil {
 		return err
 	}

@@ -136,7 +136,7 @@ func (d *Deps) checkOutputDir() Check {
 		c.Detail, c.Diagnosis = e.Diagnosis.Summary, &e.Diagnosis
 		return c
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := d.Images.EnsureDir(); err != nil {
 		return fail(err)
 	}
 	f, err := os.CreateTemp(dir, ".check-*")

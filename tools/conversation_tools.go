@@ -14,7 +14,7 @@ import (
 
 // ListConversationsInput is the list_conversations argument object.
 type ListConversationsInput struct {
-	All   bool `json:"all,omitempty" jsonschema_description:"List every client's conversations, not just this session's."`
+	All   bool `json:"all,omitempty" jsonschema_description:"List all your conversations, from every session, not just this session's."`
 	Limit int  `json:"limit,omitempty" jsonschema_description:"At most this many, newest first (default 20)."`
 }
 
@@ -52,7 +52,10 @@ func (d *Deps) listConversations(ctx context.Context, _ mcp.CallToolRequest, in 
 	if limit <= 0 {
 		limit = 20
 	}
-	list, err := d.Store.List(ctx, session.Query{Owner: sessionKey(ctx), AllOwners: in.All, Limit: limit})
+	// Only the caller's own conversations, ever; a stateless client has no session to narrow
+	// the list to, so it sees all of its principal's.
+	sess := clientSession(ctx)
+	list, err := d.Store.List(ctx, session.Query{Owner: ownerOf(ctx), Session: sess, AllSessions: in.All || sess == "", Limit: limit})
 	if err != nil {
 		return d.failure(ctx, "list_conversations", "", err)
 	}
@@ -94,6 +97,9 @@ func DeleteConversation(d *Deps) Tool {
 func (d *Deps) deleteConversation(ctx context.Context, _ mcp.CallToolRequest, in DeleteConversationInput) *mcp.CallToolResult {
 	if d.Store == nil {
 		return d.failure(ctx, "delete_conversation", "", apierrors.New(apierrors.InvalidRequest, "Conversations are not available: no conversation store is configured."))
+	}
+	if _, err := d.ownConversation(ctx, in.ConversationID); err != nil {
+		return d.failure(ctx, "delete_conversation", "", convError(in.ConversationID, err))
 	}
 	if err := d.Store.Delete(ctx, in.ConversationID); err != nil {
 		return d.failure(ctx, "delete_conversation", "", convError(in.ConversationID, err))

@@ -40,7 +40,7 @@ func (d *Deps) openConversation(ctx context.Context, id string) (*turnContext, e
 	if err != nil {
 		return nil, convError(id, err)
 	}
-	conv, err := d.Store.Get(ctx, id)
+	conv, err := d.ownConversation(ctx, id)
 	if err != nil {
 		unlock()
 		return nil, convError(id, err)
@@ -80,7 +80,7 @@ func (d *Deps) record(ctx context.Context, tc *turnContext, res *gemini.Result, 
 	if tc != nil && tc.conv != nil && !tc.fresh {
 		id = tc.conv.ID
 	} else {
-		c := session.Conversation{Model: res.Model, Owner: sessionKey(ctx), AspectRatio: res.AspectRatio, ImageSize: res.ImageSize}
+		c := session.Conversation{Model: res.Model, Owner: ownerOf(ctx), Session: clientSession(ctx), AspectRatio: res.AspectRatio, ImageSize: res.ImageSize}
 		if tc != nil && tc.conv != nil {
 			c.BranchOf = tc.conv.ID
 			if img, ok := tc.conv.LatestImage(); ok {

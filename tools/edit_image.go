@@ -46,7 +46,7 @@ func EditImage(d *Deps) Tool {
 }
 
 func (d *Deps) editImage(ctx context.Context, req mcp.CallToolRequest, in EditImageInput) *mcp.CallToolResult {
-	return d.asyncTurn(ctx, "edit_image", in.IdempotencyKey, in.Async, expectedSeconds(in.Model, in.ImageSize),
+	return d.asyncTurn(ctx, "edit_image", in, in.IdempotencyKey, in.Async, expectedSeconds(in.Model, in.ImageSize),
 		func(ctx context.Context) *mcp.CallToolResult { return d.editTurn(ctx, req, in) })
 }
 
@@ -97,7 +97,7 @@ func (d *Deps) continuation(ctx context.Context, in EditImageInput) (*turnContex
 	}
 	switch {
 	case in.FromImageID != "":
-		img, err := d.Store.FindImage(ctx, in.FromImageID)
+		img, err := d.ownImage(ctx, in.FromImageID)
 		if err != nil {
 			return nil, apierrors.Newf(apierrors.InvalidRequest,
 				"No conversation image has the id %s; use an image_id from an earlier generate_image or edit_image result.", in.FromImageID)
@@ -120,7 +120,12 @@ func (d *Deps) continuation(ctx context.Context, in EditImageInput) (*turnContex
 	case in.ConversationID != "":
 		return d.openConversation(ctx, in.ConversationID)
 	}
-	latest, err := d.Store.LatestForOwner(ctx, sessionKey(ctx))
+	sess := clientSession(ctx)
+	if sess == "" {
+		return nil, apierrors.New(apierrors.InvalidRequest,
+			"This client has no MCP session, so there is no \"latest conversation\" to continue; pass conversation_id from an earlier result, or image to start from an image.")
+	}
+	latest, err := d.Store.LatestForOwner(ctx, ownerOf(ctx), sess)
 	if errors.Is(err, session.ErrNotFound) {
 		return nil, apierrors.New(apierrors.InvalidRequest,
 			"There is no conversation to continue in this session; pass conversation_id from an earlier result, or image to start from an image.")

@@ -51,6 +51,9 @@ func (d *Deps) explainError(ctx context.Context, _ mcp.CallToolRequest, in Expla
 		f, ok := d.Failures.Last(ctx)
 		if !ok {
 			msg := "Nothing has failed in this session yet; paste the error text into the error argument to have it explained."
+			if clientSession(ctx) == "" {
+				msg = "This client has no MCP session, so the server cannot tell which failure is yours; paste the error text into the error argument to have it explained."
+			}
 			out = ExplainErrorOutput{Diagnosis: apierrors.Diagnosis{Category: apierrors.Unknown, Summary: msg}, Source: "none"}
 			return &mcp.CallToolResult{Content: []mcp.Content{mcp.NewTextContent(msg)}, StructuredContent: out}
 		}

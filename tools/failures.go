@@ -5,14 +5,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/mark3labs/mcp-go/server"
-
 	apierrors "github.com/nanobanana-mcp/nanobanana-mcp/errors"
 )
 
 // Failures remembers the most recent failure each client saw, so explain_error with no text
-// can explain it. Clients are told apart by their MCP session; stateless HTTP clients share one
-// slot.
+// can explain it. Clients are told apart by principal and MCP session; a stateless client has
+// no session, so nothing is remembered for it (it pastes the text instead).
 type Failures struct {
 	mu   sync.Mutex
 	last map[string]Failure
@@ -34,7 +32,10 @@ func (f *Failures) record(ctx context.Context, tool string, d apierrors.Diagnosi
 	if f.last == nil {
 		f.last = map[string]Failure{}
 	}
-	key := sessionKey(ctx)
+	key, ok := failureKey(ctx)
+	if !ok {
+		return
+	}
 	if _, ok := f.last[key]; !ok && len(f.last) >= maxFailureSlots {
 		oldest, at := "", time.Now()
 		for k, v := range f.last {
@@ -51,13 +52,15 @@ func (f *Failures) record(ctx context.Context, tool string, d apierrors.Diagnosi
 func (f *Failures) Last(ctx context.Context) (Failure, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	v, ok := f.last[sessionKey(ctx)]
+	key, ok := failureKey(ctx)
+	if !ok {
+		return Failure{}, false
+	}
+	v, ok := f.last[key]
 	return v, ok
 }
 
-func sessionKey(ctx context.Context) string {
-	if cs := server.ClientSessionFromContext(ctx); cs != nil {
-		return cs.SessionID()
-	}
-	return ""
+func failureKey(ctx context.Context) (string, bool) {
+	sess := clientSession(ctx)
+	return ownerOf(ctx) + "\x00" + sess, sess != ""
 }

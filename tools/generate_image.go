@@ -76,7 +76,7 @@ func GenerateImage(d *Deps) Tool {
 }
 
 func (d *Deps) generateImage(ctx context.Context, req mcp.CallToolRequest, in GenerateImageInput) *mcp.CallToolResult {
-	return d.asyncTurn(ctx, "generate_image", in.IdempotencyKey, in.Async, expectedSeconds(in.Model, in.ImageSize),
+	return d.asyncTurn(ctx, "generate_image", in, in.IdempotencyKey, in.Async, expectedSeconds(in.Model, in.ImageSize),
 		func(ctx context.Context) *mcp.CallToolResult {
 			return d.runTurn(ctx, req, "generate_image", nil, nil, turnArgs{Prompt: in.Prompt, Model: in.Model,
 				AspectRatio: in.AspectRatio, ImageSize: in.ImageSize, ThinkingLevel: in.ThinkingLevel, Output: in.Output,

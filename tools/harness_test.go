@@ -60,6 +60,13 @@ func newHarnessWithSim(t *testing.T, sim *geminitest.Server, configure ...func(*
 
 func newHarnessWith(t *testing.T, sim *geminitest.Server, gen tools.Generator, configure ...func(*tools.Deps)) *harness {
 	t.Helper()
+	return newHarnessAs(t, "", sim, gen, configure...)
+}
+
+// newHarnessAs is newHarnessWith for a client authenticated as principal ("" for the local
+// user), as the HTTP guard would mark its calls.
+func newHarnessAs(t *testing.T, principal string, sim *geminitest.Server, gen tools.Generator, configure ...func(*tools.Deps)) *harness {
+	t.Helper()
 	out := t.TempDir()
 	store, err := session.Open(filepath.Join(t.TempDir(), "store"), session.Options{NoSync: true})
 	if err != nil {
@@ -77,14 +84,26 @@ func newHarnessWith(t *testing.T, sim *geminitest.Server, gen tools.Generator, c
 		f(deps)
 	}
 	s := mcpserver.NewMCPServer("test", "0", mcpserver.WithToolCapabilities(false), mcpserver.WithResourceCapabilities(false, false))
+	as := func(ctx context.Context) context.Context {
+		if principal == "" {
+			return ctx
+		}
+		return session.WithPrincipal(ctx, principal)
+	}
 	for _, tl := range tools.All(deps) {
-		s.AddTool(tl.Tool, tl.Handler)
+		h := tl.Handler
+		s.AddTool(tl.Tool, func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			return h(as(ctx), req)
+		})
 	}
 	for _, r := range tools.Resources(deps) {
 		s.AddResource(r.Resource, r.Handler)
 	}
 	for _, r := range tools.ResourceTemplates(deps) {
-		s.AddResourceTemplate(r.Template, r.Handler)
+		h := r.Handler
+		s.AddResourceTemplate(r.Template, func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
+			return h(as(ctx), req)
+		})
 	}
 	c, err := client.NewInProcessClient(s)
 	if err != nil {

@@ -108,11 +108,11 @@ func (d *Deps) readImageID(ctx context.Context, id string) ([]byte, error) {
 	if d.Images == nil {
 		return nil, inputError("image ids cannot be used: no image store is configured")
 	}
-	path, err := d.Images.Find(id)
-	if err != nil {
+	img, err := d.ownImage(ctx, id)
+	if err != nil || img.Path == "" {
 		return nil, inputError("no saved image has the id %s; use an image_id returned by generate_image", id)
 	}
-	return d.readFileContext(ctx, path, id)
+	return d.readFileContext(ctx, img.Path, id)
 }
 
 // readPath confines a path argument to the allowed roots. The path is checked before anything
@@ -134,7 +134,9 @@ func (d *Deps) readPath(ctx context.Context, p string) ([]byte, error) {
 		return nil, d.notReadable(shown)
 	}
 	real, err := filepath.EvalSymlinks(p)
-	if err != nil || !d.allowed(real) {
+	// Another principal's saved image reads like a missing file: a path names it as surely
+	// as its id.
+	if err != nil || !d.allowed(real) || d.foreignImageFile(ctx, real) {
 		return nil, d.notReadable(shown)
 	}
 	return d.readFileContext(ctx, real, shown)

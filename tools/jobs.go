@@ -2,11 +2,17 @@ package tools
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,25 +29,46 @@ import (
 // result. An idempotency key makes a client's retry return the same job instead of paying
 // twice. Finished jobs are kept on disk, so their results survive a restart; a job that was
 // running when the server stopped is reported as interrupted.
+//
+// A job belongs to the principal that started it; its result is kept by reference (the
+// image is already saved: an inline image is rebuilt from the file when fetched), so a job
+// costs a few hundred bytes however large its image. Finished jobs older than the TTL are
+// evicted whenever a job starts, not only at start-up.
 type Jobs struct {
 	mu    sync.Mutex
 	dir   string // "" keeps jobs in memory only
 	jobs  map[string]*job
-	byKey map[string]string // tool + idempotency key → job id
+	byKey map[string]string // owner + tool + idempotency key → job id
 	ttl   time.Duration
 	now   func() time.Time
+	log   *slog.Logger
+	// render rebuilds a result's inline image from its saved file; set by Deps.
+	render func(ref *inlineRef) (mcp.Content, error)
 }
 
 type job struct {
-	ID       string          `json:"id"`
-	Tool     string          `json:"tool"`
-	Key      string          `json:"idempotency_key,omitempty"`
+	ID    string `json:"id"`
+	Owner string `json:"principal,omitempty"`
+	Tool  string `json:"tool"`
+	Key   string `json:"idempotency_key,omitempty"`
+	// Request is a digest of the arguments the key was first used with.
+	Request  string          `json:"request,omitempty"`
 	Status   string          `json:"status"` // running, done, failed
 	Created  time.Time       `json:"created"`
 	Finished time.Time       `json:"finished,omitempty"`
 	Expected int             `json:"expected_seconds"`
-	Result   json.RawMessage `json:"result,omitempty"` // the tool result, as the client would have received it
+	Result   json.RawMessage `json:"result,omitempty"` // the tool result, inline image left out
+	Inline   *inlineRef      `json:"inline,omitempty"` // the inline image the result carried
 	done     chan struct{}
+}
+
+// inlineRef stands for an inline image in a stored result: the saved file it came from and
+// how it was inlined (a preview or the full image), at position At of the content.
+type inlineRef struct {
+	Path string `json:"path"`
+	MIME string `json:"mime_type"`
+	Full bool   `json:"full,omitempty"`
+	At   int    `json:"at"`
 }
 
 // Job statuses.
@@ -51,16 +78,22 @@ const (
 	JobFailed  = "failed"
 )
 
+// maxJobs bounds the finished jobs kept between evictions when a client starts many at once.
+const maxJobs = 10000
+
 // OpenJobs loads the jobs kept under dir ("" for memory only), dropping those older than ttl.
+// Only files named like a job id are read or removed: the directory is the server's own (see
+// session.Layout), and even there a file it did not write is left alone.
 func OpenJobs(dir string, ttl time.Duration) (*Jobs, error) {
-	j := &Jobs{dir: dir, jobs: map[string]*job{}, byKey: map[string]string{}, ttl: ttl, now: time.Now}
+	j := &Jobs{dir: dir, jobs: map[string]*job{}, byKey: map[string]string{}, ttl: ttl, now: time.Now,
+		log: slog.New(slog.DiscardHandler)}
 	if j.ttl <= 0 {
 		j.ttl = 24 * time.Hour
 	}
 	if dir == "" {
 		return j, nil
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating the jobs directory: %w", err)
 	}
 	entries, err := os.ReadDir(dir)
@@ -68,15 +101,22 @@ func OpenJobs(dir string, ttl time.Duration) (*Jobs, error) {
 		return nil, fmt.Errorf("reading the jobs directory: %w", err)
 	}
 	for _, e := range entries {
-		if !strings.HasSuffix(e.Name(), ".json") {
+		id, ok := strings.CutSuffix(e.Name(), ".json")
+		if !ok || !session.ValidID("job", id) || !e.Type().IsRegular() {
 			continue
 		}
 		path := filepath.Join(dir, e.Name())
 		data, err := os.ReadFile(path)
 		var jb job
-		if err != nil || json.Unmarshal(data, &jb) != nil || jb.ID == "" || j.now().Sub(jb.Created) > j.ttl {
+		if err != nil || json.Unmarshal(data, &jb) != nil || jb.ID != id {
+			continue // not readable as a job: leave it for a person to look at
+		}
+		if j.now().Sub(jb.Created) > j.ttl {
 			_ = os.Remove(path)
 			continue
+		}
+		if jb.Owner == "" {
+			jb.Owner = session.LocalUser // written before jobs had owners
 		}
 		jb.done = make(chan struct{})
 		close(jb.done)
@@ -88,51 +128,145 @@ func OpenJobs(dir string, ttl time.Duration) (*Jobs, error) {
 		}
 		j.jobs[jb.ID] = &jb
 		if jb.Key != "" {
-			j.byKey[jb.Tool+"\x00"+jb.Key] = jb.ID
+			j.byKey[jobKey(jb.Owner, jb.Tool, jb.Key)] = jb.ID
 		}
 	}
 	return j, nil
 }
 
-// start returns the job for (tool, key) if there is one, or starts run as a new job.
-func (j *Jobs) start(tool, key string, expected int, run func(ctx context.Context) *mcp.CallToolResult) (jb *job, existing bool) {
+// SetClock replaces the clock that dates jobs and decides their eviction; before first use.
+func (j *Jobs) SetClock(now func() time.Time) { j.now = now }
+
+func jobKey(owner, tool, key string) string { return owner + "\x00" + tool + "\x00" + key }
+
+// errKeyReused is an idempotency key sent again with different arguments.
+var errKeyReused = errors.New("idempotency key reused for a different request")
+
+// start returns the owner's job for (tool, key) if there is one, or starts run as a new job.
+// A key already used with other arguments is errKeyReused: the first request's image is not
+// the answer to a different request.
+func (j *Jobs) start(owner, tool, key, request string, expected int, run func(ctx context.Context) *mcp.CallToolResult) (jb *job, existing bool, err error) {
 	j.mu.Lock()
+	j.evictLocked()
 	if key != "" {
-		if id, ok := j.byKey[tool+"\x00"+key]; ok {
+		if id, ok := j.byKey[jobKey(owner, tool, key)]; ok {
 			jb := j.jobs[id]
 			j.mu.Unlock()
-			return jb, true
+			if jb.Request != "" && jb.Request != request {
+				return nil, false, errKeyReused
+			}
+			return jb, true, nil
 		}
 	}
-	jb = &job{ID: session.NewID("job"), Tool: tool, Key: key, Status: JobRunning, Created: j.now(), Expected: expected,
-		done: make(chan struct{})}
+	jb = &job{ID: session.NewID("job"), Owner: owner, Tool: tool, Key: key, Request: request, Status: JobRunning,
+		Created: j.now(), Expected: expected, done: make(chan struct{})}
 	j.jobs[jb.ID] = jb
 	if key != "" {
-		j.byKey[tool+"\x00"+key] = jb.ID
+		j.byKey[jobKey(owner, tool, key)] = jb.ID
 	}
 	j.mu.Unlock()
 	_ = j.persist(jb)
-	go func() {
-		res := run(context.Background())
-		j.mu.Lock()
-		jb.Result, jb.Finished = mustJSON(res), j.now()
-		jb.Status = JobDone
-		if res.IsError {
-			jb.Status = JobFailed
-		}
-		j.mu.Unlock()
-		_ = j.persist(jb)
-		close(jb.done)
-	}()
-	return jb, false
+	go j.run(jb, run)
+	return jb, false, nil
 }
 
-// get returns a job by id.
-func (j *Jobs) get(id string) (*job, bool) {
+// run runs a job to its end. A panic becomes a failed job and a log line, never the end of
+// the process.
+func (j *Jobs) run(jb *job, run func(ctx context.Context) *mcp.CallToolResult) {
+	var res *mcp.CallToolResult
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				j.log.Error("a background job panicked; it is marked failed", "job", jb.ID, "tool", jb.Tool,
+					"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+				res = diagnosisResult(apierrors.New(apierrors.Unknown,
+					"The server hit an internal error while generating; call the tool again (the error is in the server log).").Diagnosis)
+			}
+		}()
+		res = run(context.Background())
+	}()
+	stored, inline := byReference(res)
+	j.mu.Lock()
+	jb.Result, jb.Inline, jb.Finished = mustJSON(stored), inline, j.now()
+	jb.Status = JobDone
+	if res.IsError {
+		jb.Status = JobFailed
+	}
+	j.mu.Unlock()
+	_ = j.persist(jb)
+	close(jb.done)
+}
+
+// byReference takes the inline image out of a result: it is the saved file's bytes (or a
+// preview of them), which the stored result names instead of holding.
+func byReference(res *mcp.CallToolResult) (*mcp.CallToolResult, *inlineRef) {
+	out, ok := res.StructuredContent.(*ImageOutput)
+	if !ok || out.Path == "" {
+		return res, nil
+	}
+	for i, c := range res.Content {
+		img, ok := c.(mcp.ImageContent)
+		if !ok {
+			continue
+		}
+		ref := &inlineRef{Path: out.Path, MIME: img.MIMEType, At: i,
+			Full: len(img.Data) == base64.StdEncoding.EncodedLen(out.Bytes)}
+		cp := *res
+		cp.Content = slices.Delete(slices.Clone(res.Content), i, i+1)
+		return &cp, ref
+	}
+	return res, nil
+}
+
+// evictLocked drops finished jobs past the TTL and, past maxJobs, the oldest finished ones,
+// with their files.
+func (j *Jobs) evictLocked() {
+	cutoff := j.now().Add(-j.ttl)
+	var finished []*job
+	for id, jb := range j.jobs {
+		if jb.Status == JobRunning {
+			continue
+		}
+		if jb.Created.Before(cutoff) {
+			j.dropLocked(id, jb)
+			continue
+		}
+		finished = append(finished, jb)
+	}
+	if over := len(j.jobs) - maxJobs; over > 0 {
+		slices.SortFunc(finished, func(a, b *job) int { return a.Finished.Compare(b.Finished) })
+		for _, jb := range finished[:min(over, len(finished))] {
+			j.dropLocked(jb.ID, jb)
+		}
+	}
+}
+
+func (j *Jobs) dropLocked(id string, jb *job) {
+	delete(j.jobs, id)
+	if jb.Key != "" && j.byKey[jobKey(jb.Owner, jb.Tool, jb.Key)] == id {
+		delete(j.byKey, jobKey(jb.Owner, jb.Tool, jb.Key))
+	}
+	if j.dir != "" {
+		_ = os.Remove(filepath.Join(j.dir, id+".json"))
+	}
+}
+
+// get returns a job of owner by id; another owner's job is not found.
+func (j *Jobs) get(owner, id string) (*job, bool) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	jb, ok := j.jobs[id]
-	return jb, ok
+	if !ok || jb.Owner != owner {
+		return nil, false
+	}
+	return jb, true
+}
+
+// Len is the number of jobs kept, running or finished.
+func (j *Jobs) Len() int {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return len(j.jobs)
 }
 
 // wait waits up to d (or ctx's end) for a job and returns its result, or nil while it runs.
@@ -152,11 +286,16 @@ func (j *Jobs) wait(ctx context.Context, jb *job, d time.Duration) *mcp.CallTool
 		return nil
 	}
 	j.mu.Lock()
-	raw := jb.Result
+	raw, inline := jb.Result, jb.Inline
 	j.mu.Unlock()
 	res, err := mcp.ParseCallToolResult(&raw)
 	if err != nil {
 		return diagnosisResult(apierrors.New(apierrors.Unknown, "The stored result of job "+jb.ID+" cannot be read; call the tool again.").Diagnosis)
+	}
+	if inline != nil && j.render != nil {
+		if c, err := j.render(inline); err == nil && inline.At <= len(res.Content) {
+			res.Content = slices.Insert(res.Content, inline.At, c)
+		}
 	}
 	return res
 }
@@ -172,6 +311,35 @@ func (j *Jobs) persist(jb *job) error {
 		return err
 	}
 	return session.WriteFileAtomic(filepath.Join(j.dir, jb.ID+".json"), apierrors.RedactSecrets(data), 0o600)
+}
+
+// renderInline rebuilds the inline image of a stored result from the saved file.
+func (d *Deps) renderInline(ref *inlineRef) (mcp.Content, error) {
+	data, err := os.ReadFile(ref.Path)
+	if err != nil {
+		return nil, err
+	}
+	if ref.Full {
+		return mcp.NewImageContent(base64.StdEncoding.EncodeToString(data), ref.MIME), nil
+	}
+	pv, err := makePreview(data, d.Preview)
+	if err != nil {
+		return nil, err
+	}
+	return mcp.NewImageContent(base64.StdEncoding.EncodeToString(pv.Data), pv.MIMEType), nil
+}
+
+// requestDigest identifies a request's arguments, apart from how it is delivered (async)
+// and the key itself, so a retry matches and a different request does not.
+func requestDigest(tool string, in any) string {
+	raw, _ := json.Marshal(in)
+	var m map[string]any
+	_ = json.Unmarshal(raw, &m)
+	delete(m, "async")
+	delete(m, "idempotency_key")
+	canon, _ := json.Marshal(m) // map keys are sorted
+	sum := sha256.Sum256(append([]byte(tool+"\x00"), canon...))
+	return hex.EncodeToString(sum[:16])
 }
 
 func mustJSON(v any) json.RawMessage {
@@ -204,19 +372,21 @@ func gateFrom(ctx context.Context) *progressGate {
 // asyncTurn runs a generation as the request asks: directly; or as a job answered when done,
 // when it runs past AsyncAfter (then a job_id), or at once (async); an idempotency key
 // returns the job a previous call started.
-func (d *Deps) asyncTurn(ctx context.Context, tool, key string, async bool, expected int, run func(ctx context.Context) *mcp.CallToolResult) *mcp.CallToolResult {
+func (d *Deps) asyncTurn(ctx context.Context, tool string, in any, key string, async bool, expected int, run func(ctx context.Context) *mcp.CallToolResult) *mcp.CallToolResult {
 	if d.Jobs == nil || (!async && key == "" && d.AsyncAfter <= 0) {
 		return run(ctx)
 	}
 	gate := &progressGate{}
 	reqCtx := context.WithValue(ctx, progressGateKey{}, gate)
-	if key != "" {
-		key = sessionKey(ctx) + "\x00" + key // one client's key never returns another client's image
-	}
-	jb, existing := d.Jobs.start(tool, key, expected, func(context.Context) *mcp.CallToolResult {
+	// A key is the principal's: another principal's key never returns its image.
+	jb, existing, err := d.Jobs.start(ownerOf(ctx), tool, key, requestDigest(tool, in), expected, func(context.Context) *mcp.CallToolResult {
 		// The job outlives the request that started it (the client may give up at 60 s).
 		return run(context.WithoutCancel(reqCtx))
 	})
+	if errors.Is(err, errKeyReused) {
+		return d.failure(ctx, tool, "", apierrors.Newf(apierrors.InvalidRequest,
+			"The idempotency_key %q was already used for a different request; use a new key for a new request (the same key only repeats the same request).", key))
+	}
 	wait := d.AsyncAfter
 	switch {
 	case async:

@@ -10,6 +10,7 @@ import (
 
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini"
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/geminitest"
+	"github.com/nanobanana-mcp/nanobanana-mcp/session"
 	"github.com/nanobanana-mcp/nanobanana-mcp/tools"
 )
 
@@ -100,9 +101,17 @@ func TestJobsSurviveRestart(t *testing.T) {
 	structured(t, res, &out)
 	h.call(t, "get_generation", map[string]any{"job_id": out.JobID, "wait_seconds": 20})
 	// A job that was running when the server stopped.
-	if err := os.WriteFile(filepath.Join(dir, "job_interrupted.json"),
-		[]byte(`{"id":"job_interrupted","tool":"generate_image","status":"running","created":"`+time.Now().Format(time.RFC3339)+`"}`), 0o600); err != nil {
+	interrupted := session.NewID("job")
+	if err := os.WriteFile(filepath.Join(dir, interrupted+".json"),
+		[]byte(`{"id":"`+interrupted+`","tool":"generate_image","status":"running","created":"`+time.Now().Format(time.RFC3339)+`"}`), 0o600); err != nil {
 		t.Fatal(err)
+	}
+	// Files the server did not write survive its loader, whatever they hold.
+	foreign := map[string]string{"config.json": "{not json", "notes.json": `{"id":"x"}`, "job_short.json": "old"}
+	for name, body := range foreign {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 
 	reopened, err := tools.OpenJobs(dir, time.Hour)
@@ -116,8 +125,13 @@ func TestJobsSurviveRestart(t *testing.T) {
 	if res.IsError || after.ImageID == "" {
 		t.Errorf("a finished job after restart: %s", text(res))
 	}
-	res = h2.call(t, "get_generation", map[string]any{"job_id": "job_interrupted"})
+	res = h2.call(t, "get_generation", map[string]any{"job_id": interrupted})
 	if !res.IsError || !strings.Contains(text(res), "restarted") {
 		t.Errorf("an interrupted job: %s", text(res))
+	}
+	for name, body := range foreign {
+		if got, err := os.ReadFile(filepath.Join(dir, name)); err != nil || string(got) != body {
+			t.Errorf("the job loader touched %s, a file it did not write: %q, %v", name, got, err)
+		}
 	}
 }

@@ -65,6 +65,12 @@ func (d *Deps) startPreview(dl *delivery, data []byte) {
 		opts.MaxBytes /= dl.share
 	}
 	go func() {
+		defer func() {
+			// A panic here would end the process; the call still has its saved image.
+			if r := recover(); r != nil {
+				dl.preview <- previewResult{err: fmt.Errorf("preview panicked: %v", r)}
+			}
+		}()
 		pv, err := makePreview(data, opts)
 		dl.preview <- previewResult{pv, err}
 	}()
@@ -130,7 +136,7 @@ func (d *Deps) deliver(ctx context.Context, res *gemini.Result, out *ImageOutput
 		content = append(content, mcp.NewResourceLink("image://"+out.ImageID, out.ImageID+session.ExtensionFor(out.MIMEType),
 			fmt.Sprintf("%d×%d %s, %d bytes", out.Width, out.Height, out.MIMEType, out.Bytes), out.MIMEType))
 	case OutputURL:
-		u, exp := d.URLs.URL(dl.urlBase, out.ImageID, session.ExtensionFor(out.MIMEType))
+		u, exp := d.URLs.URL(dl.urlBase, ownerOf(ctx), out.ImageID, session.ExtensionFor(out.MIMEType))
 		out.URL, out.URLExpires = u, exp.UTC().Format(time.RFC3339)
 	case OutputFull:
 		if limit := d.inlineLimit(); len(res.Image.Data) > limit {

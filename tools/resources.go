@@ -65,15 +65,16 @@ func ResourceTemplates(d *Deps) []ResourceTemplate {
 	}}
 }
 
-func (d *Deps) readImageResource(_ context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
+func (d *Deps) readImageResource(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
 	id := strings.TrimPrefix(req.Params.URI, "image://")
 	if d.Images == nil || !session.ValidID("img", id) {
 		return nil, fmt.Errorf("%s is not an image URI; use image://<image_id> from a result", req.Params.URI)
 	}
-	path, err := d.Images.Find(id)
-	if err != nil {
+	img, err := d.ownImage(ctx, id)
+	if err != nil || img.Path == "" {
 		return nil, fmt.Errorf("no saved image has the id %s", id)
 	}
+	path := img.Path
 	data, err := d.readFile(path)
 	if err != nil {
 		return nil, err

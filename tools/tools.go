@@ -107,6 +107,8 @@ func (d *Deps) defaults() {
 	if d.Jobs == nil {
 		d.Jobs, _ = OpenJobs("", 0) // in memory; main passes one kept on disk
 	}
+	d.Jobs.render = d.renderInline
+	d.Jobs.log = d.Logger
 	if d.Batches == nil {
 		api, _ := d.Gemini.(BatchAPI)
 		d.Batches = NewBatches(BatchOptions{API: api, Images: d.Images, Logger: d.Logger})

@@ -67,7 +67,8 @@ func (d *Deps) runTurn(ctx context.Context, req mcp.CallToolRequest, tool string
 	}
 	prog.report(1, what)
 	stop := prog.heartbeat(d.ProgressEvery, 1, what)
-	tries := d.generateAll(ctx, prog, greq, seedsFor(a.Seed, n))
+	// Usage is counted per owner, each of the n requests like any other.
+	tries := d.generateAll(gemini.WithUsageOwner(ctx, ownerOf(ctx)), prog, greq, seedsFor(a.Seed, n))
 	stop()
 	var notes []string
 	var firstErr error

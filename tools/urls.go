@@ -19,8 +19,10 @@ import (
 	"github.com/nanobanana-mcp/nanobanana-mcp/session"
 )
 
-// URLSigner makes and checks expiring image URLs: an HMAC over the image id and the expiry,
-// so a URL cannot be altered to reach another image or to live longer.
+// URLSigner makes and checks expiring image URLs: an HMAC over the owner, the image id and the
+// expiry, so a URL cannot be altered to reach another image or to live longer, and it stops
+// working when the image no longer belongs to the principal it was issued to (its
+// conversation was deleted).
 type URLSigner struct {
 	secret []byte
 	TTL    time.Duration
@@ -40,26 +42,26 @@ func NewURLSigner(secret []byte, ttl time.Duration) *URLSigner {
 	return &URLSigner{secret: secret, TTL: ttl, Now: time.Now}
 }
 
-func (s *URLSigner) sign(id string, exp int64) string {
+func (s *URLSigner) sign(owner, id string, exp int64) string {
 	m := hmac.New(sha256.New, s.secret)
-	fmt.Fprintf(m, "%s|%d", id, exp)
+	fmt.Fprintf(m, "%s|%d|%s", id, exp, owner)
 	return hex.EncodeToString(m.Sum(nil))
 }
 
 // URL returns base/images/<id><ext>?exp=…&sig=… and its expiry.
-func (s *URLSigner) URL(base, id, ext string) (string, time.Time) {
+func (s *URLSigner) URL(base, owner, id, ext string) (string, time.Time) {
 	exp := s.Now().Add(s.TTL).Unix()
-	q := url.Values{"exp": {strconv.FormatInt(exp, 10)}, "sig": {s.sign(id, exp)}}
+	q := url.Values{"exp": {strconv.FormatInt(exp, 10)}, "sig": {s.sign(owner, id, exp)}}
 	return strings.TrimRight(base, "/") + "/images/" + id + ext + "?" + q.Encode(), time.Unix(exp, 0)
 }
 
-// Check verifies a signed request for an image id.
-func (s *URLSigner) Check(id, expParam, sig string) bool {
+// Check verifies a signed request for an image id of owner.
+func (s *URLSigner) Check(owner, id, expParam, sig string) bool {
 	exp, err := strconv.ParseInt(expParam, 10, 64)
 	if err != nil || s.Now().Unix() > exp {
 		return false
 	}
-	want := s.sign(id, exp)
+	want := s.sign(owner, id, exp)
 	return hmac.Equal([]byte(want), []byte(sig))
 }
 
@@ -74,14 +76,25 @@ func ImageHandler(d *Deps) http.Handler {
 		name := strings.TrimPrefix(r.URL.Path, "/images/")
 		id := strings.TrimSuffix(name, pathExt(name))
 		q := r.URL.Query()
-		if !session.ValidID("img", id) || !d.URLs.Check(id, q.Get("exp"), q.Get("sig")) {
+		if !session.ValidID("img", id) {
 			http.Error(w, "this image link is invalid or has expired; ask for a new one", http.StatusForbidden)
 			return
 		}
-		path, err := d.Images.Find(id)
+		// The signature names the owner; an image that is unknown or no longer its owner's
+		// answers like a forged link.
+		owner, img, err := d.imageOwner(r.Context(), id)
+		if d.Store == nil {
+			owner = session.LocalUser
+			img.Path, err = d.Images.Find(id)
+		}
+		if err != nil || !d.URLs.Check(owner, id, q.Get("exp"), q.Get("sig")) {
+			http.Error(w, "this image link is invalid or has expired; ask for a new one", http.StatusForbidden)
+			return
+		}
+		path := img.Path
 		// The extension is part of the link: only the image's own is served, so a signed link
 		// cannot be renamed into .html or .svg.
-		if err != nil || !strings.EqualFold(filepath.Ext(path), pathExt(name)) {
+		if path == "" || !strings.EqualFold(filepath.Ext(path), pathExt(name)) {
 			http.NotFound(w, r)
 			return
 		}

@@ -27,7 +27,7 @@ type UsageReportOutput struct {
 // UsageReport is the usage_report tool: what the server's calls achieved and cost.
 func UsageReport(d *Deps) Tool {
 	tool := mcp.NewTool("usage_report",
-		mcp.WithDescription("Report this server's image calls: success rate, latency p50/p95, errors by category "+
+		mcp.WithDescription("Report your image calls on this server: success rate, latency p50/p95, errors by category "+
 			"(many rate_limited: slow down; many overloaded: wait or use another model), fallbacks, attempts, "+
 			"cost per successful image, per hour; and each model's circuit breaker."),
 		mcp.WithInputSchema[UsageReportInput](),
@@ -37,12 +37,12 @@ func UsageReport(d *Deps) Tool {
 	return Tool{Tool: tool, Handler: typed(d, "usage_report", d.usageReport)}
 }
 
-func (d *Deps) usageReport(_ context.Context, _ mcp.CallToolRequest, in UsageReportInput) *mcp.CallToolResult {
+func (d *Deps) usageReport(ctx context.Context, _ mcp.CallToolRequest, in UsageReportInput) *mcp.CallToolResult {
 	hours := in.Hours
 	if hours <= 0 {
 		hours = 24
 	}
-	out := UsageReportOutput{UsageReport: d.Gemini.Usage().Report(time.Now().Add(-time.Duration(hours) * time.Hour)),
+	out := UsageReportOutput{UsageReport: d.Gemini.Usage().ReportFor(time.Now().Add(-time.Duration(hours)*time.Hour), ownerOf(ctx)),
 		Breakers: d.Gemini.Breakers()}
 	return &mcp.CallToolResult{Content: []mcp.Content{mcp.NewTextContent(UsageSummary(out.UsageReport, hours))}, StructuredContent: out}
 }

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/mcp"
+)
+
+// --store-dir X/conversations once put jobs and rate-limit state in X and deleted any *.json
+// in X/jobs it could not parse. Everything the server writes now lives inside the store it
+// created, and the user's files beside it are left as they were.
+func TestStoreDirKeepsEverythingInside(t *testing.T) {
+	x := t.TempDir()
+	foreign := map[string]string{
+		filepath.Join(x, "jobs", "config.json"): `{"user": "settings"}`,
+		filepath.Join(x, "jobs", "broken.json"): `{not json`,
+		filepath.Join(x, "ratelimit.json"):      `my own file`,
+		filepath.Join(x, "lifecycle.json"):      `also mine`,
+	}
+	for p, body := range foreign {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	store := filepath.Join(x, "conversations")
+	c := startStdio(t, []string{"HOME=" + t.TempDir()}, "--simulate", "--output-dir", t.TempDir(), "--store-dir", store)
+	res := callTool(t, c, "generate_image", map[string]any{"prompt": "a kite", "async": true, "output": "path"})
+	var pending struct {
+		JobID string `json:"job_id"`
+	}
+	raw, _ := json.Marshal(res.StructuredContent)
+	_ = json.Unmarshal(raw, &pending)
+	if pending.JobID == "" {
+		t.Fatalf("no job: %s", raw)
+	}
+	if res := callTool(t, c, "get_generation", map[string]any{"job_id": pending.JobID, "wait_seconds": 30}); res.IsError {
+		t.Fatalf("get_generation: %v", res.Content)
+	}
+	if _, err := os.Stat(filepath.Join(store, "jobs", pending.JobID+".json")); err != nil {
+		t.Errorf("the job is not kept inside the store: %v", err)
+	}
+	_ = c.Close()
+	for p, body := range foreign {
+		if got, err := os.ReadFile(p); err != nil || string(got) != body {
+			t.Errorf("%s, a file the server did not write, was changed: %q %v", p, got, err)
+		}
+	}
+}
+
+// Three servers started at the same moment on a fresh HOME (Claude Desktop and Claude Code on
+// first use) all start and serve.
+func TestConcurrentFirstStartOfServers(t *testing.T) {
+	home := t.TempDir()
+	var clients []*client.Client
+	for range 3 {
+		c, err := client.NewStdioMCPClient(os.Args[0], []string{"HOME=" + home, "XDG_DATA_HOME=", "NANOBANANA_TEST_MAIN=1"}, "--simulate")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		clients = append(clients, c)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, len(clients))
+	for _, c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			var init mcp.InitializeRequest
+			init.Params.ProtocolVersion = mcp.LATEST_LEGACY_PROTOCOL_VERSION
+			init.Params.ClientInfo = mcp.Implementation{Name: "first-start", Version: "0"}
+			if _, err := c.Initialize(ctx, init); err != nil {
+				errs <- err
+				return
+			}
+			if _, err := c.ListTools(ctx, mcp.ListToolsRequest{}); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("a server did not start: %v", err)
+	}
+}
