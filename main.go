@@ -32,12 +32,17 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stop()
-	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "nanobanana-mcp:", err)
-		}
-		os.Exit(2)
+	os.Exit(exitCode(err, os.Stderr))
+}
+
+// exitCode is 0 on success and for --help, which printed what was asked for; 2 otherwise.
+func exitCode(err error, stderr io.Writer) int {
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
 	}
+	fmt.Fprintln(stderr, "nanobanana-mcp:", err)
+	return 2
 }
 
 // run is the whole program: configuration, wiring, serving until ctx ends.
@@ -171,6 +176,7 @@ func wire(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error) {
 		Transport:     cfg.Transport,
 		PublicURL:     cfg.PublicURL,
 		ServerURL:     a.serverURL,
+		Simulated:     cfg.Simulate,
 	}
 	if cfg.Transport != "stdio" {
 		deps.URLs = tools.NewURLSigner([]byte(cfg.URLSecret), cfg.URLTTL)

@@ -280,6 +280,12 @@ func complete(d Diagnosis) Diagnosis {
 	if d.Category == "" {
 		d.Category = Unknown
 	}
+	if d.Case == LocalCase {
+		if d.Summary == "" {
+			d.Summary = "The request is not valid."
+		}
+		return d // a local problem has no upstream cause, fix or recovery
+	}
 	e, ok := Lookup(d.Category, d.Case)
 	if !ok {
 		e, _ = Lookup(Unknown, defaultCase)

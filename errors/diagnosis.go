@@ -101,6 +101,26 @@ func New(cat Category, summary string) *Error {
 	return &Error{Diagnosis: complete(d)}
 }
 
+// LocalCase marks a Diagnosis of a problem this server found before anything was sent upstream:
+// its cause and fix are the server's own, never the catalog's upstream ones.
+const LocalCase = "local"
+
+// Local returns an Error for a problem found locally (a bad argument, a missing file): the
+// summary says what is wrong, fix how to put it right, and nothing speaks of Gemini.
+func Local(cat Category, summary string, fix ...string) *Error {
+	return &Error{Diagnosis: complete(Diagnosis{Category: cat, Case: LocalCase, Summary: Sanitize(summary),
+		Cause: "This server found the problem before calling Gemini; nothing was sent and nothing was spent.",
+		Fix:   fix, Actor: ActorYou})}
+}
+
+// Localf is Local with a formatted summary and no fix steps beyond what the summary says.
+func Localf(cat Category, format string, args ...any) *Error {
+	return Local(cat, fmt.Sprintf(format, args...))
+}
+
+// IsLocal reports whether d describes a problem found before anything was sent upstream.
+func (d Diagnosis) IsLocal() bool { return d.Case == LocalCase }
+
 // Newf is New with a formatted summary.
 func Newf(cat Category, format string, args ...any) *Error {
 	return New(cat, fmt.Sprintf(format, args...))

@@ -33,10 +33,9 @@ func (c *Client) Generate(ctx context.Context, req Request) (*Result, error) {
 
 // errNoKey is the cause of every generation when no API key or Vertex project is configured.
 func errNoKey() error {
-	e := apierrors.New(apierrors.Auth, "No Gemini API key is set; set GEMINI_API_KEY "+
+	// Local: nothing was sent, so the catalog's advice about a rejected key does not apply.
+	return apierrors.Local(apierrors.Auth, "No Gemini API key is set; set GEMINI_API_KEY "+
 		"(from https://aistudio.google.com/apikey), configure Vertex AI, or start the server with --simulate.")
-	e.Diagnosis.Actor = apierrors.ActorYou
-	return e
 }
 
 func (c *Client) errNoCredentials() error {

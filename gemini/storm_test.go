@@ -26,7 +26,10 @@ func TestOverloadStorm(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const calls = 300
+	calls := 300
+	if testing.Short() {
+		calls = 100 // the breaker's share of waste is already visible after a few cool-downs
+	}
 	served := 0
 	for range calls {
 		if res, err, _ := runFake(t, c, clock, Request{Prompt: "storm", Model: "nano-banana-pro"}); err == nil && res != nil {
@@ -40,7 +43,7 @@ func TestOverloadStorm(t *testing.T) {
 			wasted++
 		}
 	}
-	share, waste := float64(served)/calls, float64(wasted)/float64(max(served, 1))
+	share, waste := float64(served)/float64(calls), float64(wasted)/float64(max(served, 1))
 	t.Logf("503 storm on Pro: %d/%d calls served (%.1f%%), %d calls wasted on Pro (%.1f%% of successes)", served, calls, 100*share, wasted, 100*waste)
 	if share < 0.99 || waste > 0.20 {
 		t.Errorf("served %.3f (want ≥ 0.99), wasted %.3f of successes (want ≤ 0.20)", share, waste)

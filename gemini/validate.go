@@ -63,7 +63,7 @@ const MaxPromptChars = 32000
 func (r *Registry) Validate(req Request) (*Plan, error) {
 	prompt := strings.TrimSpace(req.Prompt)
 	if prompt == "" {
-		return nil, apierrors.New(apierrors.InvalidRequest,
+		return nil, apierrors.Local(apierrors.InvalidRequest,
 			"The prompt is empty; describe the image you want in the prompt argument.")
 	}
 	if n := utf8.RuneCountInString(prompt); n > MaxPromptChars {
@@ -102,7 +102,7 @@ func (r *Registry) Validate(req Request) (*Plan, error) {
 	}
 	for i, img := range req.References {
 		if len(img.Data) == 0 {
-			return nil, apierrors.Newf(apierrors.InvalidRequest, "Reference image %d is empty; pass a PNG, JPEG or WebP image.", i+1)
+			return nil, apierrors.Localf(apierrors.InvalidRequest, "Reference image %d is empty; pass a PNG, JPEG or WebP image.", i+1)
 		}
 	}
 	if p.ThinkingLevel, err = r.checkThinking(m, req.ThinkingLevel); err != nil {

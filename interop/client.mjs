@@ -13,7 +13,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 const args = process.argv.slice(2);
 const scenario = ['long', 'modes'].includes(args[0]) ? args.shift() : 'basic';
 const [kind, target, ...rest] = args;
-const out = { tools: [], calls: {} };
+const out = { tools: [], calls: {}, errors: [] };
 
 function transportFor(token) {
   const headers = token ? { Authorization: `Bearer ${token}` } : {};
@@ -54,6 +54,8 @@ async function call(client, name, args, opts = {}) {
 
 async function connect(token) {
   const client = new Client({ name: 'interop', version: '1.0.0' }, { capabilities: {} });
+  // The SDK reports protocol trouble here, e.g. a response to a request it cancelled.
+  client.onerror = (e) => out.errors.push(String(e && e.message ? e.message : e));
   await client.connect(transportFor(token));
   return client;
 }
@@ -84,11 +86,13 @@ async function basic() {
 async function long() {
   const token = kind === 'stdio' ? undefined : rest[0];
   const client = await connect(token);
-  out.calls.withProgress = await call(client, 'generate_image', { prompt: 'slow one', output: 'path' }, { timeout: 1000 });
-  out.calls.noReset = await call(client, 'generate_image', { prompt: 'slow two', output: 'path' }, { timeout: 1000, resetTimeoutOnProgress: false });
+  out.calls.withProgress = await call(client, 'generate_image', { prompt: 'slow one', output: 'path' }, { timeout: 2000 });
+  out.calls.noReset = await call(client, 'generate_image', { prompt: 'slow two', output: 'path' }, { timeout: 2000, resetTimeoutOnProgress: false });
   const ac = new AbortController();
   setTimeout(() => ac.abort(), 300);
   out.calls.aborted = await call(client, 'generate_image', { prompt: 'slow three', output: 'path' }, { signal: ac.signal });
+  // Long enough for the server to stop the aborted call and, if it wrongly did, answer it.
+  await new Promise((r) => setTimeout(r, 500));
   await client.close();
 }
 

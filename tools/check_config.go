@@ -69,7 +69,7 @@ func (d *Deps) checkConfig(ctx context.Context, _ mcp.CallToolRequest, in CheckC
 	}
 	// One upstream call per model: more names than the registry holds can only repeat them.
 	if max := len(reg.Models()); len(names) > max {
-		return d.failure(ctx, "check_config", "", apierrors.Newf(apierrors.InvalidRequest,
+		return d.failure(ctx, "check_config", "", apierrors.Localf(apierrors.InvalidRequest,
 			"check_config takes at most %d models (the registry's size), not %d; name fewer or pass all: true.", max, len(names)))
 	}
 	if rep, err := d.Gemini.Refresh(ctx); err == nil {
@@ -93,7 +93,11 @@ func (d *Deps) checkConfig(ctx context.Context, _ mcp.CallToolRequest, in CheckC
 			add(failedCheck("model "+id, err, id))
 			continue
 		}
-		add(Check{Check: "model " + id, OK: true, Detail: fmt.Sprintf("%s answers on %s; the key is accepted", id, out.Backend)})
+		detail := fmt.Sprintf("%s answers on %s; the key is accepted", id, out.Backend)
+		if d.Simulated {
+			detail = id + " answers on the built-in simulator (--simulate); no key is used and nothing is billed"
+		}
+		add(Check{Check: "model " + id, OK: true, Detail: detail})
 	}
 	var b strings.Builder
 	if out.OK {
@@ -131,7 +135,7 @@ func (d *Deps) checkOutputDir() Check {
 	c := Check{Check: "output directory"}
 	dir := d.Images.Dir
 	fail := func(err error) Check {
-		e := apierrors.Newf(apierrors.InvalidRequest,
+		e := apierrors.Localf(apierrors.InvalidRequest,
 			"The output directory %s is not writable (%s); fix its permissions or set --output-dir.", dir, pathProblem(err))
 		c.Detail, c.Diagnosis = e.Diagnosis.Summary, &e.Diagnosis
 		return c

@@ -46,7 +46,7 @@ func ListConversations(d *Deps) Tool {
 
 func (d *Deps) listConversations(ctx context.Context, _ mcp.CallToolRequest, in ListConversationsInput) *mcp.CallToolResult {
 	if d.Store == nil {
-		return d.failure(ctx, "list_conversations", "", apierrors.New(apierrors.InvalidRequest, "Conversations are not available: no conversation store is configured."))
+		return d.failure(ctx, "list_conversations", "", apierrors.Local(apierrors.InvalidRequest, "Conversations are not available: no conversation store is configured."))
 	}
 	limit := in.Limit
 	if limit <= 0 {
@@ -96,7 +96,7 @@ func DeleteConversation(d *Deps) Tool {
 
 func (d *Deps) deleteConversation(ctx context.Context, _ mcp.CallToolRequest, in DeleteConversationInput) *mcp.CallToolResult {
 	if d.Store == nil {
-		return d.failure(ctx, "delete_conversation", "", apierrors.New(apierrors.InvalidRequest, "Conversations are not available: no conversation store is configured."))
+		return d.failure(ctx, "delete_conversation", "", apierrors.Local(apierrors.InvalidRequest, "Conversations are not available: no conversation store is configured."))
 	}
 	if _, err := d.ownConversation(ctx, in.ConversationID); err != nil {
 		return d.failure(ctx, "delete_conversation", "", convError(in.ConversationID, err))

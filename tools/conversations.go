@@ -22,7 +22,8 @@ type turnContext struct {
 	// fresh is set when the history went past its budget: the turn starts a new conversation
 	// seeded with the latest image, continuing conv.
 	fresh    bool
-	branched bool // conv was created by Branch for this call; removed if the turn fails
+	branched bool     // conv was created by Branch for this call; removed if the turn fails
+	notes    []string // what the history budget changed, for the result's notes
 }
 
 func (tc *turnContext) release() {
@@ -34,7 +35,7 @@ func (tc *turnContext) release() {
 // openConversation locks a conversation and reads its history.
 func (d *Deps) openConversation(ctx context.Context, id string) (*turnContext, error) {
 	if d.Store == nil {
-		return nil, apierrors.New(apierrors.InvalidRequest, "Conversations are not available: no conversation store is configured.")
+		return nil, apierrors.Local(apierrors.InvalidRequest, "Conversations are not available: no conversation store is configured.")
 	}
 	unlock, err := d.Store.Lock(ctx, id)
 	if err != nil {
@@ -56,10 +57,10 @@ func (d *Deps) openConversation(ctx context.Context, id string) (*turnContext, e
 func convError(id string, err error) error {
 	switch {
 	case errors.Is(err, session.ErrNotFound):
-		return apierrors.Newf(apierrors.InvalidRequest,
+		return apierrors.Localf(apierrors.InvalidRequest,
 			"No conversation has the id %s (it may have expired or been deleted); start a new one with generate_image, or with edit_image and an image.", id)
 	case errors.Is(err, session.ErrDamaged):
-		return apierrors.Newf(apierrors.InvalidRequest,
+		return apierrors.Localf(apierrors.InvalidRequest,
 			"Conversation %s is damaged on disk and cannot be continued; start a new conversation from its latest image (edit_image with image set to that image_id).", id)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return err
@@ -104,11 +105,11 @@ func (d *Deps) record(ctx context.Context, tc *turnContext, res *gemini.Result, 
 func (d *Deps) latestImage(conv *session.Conversation) (gemini.Image, string, error) {
 	img, ok := conv.LatestImage()
 	if !ok {
-		return gemini.Image{}, "", apierrors.Newf(apierrors.InvalidRequest, "Conversation %s has no image yet.", conv.ID)
+		return gemini.Image{}, "", apierrors.Localf(apierrors.InvalidRequest, "Conversation %s has no image yet.", conv.ID)
 	}
 	data, err := os.ReadFile(img.Path)
 	if err != nil {
-		return gemini.Image{}, "", apierrors.Newf(apierrors.InvalidRequest,
+		return gemini.Image{}, "", apierrors.Localf(apierrors.InvalidRequest,
 			"The latest image of conversation %s (%s) is no longer on disk; start again from another image.", conv.ID, img.ID)
 	}
 	return gemini.Image{Data: data, MIMEType: img.MIMEType}, img.ID, nil

@@ -56,7 +56,7 @@ func (d *Deps) editTurn(ctx context.Context, req mcp.CallToolRequest, in EditIma
 		Images: in.Images, N: in.N, Seed: in.Seed}
 	if in.Image != "" {
 		if in.ConversationID != "" || in.FromImageID != "" {
-			return d.failure(ctx, "edit_image", in.Model, apierrors.New(apierrors.InvalidRequest,
+			return d.failure(ctx, "edit_image", in.Model, apierrors.Local(apierrors.InvalidRequest,
 				"Pass image to start a new conversation, or conversation_id / from_image_id to continue one, not both."))
 		}
 		seed, err := d.loadImage(ctx, in.Image)
@@ -79,31 +79,23 @@ func (d *Deps) editTurn(ctx context.Context, req mcp.CallToolRequest, in EditIma
 	if args.ImageSize == "" {
 		args.ImageSize = tc.conv.ImageSize
 	}
-	var seed []gemini.Image
-	if d.Budget.Exceeded(*tc.conv, 0) {
-		img, _, err := d.latestImage(tc.conv)
-		if err != nil {
-			return d.failure(ctx, "edit_image", tc.conv.Model, err)
-		}
-		tc.fresh, seed = true, []gemini.Image{img}
-	}
-	return d.runTurn(ctx, req, "edit_image", tc, seed, args)
+	return d.runTurn(ctx, req, "edit_image", tc, nil, args)
 }
 
 // continuation finds and locks the conversation an edit continues.
 func (d *Deps) continuation(ctx context.Context, in EditImageInput) (*turnContext, error) {
 	if d.Store == nil {
-		return nil, apierrors.New(apierrors.InvalidRequest, "Conversations are not available: no conversation store is configured.")
+		return nil, apierrors.Local(apierrors.InvalidRequest, "Conversations are not available: no conversation store is configured.")
 	}
 	switch {
 	case in.FromImageID != "":
 		img, err := d.ownImage(ctx, in.FromImageID)
 		if err != nil {
-			return nil, apierrors.Newf(apierrors.InvalidRequest,
+			return nil, apierrors.Localf(apierrors.InvalidRequest,
 				"No conversation image has the id %s; use an image_id from an earlier generate_image or edit_image result.", in.FromImageID)
 		}
 		if in.ConversationID != "" && in.ConversationID != img.Conversation {
-			return nil, apierrors.Newf(apierrors.InvalidRequest,
+			return nil, apierrors.Localf(apierrors.InvalidRequest,
 				"Image %s belongs to conversation %s, not %s; pass only from_image_id.", in.FromImageID, img.Conversation, in.ConversationID)
 		}
 		branch, err := d.Store.Branch(ctx, img.Conversation, in.FromImageID)
@@ -127,7 +119,7 @@ func (d *Deps) continuation(ctx context.Context, in EditImageInput) (*turnContex
 	}
 	latest, err := d.Store.LatestForOwner(ctx, ownerOf(ctx), sess)
 	if errors.Is(err, session.ErrNotFound) {
-		return nil, apierrors.New(apierrors.InvalidRequest,
+		return nil, apierrors.Local(apierrors.InvalidRequest,
 			"There is no conversation to continue in this session; pass conversation_id from an earlier result, or image to start from an image.")
 	}
 	if err != nil {

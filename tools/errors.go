@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"strings"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -19,9 +20,11 @@ import (
 // only a developer can act on is logged in full and answered with a short message.
 func (d *Deps) failure(ctx context.Context, tool, model string, err error) *mcp.CallToolResult {
 	var opts []apierrors.Option
-	if d.Gemini != nil {
+	if e, ok := apierrors.As(err); ok && e.Diagnosis.IsLocal() {
+		model = "" // nothing was sent, so no model was involved
+	} else if d.Gemini != nil {
 		reg := d.Gemini.Registry()
-		if model == "" {
+		if model == "" && callsModel[tool] {
 			model = reg.Default()
 		}
 		if res, err := reg.Lookup(model); err == nil {
@@ -29,17 +32,28 @@ func (d *Deps) failure(ctx context.Context, tool, model string, err error) *mcp.
 		}
 		opts = append(opts, apierrors.WithReplacements(reg.Replacement))
 	}
-	opts = append(opts, apierrors.ForModel(model))
+	if model != "" {
+		opts = append(opts, apierrors.ForModel(model))
+	}
 	diag := apierrors.Classify(err, opts...)
 	level := slog.LevelWarn
 	if diag.Category == apierrors.Unknown {
 		level = slog.LevelError
 	}
 	d.Failures.record(ctx, tool, diag)
+	if msg := diag.Summary; strings.HasPrefix(msg, tool+":") {
+		clientLog(ctx, mcp.LoggingLevelWarning, msg)
+	} else {
+		clientLog(ctx, mcp.LoggingLevelWarning, tool+": "+msg)
+	}
 	d.Logger.Log(ctx, level, "tool failed", "tool", tool, "category", diag.Category,
 		"model", diag.Model, "error", apierrors.Sanitize(err.Error()))
 	return diagnosisResult(diag)
 }
+
+// callsModel lists the tools whose failures concern a model even when none was named: the
+// default model is the one that would have been (or was) called.
+var callsModel = map[string]bool{"generate_image": true, "edit_image": true, "get_generation": true}
 
 func diagnosisResult(diag apierrors.Diagnosis) *mcp.CallToolResult {
 	var b strings.Builder
@@ -63,11 +77,32 @@ func typed[In any](d *Deps, tool string, h func(context.Context, mcp.CallToolReq
 			msg := err.Error()
 			var te *json.UnmarshalTypeError
 			if errors.As(err, &te) {
-				msg = fmt.Sprintf("argument %q must be a %s, not a JSON %s", te.Field, te.Type.Kind(), te.Value)
+				msg = fmt.Sprintf("argument %q must be %s, not a JSON %s", te.Field, goKind(te.Type), te.Value)
 			}
-			e := apierrors.Newf(apierrors.InvalidRequest, "The %s arguments could not be read: %s; check them against the tool's schema.", tool, msg)
+			e := apierrors.Localf(apierrors.InvalidRequest, "The %s arguments could not be read: %s; check them against the tool's schema.", tool, msg)
 			return d.failure(ctx, tool, "", e), nil
 		}
 		return h(ctx, req, in), nil
 	}
+}
+
+// goKind names a Go type as a user knows JSON, never as Go ("a slice", "a int").
+func goKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		if t.Elem().Kind() == reflect.String {
+			return "a list of strings"
+		}
+		return "a list"
+	}
+	return "an object"
 }

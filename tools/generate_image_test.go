@@ -115,7 +115,7 @@ func TestGenerateImageValidationNeverReachesUpstream(t *testing.T) {
 		{"empty prompt", map[string]any{"prompt": "  "}, apierrors.InvalidRequest, "prompt is empty"},
 		{"unknown model", map[string]any{"prompt": "x", "model": "dall-e-3"}, apierrors.ModelNotFound, "nano-banana-pro"},
 		{"ratio not on model", map[string]any{"prompt": "x", "model": "nano-banana-pro", "aspect_ratio": "8:1"}, apierrors.UnsupportedParameter, "21:9"},
-		{"unknown ratio", map[string]any{"prompt": "x", "aspect_ratio": "7:3"}, apierrors.UnsupportedParameter, "16:9"},
+		{"unknown ratio", map[string]any{"prompt": "x", "aspect_ratio": "7:3"}, apierrors.InvalidRequest, "16:9"},
 		{"512 on pro", map[string]any{"prompt": "x", "model": "nano-banana-pro", "image_size": "512"}, apierrors.UnsupportedParameter, "1K, 2K, 4K"},
 		{"4K on nano-banana", map[string]any{"prompt": "x", "model": "nano-banana", "image_size": "4K"}, apierrors.UnsupportedParameter, "use one of 1K"},
 		{"too many references", map[string]any{"prompt": "x", "model": "nano-banana", "images": []any{png, png, png, png}}, apierrors.UnsupportedParameter, "at most 3"},

@@ -30,7 +30,7 @@ func GetGeneration(d *Deps) Tool {
 func (d *Deps) getGeneration(ctx context.Context, _ mcp.CallToolRequest, in GetGenerationInput) *mcp.CallToolResult {
 	jb, ok := d.Jobs.get(ownerOf(ctx), in.JobID)
 	if !ok {
-		return d.failure(ctx, "get_generation", "", apierrors.Newf(apierrors.InvalidRequest,
+		return d.failure(ctx, "get_generation", "", apierrors.Localf(apierrors.InvalidRequest,
 			"No job has the id %q (jobs are kept for a day); start the generation again.", in.JobID))
 	}
 	wait := time.Duration(min(max(in.WaitSeconds, 0), 50)) * time.Second

@@ -94,7 +94,7 @@ func (d *Deps) loadImage(ctx context.Context, ref string) (gemini.Image, error) 
 
 func inputError(format string, args ...any) *apierrors.Error {
 	msg := fmt.Sprintf(format, args...)
-	return apierrors.New(apierrors.InvalidRequest, strings.ToUpper(msg[:1])+msg[1:]+".")
+	return apierrors.Local(apierrors.InvalidRequest, strings.ToUpper(msg[:1])+msg[1:]+".")
 }
 
 // looksLikePath is true for what can only be a path; anything else is tried as base64 first

@@ -86,13 +86,13 @@ func (d *Deps) chooseOutput(req mcp.CallToolRequest, mode string) (delivery, err
 		known = known || m == mode
 	}
 	if !known {
-		return delivery{}, apierrors.Newf(apierrors.InvalidRequest, "Output mode %q is not known; use one of %s.", mode, strings.Join(OutputModes, ", "))
+		return delivery{}, apierrors.Localf(apierrors.InvalidRequest, "Output mode %q is not known; use one of %s.", mode, strings.Join(OutputModes, ", "))
 	}
 	dl := delivery{mode: mode}
 	if mode == OutputURL {
 		dl.urlBase = d.urlBase(req.Header)
 		if dl.urlBase == "" || d.URLs == nil {
-			return delivery{}, apierrors.New(apierrors.InvalidRequest,
+			return delivery{}, apierrors.Local(apierrors.InvalidRequest,
 				"Output mode url needs the server to run over HTTP (--transport http or sse); over stdio use preview, resource or path.")
 		}
 	}
@@ -118,9 +118,19 @@ func (d *Deps) urlBase(h http.Header) string {
 }
 
 // deliver builds the result: the one-line summary, the image in the chosen form, and the
-// contract fields as structuredContent (never base64).
-func (d *Deps) deliver(ctx context.Context, res *gemini.Result, out *ImageOutput, dl delivery) (*mcp.CallToolResult, error) {
+// contract fields as structuredContent (never base64). It never fails: the image is saved and
+// paid for, so a form the transport cannot carry, or a preview that cannot be made, falls back
+// to the best form that works, with a note saying why.
+func (d *Deps) deliver(ctx context.Context, res *gemini.Result, out *ImageOutput, dl delivery) *mcp.CallToolResult {
 	var content []mcp.Content
+	if dl.mode == OutputFull {
+		if limit := d.inlineLimit(); len(res.Image.Data) > limit {
+			out.Notes = append(out.Notes, fmt.Sprintf("output full was not possible: the image is %.1f MiB, more than the %.1f MiB "+
+				"this transport carries inline, so a preview comes instead; the full image is at %s (or read image://%s)",
+				float64(len(res.Image.Data))/(1<<20), float64(limit)/(1<<20), out.Path, out.ImageID))
+			dl.mode = OutputPreview
+		}
+	}
 	switch dl.mode {
 	case OutputPreview:
 		if dl.preview == nil {
@@ -128,27 +138,28 @@ func (d *Deps) deliver(ctx context.Context, res *gemini.Result, out *ImageOutput
 		}
 		p := <-dl.preview
 		if p.err != nil {
-			d.Logger.WarnContext(ctx, "preview failed; returning the path only", "error", p.err)
+			d.Logger.WarnContext(ctx, "preview failed; returning a resource link and the path", "error", p.err)
+			out.Notes = append(out.Notes, "no preview could be made of this image, so a resource link comes instead; the full image is at "+out.Path)
+			content = append(content, d.resourceLink(out))
 			break
 		}
 		content = append(content, mcp.NewImageContent(base64.StdEncoding.EncodeToString(p.pv.Data), p.pv.MIMEType))
 	case OutputResource:
-		content = append(content, mcp.NewResourceLink("image://"+out.ImageID, out.ImageID+session.ExtensionFor(out.MIMEType),
-			fmt.Sprintf("%d×%d %s, %d bytes", out.Width, out.Height, out.MIMEType, out.Bytes), out.MIMEType))
+		content = append(content, d.resourceLink(out))
 	case OutputURL:
 		u, exp := d.URLs.URL(dl.urlBase, ownerOf(ctx), out.ImageID, session.ExtensionFor(out.MIMEType))
 		out.URL, out.URLExpires = u, exp.UTC().Format(time.RFC3339)
 	case OutputFull:
-		if limit := d.inlineLimit(); len(res.Image.Data) > limit {
-			return nil, apierrors.Newf(apierrors.InvalidRequest,
-				"The full image is %.1f MiB, more than the %.1f MiB this transport can carry inline; it is saved at %s — use output preview, resource, url or path.",
-				float64(len(res.Image.Data))/(1<<20), float64(limit)/(1<<20), out.Path)
-		}
 		content = append(content, mcp.NewImageContent(base64.StdEncoding.EncodeToString(res.Image.Data), res.Image.MIMEType))
 	}
 	text := summaryLine(out)
 	if out.URL != "" {
 		text += fmt.Sprintf("\n![%s](%s)", out.ImageID, markdownURL(out.URL))
 	}
-	return &mcp.CallToolResult{Content: append([]mcp.Content{mcp.NewTextContent(text)}, content...), StructuredContent: out}, nil
+	return &mcp.CallToolResult{Content: append([]mcp.Content{mcp.NewTextContent(text)}, content...), StructuredContent: out}
+}
+
+func (d *Deps) resourceLink(out *ImageOutput) mcp.Content {
+	return mcp.NewResourceLink("image://"+out.ImageID, out.ImageID+session.ExtensionFor(out.MIMEType),
+		fmt.Sprintf("%d×%d %s, %d bytes", out.Width, out.Height, out.MIMEType, out.Bytes), out.MIMEType)
 }

@@ -34,8 +34,8 @@ func newProgress(ctx context.Context, req mcp.CallToolRequest, total float64) *p
 
 // report sends one notification; progress only ever increases, as the spec requires.
 func (p *progress) report(step float64, msg string) {
-	if p.token == nil || p.srv == nil || (p.gate != nil && p.gate.closed.Load()) {
-		return
+	if p.token == nil || p.srv == nil || (p.gate != nil && p.gate.closed.Load()) || p.ctx.Err() != nil {
+		return // nobody waits for progress on a cancelled request
 	}
 	p.mu.Lock()
 	if step <= p.step {

@@ -68,11 +68,13 @@ func ResourceTemplates(d *Deps) []ResourceTemplate {
 func (d *Deps) readImageResource(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
 	id := strings.TrimPrefix(req.Params.URI, "image://")
 	if d.Images == nil || !session.ValidID("img", id) {
-		return nil, fmt.Errorf("%s is not an image URI; use image://<image_id> from a result", req.Params.URI)
+		// Not found either way; wrapping server.ErrResourceNotFound lets the transport answer
+		// -32002 (resource not found) instead of an internal error.
+		return nil, fmt.Errorf("%q is not a valid image id (ids look like img_… and come from a result's image_id): %w", id, server.ErrResourceNotFound)
 	}
 	img, err := d.ownImage(ctx, id)
 	if err != nil || img.Path == "" {
-		return nil, fmt.Errorf("no saved image has the id %s", id)
+		return nil, fmt.Errorf("no saved image has the id %s: %w", id, server.ErrResourceNotFound)
 	}
 	path := img.Path
 	data, err := d.readFile(path)

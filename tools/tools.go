@@ -44,7 +44,8 @@ type Deps struct {
 	Output       string // default delivery mode
 	Preview      PreviewOptions
 	Fetch        FetchOptions
-	// ProgressEvery is how often a long call reports progress; default 10 s.
+	// ProgressEvery is how often a long call reports progress; default 8 s, with a margin under
+	// the 10 s after which clients such as Cherry Studio give up on a silent call.
 	ProgressEvery time.Duration
 	Failures      *Failures // the latest failure per client, for explain_error
 
@@ -54,6 +55,7 @@ type Deps struct {
 	ServerURL func() string // the address this server listens on, once it does
 	MaxInline int           // largest full image inline, in bytes; default by transport
 
+	Simulated  bool          // --simulate: Gemini is the built-in simulator, so no key is checked
 	Jobs       *Jobs         // background generations (async, --async-after, idempotency keys)
 	AsyncAfter time.Duration // a call still running after this answers with a job_id; 0: never
 
@@ -90,6 +92,7 @@ func All(d *Deps) []Tool {
 	}
 	for i := range list {
 		list[i].Tool = registryEnums(tidySchemas(list[i].Tool), d.Gemini.Registry())
+		list[i].Handler = strict(d, list[i].Tool, list[i].Handler)
 	}
 	return list
 }
@@ -117,19 +120,27 @@ func (d *Deps) defaults() {
 		d.Failures = &Failures{}
 	}
 	if d.ProgressEvery <= 0 {
-		d.ProgressEvery = 10 * time.Second
+		d.ProgressEvery = DefaultProgressEvery
 	}
 	d.Preview.defaults()
 	d.Fetch.defaults()
 }
 
-// annotations sets all four hints explicitly: mcp-go otherwise ships destructiveHint:true.
+// DefaultProgressEvery is how often a long call reports progress unless configured.
+const DefaultProgressEvery = 8 * time.Second
+
+// annotations sets the title (top level, as the 2025-06-18 spec has it, and in the annotations
+// for older clients) and all four hints explicitly: mcp-go otherwise ships destructiveHint:true.
 func annotations(title string, readOnly, destructive, idempotent, openWorld bool) mcp.ToolOption {
-	return mcp.WithToolAnnotation(mcp.ToolAnnotation{
+	withHints := mcp.WithToolAnnotation(mcp.ToolAnnotation{
 		Title:           title,
 		ReadOnlyHint:    &readOnly,
 		DestructiveHint: &destructive,
 		IdempotentHint:  &idempotent,
 		OpenWorldHint:   &openWorld,
 	})
+	return func(t *mcp.Tool) {
+		t.Title = title
+		withHints(t)
+	}
 }

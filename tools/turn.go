@@ -6,9 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
+	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
 
+	apierrors "github.com/nanobanana-mcp/nanobanana-mcp/errors"
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini"
 )
 
@@ -17,6 +20,7 @@ type turnArgs struct {
 	Prompt, Model, AspectRatio, ImageSize, ThinkingLevel, Output string
 	GoogleSearch, ImageSearch                                    bool
 	Images                                                       []string
+	tool                                                         string // set by runTurn
 	N                                                            int    // images to make, 1–4; 0 means 1
 	Seed                                                         *int64 // the first image's seed; nil: random
 }
@@ -38,6 +42,7 @@ func (d *Deps) runTurn(ctx context.Context, req mcp.CallToolRequest, tool string
 		}
 		return d.failure(ctx, tool, model, err)
 	}
+	a.tool = tool
 	output, err := d.chooseOutput(req, a.Output)
 	if err != nil {
 		return fail(a.Model, err)
@@ -56,9 +61,12 @@ func (d *Deps) runTurn(ctx context.Context, req mcp.CallToolRequest, tool string
 	if tc != nil && tc.conv != nil {
 		// The conversation's model is pinned: its thought signatures are bound to that id.
 		greq.Model, greq.UpstreamID = tc.conv.Model, tc.conv.Model
-		if !tc.fresh {
-			greq.History = tc.history
+		if err := d.fitHistory(tc, &greq); err != nil {
+			return fail(greq.Model, err)
 		}
+	}
+	if err := checkRequestSize(greq); err != nil {
+		return fail(greq.Model, err)
 	}
 	prog := newProgress(ctx, req, 3)
 	what := "generating with " + modelName(greq)
@@ -84,10 +92,57 @@ func (d *Deps) runTurn(ctx context.Context, req mcp.CallToolRequest, tool string
 	if len(ok) == 0 { // all failed: diagnosed like a single failure
 		return fail(greq.Model, firstErr)
 	}
+	return d.keep(ctx, prog, tc, ok, notes, n, a, output)
+}
+
+// keepBound is how long saving, recording and delivering a paid image may take once nobody
+// may cancel it.
+const keepBound = 2 * time.Minute
+
+// keep saves, records and delivers the images Gemini has made. They are paid for, so from
+// here on the caller's cancellation (a client cancel, stdin closing, shutdown) no longer
+// reaches the work: it runs under a context detached from the call's, with its own bound, and
+// the turns are recorded even when nobody is left to receive the answer. No failure of ours
+// after the first save (recording, preview, delivery) turns the result into an error that
+// loses the ids. The first image continues tc (or starts the conversation); the others get
+// conversations of their own, each preview its share of the budget.
+func (d *Deps) keep(ctx context.Context, prog *progress, tc *turnContext, ok []*gemini.Result, notes []string, n int, a turnArgs, output delivery) *mcp.CallToolResult {
+	kctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), keepBound)
+	defer cancel()
 	prog.report(2, "saving")
-	outs, results, model, err := d.keepAll(ctx, tc, a.Prompt, ok, output)
-	if err != nil {
-		return fail(model, err)
+	dls := make([]delivery, len(ok))
+	for i, res := range ok {
+		dls[i] = output
+		dls[i].share = len(ok)
+		d.startPreview(&dls[i], res.Image.Data)
+	}
+	var outs []*ImageOutput
+	var results []*mcp.CallToolResult
+	for i, res := range ok {
+		out, err := d.save(res, a.Prompt)
+		if err != nil && i == 0 {
+			// The one loss we cannot avoid: the disk refused the image. Say so plainly.
+			if tc != nil && tc.branched {
+				_ = d.Store.Delete(kctx, tc.conv.ID)
+			}
+			return d.failure(kctx, a.tool, res.Model, fmt.Errorf("saving the image Gemini made: %w", err))
+		}
+		if err != nil {
+			notes = append(notes, fmt.Sprintf("image %d of %d could not be saved (%s)", i+1, n, apierrors.Sanitize(err.Error())))
+			continue
+		}
+		if res.Seed != nil {
+			out.Seed = int64(*res.Seed)
+		}
+		out.Grounding = res.Grounding
+		if i == 0 {
+			d.recordFirst(kctx, tc, res, out, a.Prompt)
+		} else if out.ConversationID, out.Turn, out.BranchOf, err = d.recordVariant(kctx, tc, res, out, a.Prompt); err != nil {
+			d.Logger.ErrorContext(kctx, "recording a variant failed; the image is saved", "image_id", out.ImageID, "error", apierrors.Sanitize(err.Error()))
+			notes = append(notes, fmt.Sprintf("image %d of %d could not be recorded in a conversation (%s); it is saved, and edit_image with image=%s continues from it",
+				i+1, n, apierrors.Sanitize(err.Error()), out.ImageID))
+		}
+		outs, results = append(outs, out), append(results, d.deliver(kctx, ok[i], out, dls[i]))
 	}
 	top := outs[0]
 	top.Notes = append(top.Notes, notes...)
@@ -99,56 +154,42 @@ func (d *Deps) runTurn(ctx context.Context, req mcp.CallToolRequest, tool string
 	for _, o := range outs {
 		top.Images = append(top.Images, itemOf(o))
 	}
+	if ctx.Err() != nil {
+		d.Logger.InfoContext(kctx, "the caller left before the answer; the images are saved and recorded",
+			"image_id", top.ImageID, "conversation_id", top.ConversationID, "path", top.Path)
+	}
 	result := results[0]
 	if n > 1 {
 		result = mergeResults(result, results[1:], setSummary(top, outs, n))
+	} else if len(notes) > 0 {
+		appendText(result, "\nNote: "+strings.Join(notes, ".\nNote: ")+".")
 	}
 	appendText(result, groundingText(top.Grounding))
+	for _, note := range top.Notes {
+		clientLog(ctx, mcp.LoggingLevelNotice, note)
+	}
 	return result
 }
 
-// keepAll saves, records and delivers each image: the first continues tc (or starts the
-// conversation), the others get conversations of their own. Each preview gets its share of
-// the budget. On failure it returns the model to blame.
-func (d *Deps) keepAll(ctx context.Context, tc *turnContext, prompt string, ok []*gemini.Result, output delivery) ([]*ImageOutput, []*mcp.CallToolResult, string, error) {
-	dls := make([]delivery, len(ok))
-	for i, res := range ok {
-		dls[i] = output
-		dls[i].share = len(ok)
-		d.startPreview(&dls[i], res.Image.Data)
+// recordFirst records the first image's turn: in the conversation it continues, or a new one.
+// A failure to record leaves the image saved and says how to go on from it.
+func (d *Deps) recordFirst(kctx context.Context, tc *turnContext, res *gemini.Result, out *ImageOutput, prompt string) {
+	if tc != nil {
+		out.Notes = append(out.Notes, tc.notes...)
 	}
-	var outs []*ImageOutput
-	var results []*mcp.CallToolResult
-	for i, res := range ok {
-		out, err := d.save(res, prompt)
-		if err != nil {
-			return nil, nil, res.Model, err
+	var err error
+	out.ConversationID, out.Turn, err = d.record(kctx, tc, res, out, prompt)
+	if err != nil {
+		d.Logger.ErrorContext(kctx, "recording a turn failed; the image is saved", "image_id", out.ImageID, "error", apierrors.Sanitize(err.Error()))
+		if tc != nil && tc.conv != nil && !tc.fresh {
+			out.ConversationID = tc.conv.ID // unchanged: the next edit continues from its previous turn
 		}
-		if res.Seed != nil {
-			out.Seed = int64(*res.Seed)
-		}
-		out.Grounding = res.Grounding
-		if i == 0 {
-			if tc != nil && tc.fresh {
-				out.Notes = append(out.Notes, fmt.Sprintf("conversation %s reached its history budget (%d turns); "+
-					"this turn starts a fresh context seeded with its latest image, under a new conversation_id", tc.conv.ID, len(tc.conv.Turns)))
-			}
-			if out.ConversationID, out.Turn, err = d.record(ctx, tc, res, out, prompt); err != nil {
-				return nil, nil, res.Model, err
-			}
-			if tc != nil && tc.branched {
-				out.BranchOf = tc.conv.BranchOf
-			}
-		} else if out.ConversationID, out.Turn, out.BranchOf, err = d.recordVariant(ctx, tc, res, out, prompt); err != nil {
-			return nil, nil, res.Model, err
-		}
-		result, err := d.deliver(ctx, res, out, dls[i])
-		if err != nil {
-			return nil, nil, res.Model, err
-		}
-		outs, results = append(outs, out), append(results, result)
+		out.Notes = append(out.Notes, fmt.Sprintf("this turn could not be recorded in its conversation (%s); "+
+			"the image is saved, and edit_image with image=%s continues from it", apierrors.Sanitize(err.Error()), out.ImageID))
 	}
-	return outs, results, "", nil
+	if tc != nil && tc.branched {
+		out.BranchOf = tc.conv.BranchOf
+	}
 }
 
 func modelName(r gemini.Request) string {

@@ -90,7 +90,10 @@ func (d *Deps) generateAll(ctx context.Context, prog *progress, greq gemini.Requ
 	if n == 1 {
 		r := greq
 		r.Seed = &seeds[0]
-		res, err := d.Gemini.Generate(gemini.WithProgress(ctx, func(msg string) { prog.report(1, msg) }), r)
+		res, err := d.Gemini.Generate(gemini.WithProgress(ctx, func(msg string) {
+			prog.report(1, msg)
+			clientLog(ctx, mcp.LoggingLevelInfo, msg) // retries, waits, fallbacks
+		}), r)
 		out[0] = attempt{res, err}
 		return out
 	}
@@ -103,7 +106,11 @@ func (d *Deps) generateAll(ctx context.Context, prog *progress, greq gemini.Requ
 			defer wg.Done()
 			r := greq
 			r.Seed = &seeds[i]
-			pctx := gemini.WithProgress(ctx, func(msg string) { prog.report(1, fmt.Sprintf("image %d of %d: %s", i+1, n, msg)) })
+			pctx := gemini.WithProgress(ctx, func(msg string) {
+				msg = fmt.Sprintf("image %d of %d: %s", i+1, n, msg)
+				prog.report(1, msg)
+				clientLog(ctx, mcp.LoggingLevelInfo, msg)
+			})
 			res, err := d.Gemini.Generate(pctx, r)
 			mu.Lock()
 			out[i] = attempt{res, err}

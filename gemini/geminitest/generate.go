@@ -94,9 +94,13 @@ type genRequest struct {
 	thoughts bool
 	prompt   string
 	inImages int
-	inTokens int // text tokens
-	search   searchTypes
-	seed     *int64
+	// lastPrompt is the text of the newest user turn and turn its number in the
+	// conversation (1 without history): what the picture's label shows.
+	lastPrompt string
+	turn       int
+	inTokens   int // text tokens
+	search     searchTypes
+	seed       *int64
 }
 
 func (s *Server) serveGenerate(w http.ResponseWriter, r *http.Request, rt route, body []byte) {
@@ -193,6 +197,11 @@ func (s *Server) validate(m *modelSpec, body []byte, enforce bool) (*genRequest,
 	g.seed = cfg.Seed
 	var firstImage *wireBlob
 	for _, c := range g.wire.Contents {
+		if c.Role == "model" {
+			g.turn++
+		} else {
+			g.lastPrompt = ""
+		}
 		for _, p := range c.Parts {
 			if p.Text != nil {
 				g.inTokens += (len(*p.Text) + 3) / 4
@@ -202,6 +211,7 @@ func (s *Server) validate(m *modelSpec, body []byte, enforce bool) (*genRequest,
 			}
 			if p.Text != nil {
 				g.prompt += *p.Text + "\n"
+				g.lastPrompt += *p.Text + " "
 			}
 			if p.InlineData != nil && strings.HasPrefix(p.InlineData.MIMEType, "image/") || p.FileData != nil {
 				g.inImages++
@@ -211,6 +221,7 @@ func (s *Server) validate(m *modelSpec, body []byte, enforce bool) (*genRequest,
 			}
 		}
 	}
+	g.turn++
 	if g.inImages > m.MaxImages {
 		return nil, fmt.Sprintf("Too many images in the request: %d images were provided, but models/%s supports at most %d input images.", g.inImages, m.ID, m.MaxImages)
 	}
@@ -342,14 +353,14 @@ func (s *Server) answer(g *genRequest, f Fault, faulty bool) *wireResponse {
 		parts = append(parts, wirePart{Text: &t1, Thought: true})
 		for i := range 1 + int(seed>>8%2) {
 			d := draftDims(g.dims, i)
-			png := s.images.get(imageKey{W: d.W, H: d.H, Variant: variant + i, Draft: true})
+			png := s.images.get(imageKey{W: d.W, H: d.H, Variant: variant + i, Draft: true, Label: s.label("draft "+strconv.Itoa(i+1)+": ", g), Photo: s.cfg.Photo})
 			parts = append(parts, wirePart{Thought: true, InlineData: &wireBlob{MIMEType: "image/png", Data: base64.StdEncoding.EncodeToString(png)}})
 		}
 		t2 := "**Refining the details**\n\nThe draft reads well; sharpening the focal point and finishing the final render."
 		parts = append(parts, wirePart{Text: &t2, Thought: true})
 	}
 	text := "Here is the image you asked for."
-	png := s.images.get(imageKey{W: g.dims.W, H: g.dims.H, Variant: variant})
+	png := s.images.get(imageKey{W: g.dims.W, H: g.dims.H, Variant: variant, Label: s.label("", g), Photo: s.cfg.Photo})
 	parts = append(parts,
 		wirePart{Text: &text, ThoughtSignature: s.sign.signText(m.ID, text)},
 		wirePart{InlineData: &wireBlob{MIMEType: "image/png", Data: base64.StdEncoding.EncodeToString(png)},

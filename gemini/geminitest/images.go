@@ -10,9 +10,10 @@ import (
 )
 
 // Encoding a 4K PNG costs tens of milliseconds even for a flat pattern, so
-// pictures are cached per (width, height, variant). Prompts map onto a small
-// set of palettes (numVariants), which keeps the cache small while two
-// different prompts still usually get visibly different pictures.
+// pictures are cached per key. Prompts map onto a small set of palettes
+// (numVariants), and every picture carries a label — the prompt's words, the
+// model, the size and the turn — so that a newcomer sees at a glance that the
+// answer is to *their* request, and an edit visibly changes the image.
 const numVariants = 8
 
 // imageKey identifies one cached picture. Drafts use their own palettes.
@@ -20,6 +21,8 @@ type imageKey struct {
 	W, H    int
 	Variant int
 	Draft   bool
+	Label   string // drawn into the picture, lines separated by "\n"
+	Photo   bool   // photo-like, incompressible pixels (Config.Photo)
 }
 
 type cacheEntry struct {
@@ -91,9 +94,19 @@ var palettes = [numVariants][2]color.RGBA{
 	{{0x79, 0x55, 0x48, 0xFF}, {0xC5, 0xE1, 0xA5, 0xFF}},
 }
 
-// renderPNG draws a diagonal gradient with a checker overlay in a 64-colour
-// palette; a paletted image encodes several times faster than RGBA.
+// renderPNG draws the picture for k: a photo-like one for Config.Photo, else a
+// gradient; either way with its label.
 func renderPNG(k imageKey) []byte {
+	if k.Photo {
+		return renderPhoto(k)
+	}
+	return renderGradient(k)
+}
+
+// renderGradient draws a diagonal gradient with a checker overlay in a 64-colour
+// palette (a paletted image encodes several times faster than RGBA), and the label
+// in black on a white band.
+func renderGradient(k imageKey) []byte {
 	a, b := palettes[k.Variant%numVariants][0], palettes[k.Variant%numVariants][1]
 	if k.Draft { // drafts are desaturated sketches of the final
 		a, b = grey(a), grey(b)
@@ -107,6 +120,7 @@ func renderPNG(k imageKey) []byte {
 		c := lerp(a, b, i, levels-1)
 		pal = append(pal, color.RGBA{c.R / 2, c.G / 2, c.B / 2, 0xFF})
 	}
+	pal = append(pal, color.RGBA{0xFF, 0xFF, 0xFF, 0xFF}, color.RGBA{0x10, 0x10, 0x10, 0xFF}) // label band, ink
 	img := image.NewPaletted(image.Rect(0, 0, k.W, k.H), pal)
 	cell := max(8, min(k.W, k.H)/8)
 	span := k.W + k.H
@@ -120,6 +134,18 @@ func renderPNG(k imageKey) []byte {
 			row[x] = uint8(idx)
 		}
 	}
+	drawLabel(k, func(x0, y0, x1, y1 int, ink bool) {
+		v := uint8(2 * levels)
+		if ink {
+			v++
+		}
+		for y := y0; y < y1; y++ {
+			row := img.Pix[y*img.Stride+x0 : y*img.Stride+x1]
+			for i := range row {
+				row[i] = v
+			}
+		}
+	})
 	var buf bytes.Buffer
 	enc := png.Encoder{CompressionLevel: png.BestSpeed}
 	if err := enc.Encode(&buf, img); err != nil {

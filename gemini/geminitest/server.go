@@ -44,6 +44,11 @@ type Config struct {
 	RecordLimit int
 	// ImageCacheBytes bounds the PNG cache; 0 means 256 MiB.
 	ImageCacheBytes int
+	// Photo makes pictures photo-like and incompressible, as large as Gemini's
+	// real PNGs (20–27 MB at 4K) and about a second slower to make at 4K: for
+	// benchmarks and request-size tests. By default pictures are small, fast
+	// gradients.
+	Photo bool
 
 	// Batch API timing in simulated time (Clock): a batch is PENDING for BatchQueue (default
 	// 5 s), RUNNING for BatchRun (default 20 s), then done; one that would run past
@@ -407,7 +412,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		rec.Headers = append(rec.Headers, h)
 	}
 	slices.Sort(rec.Headers)
-	if len(body) > 0 {
+	if len(body) > 0 && len(body) <= MaxRequestBytes {
 		var m map[string]any
 		if json.Unmarshal(body, &m) == nil {
 			rec.Body = m
@@ -444,6 +449,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	case rt.action == "get" && r.Method == http.MethodGet:
 		s.serveGet(sw, rt)
 	case (rt.action == "generateContent" || rt.action == "streamGenerateContent") && r.Method == http.MethodPost:
+		if len(body) > MaxRequestBytes {
+			writeStatus(sw, payloadTooLarge())
+			return
+		}
 		s.serveGenerate(sw, r, rt, body)
 	default:
 		writeStatus(sw, rpcStatus{Code: 404, Status: "NOT_FOUND", Message: "Requested entity was not found."})

@@ -256,3 +256,14 @@ func vertexModelNotFound(path string) rpcStatus {
 	return rpcStatus{Code: 404, Status: "NOT_FOUND",
 		Message: "Publisher Model `" + path + "` was not found or your project does not have access to it. Please ensure you are using a valid model version. For more information, see: https://cloud.google.com/vertex-ai/generative-ai/docs/learn/model-versions"}
 }
+
+// MaxRequestBytes is the Gemini API's inline request limit since 2026-01-12: 100 MB of request
+// body with images base64-encoded. The earlier 20 MB limit answered with the same message
+// naming 20971520 bytes.
+const MaxRequestBytes = 100 << 20
+
+// payloadTooLarge is the 400 for a request body over MaxRequestBytes.
+func payloadTooLarge() rpcStatus {
+	return rpcStatus{Code: 400, Status: "INVALID_ARGUMENT",
+		Message: "Request payload size exceeds the limit: " + strconv.Itoa(MaxRequestBytes) + " bytes."}
+}
