@@ -104,6 +104,15 @@ func (d *Deps) generateAll(ctx context.Context, prog *progress, greq gemini.Requ
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer func() {
+				// A panic here would end the process: it fails this image like any error.
+				if p := recover(); p != nil {
+					d.Logger.ErrorContext(ctx, "a generation panicked", "panic", fmt.Sprint(p))
+					mu.Lock()
+					out[i] = attempt{err: fmt.Errorf("generation panicked: %v", p)}
+					mu.Unlock()
+				}
+			}()
 			r := greq
 			r.Seed = &seeds[i]
 			pctx := gemini.WithProgress(ctx, func(msg string) {

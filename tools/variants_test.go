@@ -396,3 +396,15 @@ func TestEditVariantsFromAnEarlierImageBranchWhereItDid(t *testing.T) {
 		t.Error("branching moved the original conversation")
 	}
 }
+
+// A panic in one of n generations fails the call, not the server.
+func TestNPanicFailsTheCallNotTheServer(t *testing.T) {
+	h := newHarness(t, func(d *tools.Deps) { d.Gemini = panicky{d.Gemini} })
+	res := h.call(t, "generate_image", map[string]any{"prompt": "doomed", "n": 2, "output": "path"})
+	if !res.IsError {
+		t.Errorf("a panicking set: %s", text(res))
+	}
+	if res := h.call(t, "explain_error", map[string]any{"error": "503"}); res.IsError {
+		t.Error("the server stopped answering after a generation panicked")
+	}
+}
