@@ -23,6 +23,9 @@ type EditImageInput struct {
 	ImageSize      string   `json:"image_size,omitempty" jsonschema_description:"Size for this turn (uppercase K); default: the conversation's."`
 	ThinkingLevel  string   `json:"thinking_level,omitempty" jsonschema_description:"How hard the model thinks, where supported."`
 	GoogleSearch   bool     `json:"google_search,omitempty" jsonschema_description:"Ground the edit in Google Search results, where supported."`
+	ImageSearch    bool     `json:"image_search,omitempty" jsonschema_description:"Also ground in Google Image Search (implies google_search), where supported."`
+	N              int      `json:"n,omitempty" jsonschema_description:"Variants of the edit, 1-4 (default 1); the first continues the conversation, the others branch. n multiplies the cost."`
+	Seed           *int64   `json:"seed,omitempty" jsonschema_description:"Seed (best effort); variant i gets seed+i."`
 	Output         string   `json:"output,omitempty" jsonschema:"enum=preview,enum=resource,enum=url,enum=path,enum=full" jsonschema_description:"How the image comes back, as for generate_image."`
 	Async          bool     `json:"async,omitempty" jsonschema_description:"Return a job_id at once and edit in the background; fetch the image with get_generation."`
 	IdempotencyKey string   `json:"idempotency_key,omitempty" jsonschema_description:"Any string unique to this request: a retry with the same key returns the same job instead of editing twice."`
@@ -49,7 +52,8 @@ func (d *Deps) editImage(ctx context.Context, req mcp.CallToolRequest, in EditIm
 
 func (d *Deps) editTurn(ctx context.Context, req mcp.CallToolRequest, in EditImageInput) *mcp.CallToolResult {
 	args := turnArgs{Prompt: in.Prompt, Model: in.Model, AspectRatio: in.AspectRatio, ImageSize: in.ImageSize,
-		ThinkingLevel: in.ThinkingLevel, Output: in.Output, GoogleSearch: in.GoogleSearch, Images: in.Images}
+		ThinkingLevel: in.ThinkingLevel, Output: in.Output, GoogleSearch: in.GoogleSearch, ImageSearch: in.ImageSearch,
+		Images: in.Images, N: in.N, Seed: in.Seed}
 	if in.Image != "" {
 		if in.ConversationID != "" || in.FromImageID != "" {
 			return d.failure(ctx, "edit_image", in.Model, apierrors.Local(apierrors.InvalidRequest,

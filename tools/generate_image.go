@@ -22,6 +22,9 @@ type GenerateImageInput struct {
 	Images         []string `json:"images,omitempty" jsonschema_description:"Reference images: a file path under the allowed roots, an http(s) URL, a data URL, bare base64, or an image_id from an earlier result."`
 	ThinkingLevel  string   `json:"thinking_level,omitempty" jsonschema_description:"How hard the model thinks before drawing, where the model supports it."`
 	GoogleSearch   bool     `json:"google_search,omitempty" jsonschema_description:"Ground the image in Google Search results (current events, real places), where the model supports it."`
+	ImageSearch    bool     `json:"image_search,omitempty" jsonschema_description:"Also ground in Google Image Search (implies google_search), where the model supports it."`
+	N              int      `json:"n,omitempty" jsonschema_description:"Images to make, 1-4 (default 1): n requests in parallel; n multiplies the cost."`
+	Seed           *int64   `json:"seed,omitempty" jsonschema_description:"Seed for reproducibility (best effort); image i gets seed+i."`
 	Async          bool     `json:"async,omitempty" jsonschema_description:"Return a job_id at once and generate in the background; fetch the image with get_generation. For clients with hard time limits."`
 	IdempotencyKey string   `json:"idempotency_key,omitempty" jsonschema_description:"Any string unique to this request: a retry with the same key returns the same job and image instead of paying twice."`
 	Output         string   `json:"output,omitempty" jsonschema:"enum=preview,enum=resource,enum=url,enum=path,enum=full" jsonschema_description:"How the image comes back: preview (a small inline JPEG plus the saved path), resource (a resource_link to read with resources/read), url (a signed, expiring link; HTTP transports only), path (the saved path only), or full (the full image inline, where the transport can carry it). Default: the server's --output or --client preset."`
@@ -56,6 +59,7 @@ type ImageOutput struct {
 	ExpectedSeconds int          `json:"expected_seconds,omitempty" jsonschema_description:"Roughly how long the whole generation takes."`
 	URL             string       `json:"url,omitempty" jsonschema_description:"A signed link to the full image (output url)."`
 	URLExpires      string       `json:"url_expires,omitempty" jsonschema_description:"When the link stops working (RFC 3339)."`
+	SetOutput
 }
 
 // GenerateImage is the generate_image tool.
@@ -76,7 +80,7 @@ func (d *Deps) generateImage(ctx context.Context, req mcp.CallToolRequest, in Ge
 		func(ctx context.Context) *mcp.CallToolResult {
 			return d.runTurn(ctx, req, "generate_image", nil, nil, turnArgs{Prompt: in.Prompt, Model: in.Model,
 				AspectRatio: in.AspectRatio, ImageSize: in.ImageSize, ThinkingLevel: in.ThinkingLevel, Output: in.Output,
-				GoogleSearch: in.GoogleSearch, Images: in.Images})
+				GoogleSearch: in.GoogleSearch, ImageSearch: in.ImageSearch, Images: in.Images, N: in.N, Seed: in.Seed})
 		})
 }
 
