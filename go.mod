@@ -8,7 +8,6 @@ require (
 	github.com/mark3labs/mcp-go v1.2.1
 	github.com/santhosh-tekuri/jsonschema/v6 v6.0.2
 	golang.org/x/image v0.47.0
-	golang.org/x/time v0.16.0
 	google.golang.org/genai v1.77.0
 )
 

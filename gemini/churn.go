@@ -156,6 +156,10 @@ func (c *Client) route(p *Plan) (*Plan, error) {
 		return p, nil // nothing better is known: let the upstream answer for itself
 	}
 	fp, ok := c.adapt(p, next.ID)
+	if !ok && (p.ImageSearch && !next.Searches("image") || p.GoogleSearch && !next.Searches("web")) {
+		return nil, paramError(next, "%s; its successor %s cannot ground in the Google Search this call asked for; drop google_search and image_search.",
+			c.unavailableText(p.Model, st), next.ID)
+	}
 	if !ok {
 		return nil, paramError(next, "%s; its successor %s cannot take this request (%d reference images, at most %d); send fewer images.",
 			c.unavailableText(p.Model, st), next.ID, len(p.References), next.MaxReferenceImages)

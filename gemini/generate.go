@@ -107,9 +107,14 @@ func (c *Client) config(p *Plan) *genai.GenerateContentConfig {
 			cfg.ThinkingConfig.ThinkingLevel = genai.ThinkingLevel(strings.ToUpper(p.ThinkingLevel))
 		}
 	}
-	if p.GoogleSearch {
+	switch {
+	case p.ImageSearch:
+		cfg.Tools = []*genai.Tool{{GoogleSearch: &genai.GoogleSearch{SearchTypes: &genai.SearchTypes{
+			WebSearch: &genai.WebSearch{}, ImageSearch: &genai.ImageSearch{}}}}}
+	case p.GoogleSearch:
 		cfg.Tools = []*genai.Tool{{GoogleSearch: &genai.GoogleSearch{}}}
 	}
+	cfg.Seed = p.Seed
 	return cfg
 }
 

@@ -123,7 +123,7 @@ func (c *Client) generate(ctx context.Context, plan *Plan) (*Result, error) {
 	if plan.From != "" {
 		result.FallbackFrom = plan.From
 	}
-	rec.Usage, rec.CostUSD = result.Usage, result.CostUSD
+	rec.Usage, rec.CostUSD, rec.Grounded = result.Usage, result.CostUSD, plans[out.Model] != nil && plans[out.Model].GoogleSearch
 	c.usage.Record(rec)
 	return result, nil
 }
@@ -170,9 +170,10 @@ func (c *Client) adapt(p *Plan, name string) (*Plan, bool) {
 		note("thinking level %s is not supported and was dropped", fp.ThinkingLevel)
 		fp.ThinkingLevel = ""
 	}
-	if fp.GoogleSearch && !m.Searches("web") {
-		note("Google Search grounding is not supported and was dropped")
-		fp.GoogleSearch = false
+	// A call that asked for search is grounded or fails: a fallback that cannot search would
+	// answer without the facts the user asked to be looked up.
+	if fp.ImageSearch && !m.Searches("image") || fp.GoogleSearch && !m.Searches("web") {
+		return nil, false
 	}
 	return &fp, true
 }

@@ -3,6 +3,7 @@ package gemini
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"image"
 	_ "image/jpeg" // decoders for DecodeConfig
 	_ "image/png"
@@ -36,6 +37,8 @@ type Result struct {
 	Content      *genai.Content // the model turn exactly as received, signatures included
 	Elapsed      time.Duration
 	Attempts     int
+	Seed         *int32     // the seed sent, nil when none
+	Grounding    *Grounding // what Google Search grounded the image on, nil without search
 }
 
 // Usage is the token accounting of one answer.
@@ -58,6 +61,7 @@ func readResponse(resp *genai.GenerateContentResponse, p *Plan, raw []byte) (*Re
 		return nil, withModel(apierrors.FromFinish("", "", ""), p.UpstreamID)
 	}
 	cand := resp.Candidates[0]
+	res.Seed, res.Grounding = p.Seed, groundingOf(cand.GroundingMetadata)
 	res.Finish = string(cand.FinishReason)
 	res.Content = cand.Content
 	var final *genai.Part
@@ -100,6 +104,12 @@ func readResponse(resp *genai.GenerateContentResponse, p *Plan, raw []byte) (*Re
 	}
 	res.Width, res.Height = cfg.Width, cfg.Height
 	res.CostUSD = cost(p.Model, p.ImageSize, res.Usage)
+	if p.GoogleSearch {
+		res.CostUSD = float64(int64((res.CostUSD+USDPerGroundedCall)*10000+0.5)) / 10000
+		res.Notes = append(res.Notes, fmt.Sprintf("the cost includes $%.3f for Google Search grounding ($%.0f per 1,000 grounded calls; "+
+			"the first %d,%03d a month are free, which this server cannot see)", USDPerGroundedCall, USDPerGroundedCall*1000,
+			FreeGroundedPerMonth/1000, FreeGroundedPerMonth%1000))
+	}
 	return res, nil
 }
 

@@ -24,6 +24,7 @@ type CallRecord struct {
 	Usage        Usage
 	CostUSD      float64
 	Tries        []resilience.Try
+	Grounded     bool // served with Google Search grounding: billed separately
 	Batch        bool // an answer of a batch job, at batch prices
 }
 
@@ -73,6 +74,9 @@ type UsageReport struct {
 	CostPerImage float64        `json:"cost_per_image_usd"`
 	Tokens       int            `json:"tokens"`
 	Hours        []HourUsage    `json:"hours"`
+	// Grounded calls are billed apart from images: 5,000 free a month, then $14 per 1,000.
+	GroundedCalls     int `json:"grounded_calls" jsonschema_description:"in Google Search"`
+	GroundedThisMonth int `json:"grounded_calls_this_month" jsonschema_description:"this UTC month: 5,000 free, then $14 per 1,000"`
 }
 
 // HourUsage is one hour of a UsageReport.
@@ -118,6 +122,12 @@ func (u *UsageLog) ReportFor(since time.Time, owner string) UsageReport {
 func report(recs []CallRecord, since time.Time) UsageReport {
 	sort.Slice(recs, func(i, j int) bool { return recs[i].At.Before(recs[j].At) })
 	rep := UsageReport{Since: since, Errors: map[string]int{}, UpstreamErrs: map[string]int{}, Hours: []HourUsage{}}
+	month := time.Now().UTC()
+	for _, r := range recs {
+		if at := r.At.UTC(); r.Grounded && r.Category == "" && at.Year() == month.Year() && at.Month() == month.Month() {
+			rep.GroundedThisMonth++
+		}
+	}
 	var lat []time.Duration
 	hours := map[time.Time]*HourUsage{}
 	hourLat := map[time.Time][]time.Duration{}
@@ -153,6 +163,9 @@ func report(recs []CallRecord, since time.Time) UsageReport {
 		}
 		if r.FallbackFrom != "" {
 			rep.Fallbacks++
+		}
+		if r.Grounded {
+			rep.GroundedCalls++
 		}
 		rep.CostUSD += r.CostUSD
 		hu.CostUSD += r.CostUSD

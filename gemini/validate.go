@@ -2,6 +2,7 @@ package gemini
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -27,7 +28,9 @@ type Request struct {
 	References    []Image          // reference images, sent after the prompt
 	History       []*genai.Content // earlier turns, replayed byte for byte
 	ThinkingLevel string           // "", or one of the model's thinking levels
-	GoogleSearch  bool             // ground the image in Google Search results
+	GoogleSearch  bool             // ground the image in Google Search results (web)
+	ImageSearch   bool             // ground in Google Search with image search too; implies GoogleSearch
+	Seed          *int64           // GenerateContentConfig.Seed: best-effort reproducibility; nil: none
 	KeepDrafts    bool             // keep thought images in the Result
 }
 
@@ -45,6 +48,8 @@ type Plan struct {
 	History       []*genai.Content
 	ThinkingLevel string
 	GoogleSearch  bool
+	ImageSearch   bool
+	Seed          *int32
 	KeepDrafts    bool
 	Notes         []string
 }
@@ -75,7 +80,7 @@ func (r *Registry) Validate(req Request) (*Plan, error) {
 	}
 	m := res.Model
 	p := &Plan{Model: m, UpstreamID: m.ID, Prompt: prompt, References: req.References, History: req.History,
-		GoogleSearch: req.GoogleSearch, KeepDrafts: req.KeepDrafts}
+		GoogleSearch: req.GoogleSearch || req.ImageSearch, ImageSearch: req.ImageSearch, KeepDrafts: req.KeepDrafts}
 	if req.UpstreamID != "" {
 		p.UpstreamID, p.Pinned = req.UpstreamID, true
 	} else if res.Note != "" {
@@ -103,9 +108,21 @@ func (r *Registry) Validate(req Request) (*Plan, error) {
 	if p.ThinkingLevel, err = r.checkThinking(m, req.ThinkingLevel); err != nil {
 		return nil, err
 	}
-	if req.GoogleSearch && !m.Searches("web") {
+	if req.ImageSearch && !m.Searches("image") {
+		return nil, paramError(m, "%s cannot ground images in Google Image Search; drop image_search or use a model that can (%s).",
+			m.ID, strings.Join(r.modelsWhere(func(m *Model) bool { return m.Searches("image") }), ", "))
+	}
+	if p.GoogleSearch && !m.Searches("web") {
 		return nil, paramError(m, "%s cannot ground images in Google Search; drop google_search or use a model that can (%s).",
 			m.ID, strings.Join(r.modelsWhere(func(m *Model) bool { return m.Searches("web") }), ", "))
+	}
+	if req.Seed != nil {
+		if s := *req.Seed; s < math.MinInt32 || s > math.MaxInt32 {
+			return nil, apierrors.Newf(apierrors.InvalidRequest,
+				"Seed %d is out of range; use a 32-bit whole number (%d to %d).", s, math.MinInt32, math.MaxInt32)
+		}
+		s := int32(*req.Seed)
+		p.Seed = &s
 	}
 	return p, nil
 }

@@ -41,6 +41,8 @@ type Turn struct {
 	// conversation's defaults.
 	AspectRatio string `json:"aspect_ratio,omitempty"`
 	ImageSize   string `json:"image_size,omitempty"`
+	// Seed is the seed the turn was generated with (GenerateContentConfig.Seed), to make it again.
+	Seed *int64 `json:"seed,omitempty"`
 	// Images are the final images the turn produced (drafts are not recorded).
 	Images  []Image   `json:"images,omitempty"`
 	Created time.Time `json:"created"`

@@ -31,7 +31,7 @@ type CheckConfigOutput struct {
 	Backend  string   `json:"backend" jsonschema_description:"gemini-api, vertex-ai or none"`
 	Location string   `json:"location,omitempty"`
 	Checks   []Check  `json:"checks"`
-	Warnings []string `json:"warnings,omitempty" jsonschema_description:"models retiring, gone or not available to this key"`
+	Warnings []string `json:"warnings,omitempty" jsonschema_description:"models retiring or unavailable"`
 }
 
 // CheckConfig is the check_config tool: it checks what users get wrong most, without

@@ -75,7 +75,7 @@ func (d *Deps) record(ctx context.Context, tc *turnContext, res *gemini.Result, 
 		return session.NewID("c"), 1, nil
 	}
 	turn := session.Turn{Prompt: prompt, AspectRatio: res.AspectRatio, ImageSize: res.ImageSize,
-		User: res.UserContent, Model: res.Content,
+		User: res.UserContent, Model: res.Content, Seed: seedOf(res),
 		Images: []session.Image{{ID: out.ImageID, Path: out.Path, MIMEType: out.MIMEType, Width: out.Width, Height: out.Height}}}
 	id := ""
 	if tc != nil && tc.conv != nil && !tc.fresh {
@@ -113,4 +113,12 @@ func (d *Deps) latestImage(conv *session.Conversation) (gemini.Image, string, er
 			"The latest image of conversation %s (%s) is no longer on disk; start again from another image.", conv.ID, img.ID)
 	}
 	return gemini.Image{Data: data, MIMEType: img.MIMEType}, img.ID, nil
+}
+
+func seedOf(res *gemini.Result) *int64 {
+	if res.Seed == nil {
+		return nil
+	}
+	s := int64(*res.Seed)
+	return &s
 }

@@ -15,14 +15,17 @@ import (
 type EditImageInput struct {
 	Prompt         string   `json:"prompt" jsonschema_description:"The change, e.g. 'make the sky stormy'."`
 	ConversationID string   `json:"conversation_id,omitempty" jsonschema_description:"Default: this session's latest."`
-	Image          string   `json:"image,omitempty" jsonschema_description:"Start a new conversation from this image (path, URL, data URL, base64, image_id)."`
+	Image          string   `json:"image,omitempty" jsonschema_description:"Start a conversation from this image (as images)."`
 	FromImageID    string   `json:"from_image_id,omitempty" jsonschema_description:"Branch: a new conversation with the history up to this image."`
-	Images         []string `json:"images,omitempty" jsonschema_description:"Reference images, as image."`
+	Images         []string `json:"images,omitempty" jsonschema_description:"As in generate_image."`
 	Model          string   `json:"model,omitempty" jsonschema_description:"For a new conversation only."`
 	AspectRatio    string   `json:"aspect_ratio,omitempty" jsonschema_description:"Default: the conversation's."`
 	ImageSize      string   `json:"image_size,omitempty" jsonschema_description:"Default: the conversation's."`
 	ThinkingLevel  string   `json:"thinking_level,omitempty"`
 	GoogleSearch   bool     `json:"google_search,omitempty"`
+	ImageSearch    bool     `json:"image_search,omitempty"`
+	N              int      `json:"n,omitempty" jsonschema_description:"Variants, 1-4; all but the first branch."`
+	Seed           *int64   `json:"seed,omitempty"`
 	Output         string   `json:"output,omitempty" jsonschema:"enum=preview,enum=resource,enum=url,enum=path,enum=full"`
 	Async          bool     `json:"async,omitempty"`
 	IdempotencyKey string   `json:"idempotency_key,omitempty"`
@@ -48,7 +51,8 @@ func (d *Deps) editImage(ctx context.Context, req mcp.CallToolRequest, in EditIm
 
 func (d *Deps) editTurn(ctx context.Context, req mcp.CallToolRequest, in EditImageInput) *mcp.CallToolResult {
 	args := turnArgs{Prompt: in.Prompt, Model: in.Model, AspectRatio: in.AspectRatio, ImageSize: in.ImageSize,
-		ThinkingLevel: in.ThinkingLevel, Output: in.Output, GoogleSearch: in.GoogleSearch, Images: in.Images}
+		ThinkingLevel: in.ThinkingLevel, Output: in.Output, GoogleSearch: in.GoogleSearch, ImageSearch: in.ImageSearch,
+		Images: in.Images, N: in.N, Seed: in.Seed}
 	if in.Image != "" {
 		if in.ConversationID != "" || in.FromImageID != "" {
 			return d.failure(ctx, "edit_image", in.Model, apierrors.Local(apierrors.InvalidRequest,

@@ -16,15 +16,18 @@ import (
 // GenerateImageInput is the generate_image argument object.
 type GenerateImageInput struct {
 	Prompt         string   `json:"prompt" jsonschema_description:"Subject, style, composition, any text to render."`
-	Model          string   `json:"model,omitempty" jsonschema_description:"Model alias or id (see list_models); default: the server's."`
-	AspectRatio    string   `json:"aspect_ratio,omitempty" jsonschema_description:"Default 1:1 or the reference's; see list_models."`
+	Model          string   `json:"model,omitempty" jsonschema_description:"Alias or id (list_models)."`
+	AspectRatio    string   `json:"aspect_ratio,omitempty" jsonschema_description:"Default 1:1 or the reference's."`
 	ImageSize      string   `json:"image_size,omitempty" jsonschema_description:"Default 1K; see list_models."`
 	Images         []string `json:"images,omitempty" jsonschema_description:"Paths, URLs, data URLs, base64 or image_ids."`
 	ThinkingLevel  string   `json:"thinking_level,omitempty" jsonschema_description:"Where supported."`
-	GoogleSearch   bool     `json:"google_search,omitempty" jsonschema_description:"Ground in Google Search (news, real places)."`
-	Async          bool     `json:"async,omitempty" jsonschema_description:"Answer at once with a job_id for get_generation."`
+	GoogleSearch   bool     `json:"google_search,omitempty" jsonschema_description:"Ground in Google Search."`
+	ImageSearch    bool     `json:"image_search,omitempty" jsonschema_description:"Also image search."`
+	N              int      `json:"n,omitempty" jsonschema_description:"Images, 1-4; n times the cost."`
+	Seed           *int64   `json:"seed,omitempty" jsonschema_description:"Best effort; image i gets seed+i."`
+	Async          bool     `json:"async,omitempty" jsonschema_description:"Answer with a job_id for get_generation."`
 	IdempotencyKey string   `json:"idempotency_key,omitempty" jsonschema_description:"A retry with the same key never pays twice."`
-	Output         string   `json:"output,omitempty" jsonschema:"enum=preview,enum=resource,enum=url,enum=path,enum=full" jsonschema_description:"preview (inline JPEG + path), resource (link), url (HTTP only), path, or full. Default: the server's."`
+	Output         string   `json:"output,omitempty" jsonschema:"enum=preview,enum=resource,enum=url,enum=path,enum=full" jsonschema_description:"Default: the server's; url needs HTTP."`
 }
 
 // ImageOutput is the structuredContent of generate_image (and later edit_image). Never base64.
@@ -56,6 +59,7 @@ type ImageOutput struct {
 	ExpectedSeconds int          `json:"expected_seconds,omitempty"`
 	URL             string       `json:"url,omitempty" jsonschema_description:"Signed link (output url)."`
 	URLExpires      string       `json:"url_expires,omitempty" jsonschema_description:"RFC 3339."`
+	SetOutput
 }
 
 // GenerateImage is the generate_image tool.
@@ -75,7 +79,7 @@ func (d *Deps) generateImage(ctx context.Context, req mcp.CallToolRequest, in Ge
 		func(ctx context.Context) *mcp.CallToolResult {
 			return d.runTurn(ctx, req, "generate_image", nil, nil, turnArgs{Prompt: in.Prompt, Model: in.Model,
 				AspectRatio: in.AspectRatio, ImageSize: in.ImageSize, ThinkingLevel: in.ThinkingLevel, Output: in.Output,
-				GoogleSearch: in.GoogleSearch, Images: in.Images})
+				GoogleSearch: in.GoogleSearch, ImageSearch: in.ImageSearch, Images: in.Images, N: in.N, Seed: in.Seed})
 		})
 }
 

@@ -387,6 +387,12 @@ func (d *Deps) asyncTurn(ctx context.Context, tool string, in any, key string, a
 		return d.failure(ctx, tool, "", apierrors.Newf(apierrors.InvalidRequest,
 			"The idempotency_key %q was already used for a different request; use a new key for a new request (the same key only repeats the same request).", key))
 	}
+	if async && !existing {
+		// async promises a job_id at once, even when the job has already ended (a panic or a
+		// refusal can end it within microseconds): get_generation returns its result.
+		gate.closed.Store(true)
+		return pendingResult(jb)
+	}
 	wait := d.AsyncAfter
 	switch {
 	case async:

@@ -35,9 +35,9 @@ type ModelInfo struct {
 	Status             string             `json:"status,omitempty" jsonschema_description:"ga, preview, deprecated or restricted"`
 	Deprecated         string             `json:"deprecated,omitempty"`
 	Successor          string             `json:"successor,omitempty" jsonschema_description:"Where calls go once it is gone."`
-	Availability       string             `json:"availability,omitempty" jsonschema_description:"Live: available, unavailable, gone or retiring; empty until checked."`
+	Availability       string             `json:"availability,omitempty" jsonschema_description:"available, unavailable, gone or retiring"`
 	RetirementTime     string             `json:"retirement_time,omitempty" jsonschema_description:"From modelStatus (RFC 3339)."`
-	Warning            string             `json:"warning,omitempty" jsonschema_description:"A retirement, or calls going to the successor."`
+	Warning            string             `json:"warning,omitempty" jsonschema_description:"retirement or successor"`
 	Default            bool               `json:"default,omitempty"`
 }
 

@@ -44,6 +44,7 @@ type delivery struct {
 	mode    string
 	urlBase string // for url mode: where this server is reachable
 	preview chan previewResult
+	share   int // images in the result: each preview gets this share of the byte budget
 }
 
 type previewResult struct {
@@ -59,6 +60,11 @@ func (d *Deps) startPreview(dl *delivery, path string) {
 		return
 	}
 	dl.preview = make(chan previewResult, 1)
+	opts := d.Preview
+	if dl.share > 1 {
+		opts.defaults()
+		opts.MaxBytes /= dl.share
+	}
 	go func() {
 		defer func() {
 			// A panic here would end the process; the call still has its saved image.
@@ -66,7 +72,7 @@ func (d *Deps) startPreview(dl *delivery, path string) {
 				dl.preview <- previewResult{err: fmt.Errorf("preview panicked: %v", r)}
 			}
 		}()
-		pv, err := makePreviewFile(path, d.Preview)
+		pv, err := makePreviewFile(path, opts)
 		dl.preview <- previewResult{pv, err}
 	}()
 }

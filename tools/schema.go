@@ -51,7 +51,12 @@ func tidySchemas(t mcp.Tool) mcp.Tool {
 	}
 	if t.OutputSchema.Type != "" {
 		if raw, err := json.Marshal(t.OutputSchema); err == nil {
-			t.RawOutputSchema = tidyRaw(raw, acceptDiagnosis)
+			t.RawOutputSchema = tidyRaw(raw, func(schema map[string]any) {
+				if t.Name != describesDiagnosis {
+					stripDescriptions(schema)
+				}
+				acceptDiagnosis(schema)
+			})
 			t.OutputSchema = mcp.ToolOutputSchema{}
 		}
 	}
@@ -111,6 +116,38 @@ func loosen(v any) {
 	}
 }
 
+// describesDiagnosis is the one tool whose output schema keeps its field descriptions: its
+// result is the Diagnosis every failure carries. Elsewhere an output field is its name and
+// type: output schemas serve clients' validation, models read the input side, and 13 tools'
+// worth of output descriptions took tools/list past its budget.
+const describesDiagnosis = "explain_error"
+
+// stripDescriptions removes the descriptions of a schema and its subschemas (not properties
+// that happen to be named "description").
+func stripDescriptions(v any) {
+	switch x := v.(type) {
+	case map[string]any:
+		if _, ok := x["description"].(string); ok {
+			delete(x, "description")
+		}
+		for k, sub := range x {
+			if k == "properties" {
+				if props, ok := sub.(map[string]any); ok {
+					for _, p := range props {
+						stripDescriptions(p)
+					}
+				}
+				continue
+			}
+			stripDescriptions(sub)
+		}
+	case []any:
+		for _, e := range x {
+			stripDescriptions(e)
+		}
+	}
+}
+
 // diagnosisNote heads every output schema: a result is either the tool's output or a
 // Diagnosis.
 const diagnosisNote = "isError: a Diagnosis (explain_error)."
@@ -148,8 +185,7 @@ func describeOnce(list []Tool) {
 			continue
 		}
 		note, _ := schema["description"].(string)
-		schema["description"] = strings.TrimSpace(note + " Fields given as {} are defined in the output schema of " +
-			strings.Join(sortedKeys(from), ", ") + ".")
+		schema["description"] = strings.TrimSpace(note + " {} fields: as in " + strings.Join(sortedKeys(from), ", ") + ".")
 		if raw, err := json.Marshal(schema); err == nil {
 			t.RawOutputSchema = raw
 		}

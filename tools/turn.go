@@ -1,9 +1,12 @@
 package tools
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"strings"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -15,14 +18,17 @@ import (
 // turnArgs are the generation options generate_image and edit_image share.
 type turnArgs struct {
 	Prompt, Model, AspectRatio, ImageSize, ThinkingLevel, Output string
-	GoogleSearch                                                 bool
+	GoogleSearch, ImageSearch                                    bool
 	Images                                                       []string
 	tool                                                         string // set by runTurn
+	N                                                            int    // images to make, 1–4; 0 means 1
+	Seed                                                         *int64 // the first image's seed; nil: random
 }
 
-// runTurn is one generation: validate the delivery, read the inputs, call Gemini (replaying
-// the conversation's history, if any), save the image, record the turn, and deliver. seed
-// images (an edit's starting image) go before the reference images.
+// runTurn is one generation of n images: validate the delivery, read the inputs, call Gemini
+// n times in parallel (replaying the conversation's history, if any), save the images, record
+// the turns, and deliver. Some images failing is still success, with notes; all failing is
+// one diagnosed error. seed images (an edit's starting image) go before the reference images.
 func (d *Deps) runTurn(ctx context.Context, req mcp.CallToolRequest, tool string, tc *turnContext, seed []gemini.Image, a turnArgs) *mcp.CallToolResult {
 	defer quiet.busy()()
 	fail := func(model string, err error) *mcp.CallToolResult {
@@ -46,8 +52,13 @@ func (d *Deps) runTurn(ctx context.Context, req mcp.CallToolRequest, tool string
 	if err != nil {
 		return fail(a.Model, err)
 	}
+	n, err := checkN(a.N)
+	if err != nil {
+		return fail(a.Model, err)
+	}
 	greq := gemini.Request{Model: a.Model, Prompt: a.Prompt, AspectRatio: a.AspectRatio, ImageSize: a.ImageSize,
-		References: append(seed, refs...), ThinkingLevel: a.ThinkingLevel, GoogleSearch: a.GoogleSearch, KeepDrafts: d.KeepDrafts}
+		References: append(seed, refs...), ThinkingLevel: a.ThinkingLevel, GoogleSearch: a.GoogleSearch,
+		ImageSearch: a.ImageSearch, KeepDrafts: d.KeepDrafts}
 	if tc != nil && tc.conv != nil {
 		// The conversation's model is pinned: its thought signatures are bound to that id.
 		greq.Model, greq.UpstreamID = tc.conv.Model, tc.conv.Model
@@ -59,49 +70,130 @@ func (d *Deps) runTurn(ctx context.Context, req mcp.CallToolRequest, tool string
 		return fail(greq.Model, err)
 	}
 	prog := newProgress(ctx, req, 3)
-	prog.report(1, "generating with "+modelName(greq))
-	stop := prog.heartbeat(d.ProgressEvery, 1, "generating with "+modelName(greq))
-	gctx := gemini.WithUsageOwner(gemini.WithProgress(ctx, func(msg string) {
-		prog.report(1, msg)
-		clientLog(ctx, mcp.LoggingLevelInfo, msg) // retries, waits, fallbacks
-	}), ownerOf(ctx))
-	res, err := d.Gemini.Generate(gctx, greq)
-	stop()
-	if err != nil {
-		return fail(greq.Model, err)
+	what := "generating with " + modelName(greq)
+	if n > 1 {
+		what = fmt.Sprintf("generating %d images with %s", n, modelName(greq))
 	}
+	prog.report(1, what)
+	stop := prog.heartbeat(d.ProgressEvery, 1, what)
+	// Usage is counted per owner, each of the n requests like any other.
+	tries := d.generateAll(gemini.WithUsageOwner(ctx, ownerOf(ctx)), prog, greq, seedsFor(a.Seed, n))
+	stop()
 	if tc != nil {
 		tc.history = nil // sent; a 4K history is tens of megabytes
 	}
-	return d.keep(ctx, prog, tc, res, a, output)
+	greq.History = nil
+	var notes []string
+	var firstErr error
+	var ok []*gemini.Result
+	for i, t := range tries {
+		if t.err != nil {
+			firstErr = cmp.Or(firstErr, t.err)
+			notes = append(notes, d.partialFailure(ctx, tool, modelName(greq), i, n, t.err))
+			continue
+		}
+		ok = append(ok, t.res)
+	}
+	if len(ok) == 0 { // all failed: diagnosed like a single failure
+		return fail(greq.Model, firstErr)
+	}
+	return d.keep(ctx, prog, tc, ok, notes, n, a, output)
 }
 
 // keepBound is how long saving, recording and delivering a paid image may take once nobody
 // may cancel it.
 const keepBound = 2 * time.Minute
 
-// keep saves, records and delivers an image Gemini has made. The image is paid for, so from
+// keep saves, records and delivers the images Gemini has made. They are paid for, so from
 // here on the caller's cancellation (a client cancel, stdin closing, shutdown) no longer
 // reaches the work: it runs under a context detached from the call's, with its own bound, and
-// the turn is recorded even when nobody is left to receive the answer. No failure of ours after
-// the save (recording, preview, delivery) turns the result into an error that loses the ids.
-func (d *Deps) keep(ctx context.Context, prog *progress, tc *turnContext, res *gemini.Result, a turnArgs, output delivery) *mcp.CallToolResult {
+// the turns are recorded even when nobody is left to receive the answer. No failure of ours
+// after the first save (recording, preview, delivery) turns the result into an error that
+// loses the ids. The first image continues tc (or starts the conversation); the others get
+// conversations of their own, each preview its share of the budget.
+func (d *Deps) keep(ctx context.Context, prog *progress, tc *turnContext, ok []*gemini.Result, notes []string, n int, a turnArgs, output delivery) *mcp.CallToolResult {
 	kctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), keepBound)
 	defer cancel()
 	prog.report(2, "saving")
-	out, err := d.save(res, a.Prompt)
-	if err != nil {
-		// The one loss we cannot avoid: the disk refused the image. Say so plainly.
-		if tc != nil && tc.branched {
-			_ = d.Store.Delete(kctx, tc.conv.ID)
+	// Save every image first and start its preview from the file, so the previews run while
+	// the turns are recorded; a first image the disk refused ends the call below.
+	dls := make([]delivery, len(ok))
+	saved, saveErrs := make([]*ImageOutput, len(ok)), make([]error, len(ok))
+	for i, res := range ok {
+		dls[i] = output
+		dls[i].share = len(ok)
+		if saved[i], saveErrs[i] = d.save(res, a.Prompt); saveErrs[i] == nil {
+			d.startPreview(&dls[i], saved[i].Path)
+		} else if i == 0 {
+			break
 		}
-		return d.failure(kctx, a.tool, res.Model, fmt.Errorf("saving the image Gemini made: %w", err))
 	}
-	d.startPreview(&output, out.Path)
+	var outs []*ImageOutput
+	var results []*mcp.CallToolResult
+	for i, res := range ok {
+		out, err := saved[i], saveErrs[i]
+		if err != nil && i == 0 {
+			// The one loss we cannot avoid: the disk refused the image. Say so plainly.
+			if tc != nil && tc.branched {
+				_ = d.Store.Delete(kctx, tc.conv.ID)
+			}
+			return d.failure(kctx, a.tool, res.Model, fmt.Errorf("saving the image Gemini made: %w", err))
+		}
+		if err != nil {
+			notes = append(notes, fmt.Sprintf("image %d of %d could not be saved (%s)", i+1, n, apierrors.Sanitize(err.Error())))
+			continue
+		}
+		if res.Seed != nil {
+			out.Seed = int64(*res.Seed)
+		}
+		out.Grounding = res.Grounding
+		if i == 0 {
+			d.recordFirst(kctx, tc, res, out, a.Prompt)
+		} else if out.ConversationID, out.Turn, out.BranchOf, err = d.recordVariant(kctx, tc, res, out, a.Prompt); err != nil {
+			d.Logger.ErrorContext(kctx, "recording a variant failed; the image is saved", "image_id", out.ImageID, "error", apierrors.Sanitize(err.Error()))
+			notes = append(notes, fmt.Sprintf("image %d of %d could not be recorded in a conversation (%s); it is saved, and edit_image with image=%s continues from it",
+				i+1, n, apierrors.Sanitize(err.Error()), out.ImageID))
+		}
+		if dls[i].mode != OutputFull {
+			res.ReleaseImages() // saved and recorded: from here on only the file is needed
+		}
+		outs, results = append(outs, out), append(results, d.deliver(kctx, ok[i], out, dls[i]))
+	}
+	top := outs[0]
+	top.Notes = append(top.Notes, notes...)
+	for _, o := range outs[1:] {
+		top.CostUSD += o.CostUSD
+		top.Attempts += o.Attempts
+	}
+	top.CostUSD = math.Round(top.CostUSD*10000) / 10000
+	for _, o := range outs {
+		top.Images = append(top.Images, itemOf(o))
+	}
+	if ctx.Err() != nil {
+		d.Logger.InfoContext(kctx, "the caller left before the answer; the images are saved and recorded",
+			"image_id", top.ImageID, "conversation_id", top.ConversationID, "path", top.Path)
+	}
+	result := results[0]
+	if n > 1 {
+		result = mergeResults(result, results[1:], setSummary(top, outs, n))
+	} else if len(notes) > 0 {
+		appendText(result, "\nNote: "+strings.Join(notes, ".\nNote: ")+".")
+	}
+	appendText(result, groundingText(top.Grounding))
+	for _, note := range top.Notes {
+		clientLog(ctx, mcp.LoggingLevelNotice, note)
+	}
+	return result
+}
+
+// recordFirst records the first image's turn: in the conversation it continues, or a new one.
+// A failure to record leaves the image saved and says how to go on from it.
+func (d *Deps) recordFirst(kctx context.Context, tc *turnContext, res *gemini.Result, out *ImageOutput, prompt string) {
 	if tc != nil {
 		out.Notes = append(out.Notes, tc.notes...)
 	}
-	out.ConversationID, out.Turn, err = d.record(kctx, tc, res, out, a.Prompt)
+	var err error
+	out.ConversationID, out.Turn, err = d.record(kctx, tc, res, out, prompt)
 	if err != nil {
 		d.Logger.ErrorContext(kctx, "recording a turn failed; the image is saved", "image_id", out.ImageID, "error", apierrors.Sanitize(err.Error()))
 		if tc != nil && tc.conv != nil && !tc.fresh {
@@ -110,21 +202,9 @@ func (d *Deps) keep(ctx context.Context, prog *progress, tc *turnContext, res *g
 		out.Notes = append(out.Notes, fmt.Sprintf("this turn could not be recorded in its conversation (%s); "+
 			"the image is saved, and edit_image with image=%s continues from it", apierrors.Sanitize(err.Error()), out.ImageID))
 	}
-	if output.mode != OutputFull {
-		res.ReleaseImages() // saved and recorded: from here on only the file is needed
-	}
 	if tc != nil && tc.branched {
 		out.BranchOf = tc.conv.BranchOf
 	}
-	if ctx.Err() != nil {
-		d.Logger.InfoContext(kctx, "the caller left before the answer; the image is saved and recorded",
-			"image_id", out.ImageID, "conversation_id", out.ConversationID, "path", out.Path)
-	}
-	result := d.deliver(kctx, res, out, output)
-	for _, n := range out.Notes {
-		clientLog(ctx, mcp.LoggingLevelNotice, n)
-	}
-	return result
 }
 
 func modelName(r gemini.Request) string {

@@ -65,5 +65,9 @@ func UsageSummary(r gemini.UsageReport, hours int) string {
 		sort.Strings(cats)
 		fmt.Fprintf(&b, "; upstream errors: %s", strings.Join(cats, ", "))
 	}
+	if r.GroundedThisMonth > 0 {
+		fmt.Fprintf(&b, "; %d calls grounded in Google Search this month (%d,%03d a month are free, then $%.0f per 1,000; the cost includes them at list price)",
+			r.GroundedThisMonth, gemini.FreeGroundedPerMonth/1000, gemini.FreeGroundedPerMonth%1000, gemini.USDPerGroundedCall*1000)
+	}
 	return b.String() + "."
 }

@@ -99,6 +99,8 @@ type genRequest struct {
 	lastPrompt string
 	turn       int
 	inTokens   int // text tokens
+	search     searchTypes
+	seed       *int64
 }
 
 func (s *Server) serveGenerate(w http.ResponseWriter, r *http.Request, rt route, body []byte) {
@@ -183,8 +185,16 @@ func (s *Server) validate(m *modelSpec, body []byte, enforce bool) (*genRequest,
 	}
 	cfg := g.wire.config()
 	if cfg.CandidateCount > 1 {
+		if m.Thinking { // the Gemini 3 image models word it without the id
+			return nil, "Multiple candidates is not enabled for this model"
+		}
 		return nil, "Multiple candidates is not enabled for models/" + m.ID
 	}
+	var msg string
+	if g.search, msg = checkTools(m, g.wire.Tools); msg != "" {
+		return nil, msg
+	}
+	g.seed = cfg.Seed
 	var firstImage *wireBlob
 	for _, c := range g.wire.Contents {
 		if c.Role == "model" {
@@ -331,7 +341,12 @@ func (s *Server) answer(g *genRequest, f Fault, faulty bool) *wireResponse {
 			return resp
 		}
 	}
-	variant := int(seed % numVariants)
+	// The same seed and prompt give the same picture; consecutive seeds give different ones.
+	pick := seed
+	if g.seed != nil {
+		pick += uint64(*g.seed)
+	}
+	variant := int(pick % numVariants)
 	var parts []wirePart
 	if g.thoughts {
 		t1 := "**Planning the composition**\n\nI'm working out the layout, lighting and palette for the requested scene before rendering it."
@@ -350,7 +365,8 @@ func (s *Server) answer(g *genRequest, f Fault, faulty bool) *wireResponse {
 		wirePart{Text: &text, ThoughtSignature: s.sign.signText(m.ID, text)},
 		wirePart{InlineData: &wireBlob{MIMEType: "image/png", Data: base64.StdEncoding.EncodeToString(png)},
 			ThoughtSignature: s.sign.signImage(m.ID, png)})
-	resp.Candidates = []wireCandidate{{Content: &wireContent{Role: "model", Parts: parts}, FinishReason: "STOP"}}
+	resp.Candidates = []wireCandidate{{Content: &wireContent{Role: "model", Parts: parts}, FinishReason: "STOP",
+		GroundingMetadata: groundingFor(g)}}
 	imgTokens, textTokens := m.Tokens[g.size], (len(text)+3)/4
 	usage.CandidatesTokensDetails = []modalityCount{{"IMAGE", imgTokens}, {"TEXT", textTokens}}
 	finish(imgTokens + textTokens)

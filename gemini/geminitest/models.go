@@ -30,6 +30,8 @@ type modelSpec struct {
 	// EnforceSignatures: the Gemini API rejects replayed model parts without a
 	// thought signature for Gemini 3 image models; 2.5 Flash Image never did.
 	EnforceSignatures bool
+	// Search lists the Google Search types the model grounds in: "web", "image".
+	Search []string
 	// Levels are the thinkingLevel values accepted; a thinking model without any
 	// (3 Pro Image) answers 400 to one.
 	Levels []string
@@ -105,6 +107,7 @@ func newModels() map[string]*modelSpec {
 			InputLimit: 65536, OutputLimit: 32768, Sizes: pro,
 			Tokens:   map[string]int{"1K": 1120, "2K": 1120, "4K": 2000},
 			Thinking: true, MaxImages: 14, InputImageTokens: 560, EnforceSignatures: true,
+			Search: []string{"web"},
 		}
 	}
 	mkFlash := func(id, name string) *modelSpec {
@@ -113,6 +116,7 @@ func newModels() map[string]*modelSpec {
 			InputLimit: 131072, OutputLimit: 32768, Sizes: flash31,
 			Tokens:   map[string]int{"512": 747, "1K": 1120, "2K": 1680, "4K": 2520},
 			Thinking: true, MaxImages: 14, InputImageTokens: 560, EnforceSignatures: true,
+			Search: []string{"web", "image"},
 			Levels: []string{"MINIMAL", "HIGH"},
 		}
 	}
@@ -126,6 +130,7 @@ func newModels() map[string]*modelSpec {
 	lite.Description = "Gemini 3.1 Flash Lite Image"
 	lite.Sizes = map[string]map[string]dims{"1K": flash31["1K"]}
 	lite.Tokens = map[string]int{"1K": 1120}
+	lite.Search = nil // Lite cannot ground in Google Search
 	list := []*modelSpec{
 		nb21, lite,
 		flash25,

@@ -270,7 +270,13 @@ func TestValidationErrors(t *testing.T) {
 		"aspect_ratio must be one of '1:1', '2:3', '3:2', '3:4', '4:3', '4:5', '5:4', '9:16', '16:9', or '21:9'")
 	multi := imageConfig("1:1", "", false)
 	multi.CandidateCount = 2
-	check("candidates", "gemini-2.5-flash-image", multi, 400, "Multiple candidates is not enabled")
+	check("candidates", "gemini-2.5-flash-image", multi, 400, "Multiple candidates is not enabled for models/gemini-2.5-flash-image")
+	check("candidates on 3", "gemini-3.1-flash-image", multi, 400, "Multiple candidates is not enabled for this model")
+	search := &genai.GenerateContentConfig{Tools: []*genai.Tool{{GoogleSearch: &genai.GoogleSearch{}}}}
+	check("search on 2.5", "gemini-2.5-flash-image", search, 400, "Search Grounding is not supported.")
+	images := &genai.GenerateContentConfig{Tools: []*genai.Tool{{GoogleSearch: &genai.GoogleSearch{
+		SearchTypes: &genai.SearchTypes{WebSearch: &genai.WebSearch{}, ImageSearch: &genai.ImageSearch{}}}}}}
+	check("image search on pro", "gemini-3-pro-image", images, 400, "Image Search is not supported")
 
 	var parts []*genai.Part
 	for range 4 {
@@ -381,5 +387,26 @@ func TestRawAuthAndRedaction(t *testing.T) {
 		if strings.Contains(r.Query, "secret") || strings.Contains(r.Path, "secret") {
 			t.Errorf("key leaked into record: %+v", r)
 		}
+	}
+}
+
+func TestGroundingMetadataWhenSearchIsOn(t *testing.T) {
+	_, c := newSim(t, Config{})
+	cfg := &genai.GenerateContentConfig{ResponseModalities: []string{"TEXT", "IMAGE"},
+		Tools: []*genai.Tool{{GoogleSearch: &genai.GoogleSearch{SearchTypes: &genai.SearchTypes{
+			WebSearch: &genai.WebSearch{}, ImageSearch: &genai.ImageSearch{}}}}}}
+	resp, err := c.Models.GenerateContent(context.Background(), "gemini-3.1-flash-image", genai.Text("the Eiffel Tower"), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := resp.Candidates[0].GroundingMetadata
+	if md == nil || len(md.WebSearchQueries) == 0 || len(md.ImageSearchQueries) == 0 || len(md.GroundingChunks) < 3 ||
+		md.GroundingChunks[0].Web == nil || md.GroundingChunks[2].Image == nil ||
+		md.SearchEntryPoint == nil || !strings.Contains(md.SearchEntryPoint.RenderedContent, "Eiffel") {
+		t.Fatalf("groundingMetadata %+v", md)
+	}
+	plain, err := c.Models.GenerateContent(context.Background(), "gemini-3.1-flash-image", genai.Text("x"), nil)
+	if err != nil || plain.Candidates[0].GroundingMetadata != nil {
+		t.Errorf("ungrounded answer carries grounding: %v", err)
 	}
 }

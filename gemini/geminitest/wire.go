@@ -14,10 +14,12 @@ type wireRequest struct {
 	Contents         []wireContent  `json:"contents"`
 	GenerationConfig *wireGenConfig `json:"generationConfig"`
 	GenerationSnake  *wireGenConfig `json:"generation_config"`
+	Tools            []wireTool     `json:"tools"`
 }
 
 type wireGenConfig struct {
 	CandidateCount     int           `json:"candidateCount"`
+	Seed               *int64        `json:"seed"`
 	ResponseModalities []string      `json:"responseModalities"`
 	ImageConfig        *wireImageCfg `json:"imageConfig"`
 	ThinkingConfig     *wireThinkCfg `json:"thinkingConfig"`
@@ -170,6 +172,8 @@ type wireCandidate struct {
 	FinishReason  string       `json:"finishReason,omitempty"`
 	FinishMessage string       `json:"finishMessage,omitempty"`
 	Index         int          `json:"index"`
+	// GroundingMetadata is set when the request had Google Search on.
+	GroundingMetadata *wireGrounding `json:"groundingMetadata,omitempty"`
 }
 
 type wirePromptFeedback struct {

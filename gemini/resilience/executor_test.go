@@ -245,18 +245,21 @@ func TestExecutorLimiterFailFast(t *testing.T) {
 	}
 	ex := &Executor{Clock: clock, Limiter: lim}
 	up := &script{answers: map[string][]error{}}
-	if _, err := ex.Do(context.Background(), Plan{Model: pro}, up.call); err != nil {
-		t.Fatal(err)
+	for range 10 { // Tier 1 takes a burst of 10 at once
+		if _, err := ex.Do(context.Background(), Plan{Model: pro}, up.call); err != nil {
+			t.Fatal(err)
+		}
 	}
+	clock.Advance(3 * time.Second)
 	ctx, cancel := context.WithDeadline(context.Background(), clock.Now().Add(3*time.Second))
 	defer cancel()
 	out, err := ex.Do(ctx, Plan{Model: pro}, up.call)
 	ae, ok := apierrors.As(err)
-	if !ok || ae.Diagnosis.Category != apierrors.RateLimited || out.Attempts != 0 || len(up.calls) != 1 {
+	if !ok || ae.Diagnosis.Category != apierrors.RateLimited || out.Attempts != 0 || len(up.calls) != 10 {
 		t.Fatalf("out %+v err %v", out, err)
 	}
-	want := "The per-minute quota of gemini-3-pro-image (10 requests/min) is used up here; the next slot is in 7 s"
-	if !strings.HasPrefix(ae.Diagnosis.Summary, want) || ae.Diagnosis.RetryAfterSeconds != 7 {
+	want := "The per-minute quota of gemini-3-pro-image (10 requests/min) is used up here; the next slot is in 58 s"
+	if !strings.HasPrefix(ae.Diagnosis.Summary, want) || ae.Diagnosis.RetryAfterSeconds != 58 {
 		t.Errorf("summary %q retry %v", ae.Diagnosis.Summary, ae.Diagnosis.RetryAfterSeconds)
 	}
 	// With quota fallback, the same wait moves to the next model instead.

@@ -9,18 +9,12 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	apierrors "github.com/nanobanana-mcp/nanobanana-mcp/errors"
 )
 
 // DefaultConcurrency is how many calls to one model may run at once unless configured.
 // Generations take 30–170 s, so a handful in flight already uses a Tier 1 minute's quota.
 const DefaultConcurrency = 4
-
-// spacing stretches the interval between requests by 1 % so that network jitter between us
-// and Google cannot squeeze Q+1 requests into one of their minutes.
-const spacing = 1.01
 
 // LimiterConfig configures a Limiter. The zero value limits only concurrency.
 type LimiterConfig struct {
@@ -37,6 +31,9 @@ type LimiterConfig struct {
 	// StatePath is the JSON file that keeps the daily counts across restarts; empty keeps
 	// them in memory only.
 	StatePath string
+	// Window is the log of sends the per-minute limits are kept in; nil means an in-memory
+	// one, shared by every caller of this Limiter.
+	Window Window
 	// Clock is the time source; nil means RealClock.
 	Clock Clock
 	// Logger receives warnings (a damaged state file, a failed save); nil means slog.Default().
@@ -44,8 +41,9 @@ type LimiterConfig struct {
 }
 
 // Limiter keeps each model's calls within its RPM, IPM, RPD and concurrency limits. Gemini
-// quotas are per project and per model, so every model has its own buckets. It is safe for
-// concurrent use.
+// quotas are per project and per model, so every model has its own limits. The per-minute
+// limits are paced by a rolling window, as Google counts them: a burst up to the limit goes at
+// once and no Span ever holds more than the limit. It is safe for concurrent use.
 type Limiter struct {
 	cfg    LimiterConfig
 	clock  Clock
@@ -53,15 +51,13 @@ type Limiter struct {
 	mu     sync.Mutex
 	models map[string]*modelLimiter
 	days   *dayCounter
+	window Window
 }
 
 type modelLimiter struct {
 	id     string
 	limits Limits
-	rpm    *rate.Limiter // nil: unlimited
-	ipm    *rate.Limiter // nil: unlimited
 	sem    chan struct{} // nil: unlimited
-	book   sync.Mutex    // makes a call's bookings in rpm and ipm one step
 }
 
 // NewLimiter returns a Limiter, loading the daily counts from cfg.StatePath when it exists. A
@@ -79,7 +75,10 @@ func NewLimiter(cfg LimiterConfig) (*Limiter, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	l := &Limiter{cfg: cfg, clock: cfg.Clock, log: cfg.Logger, models: map[string]*modelLimiter{}}
+	if cfg.Window == nil {
+		cfg.Window = NewMemoryWindow()
+	}
+	l := &Limiter{cfg: cfg, clock: cfg.Clock, log: cfg.Logger, models: map[string]*modelLimiter{}, window: cfg.Window}
 	l.days = loadDays(cfg.StatePath, cfg.Logger)
 	return l, nil
 }
@@ -115,9 +114,6 @@ func (l *Limiter) model(id string) *modelLimiter {
 		}
 	}
 	m := &modelLimiter{id: id, limits: lim}
-	now := l.clock.Now()
-	m.rpm = newBucket(lim.RPM, now)
-	m.ipm = newBucket(lim.IPM, now)
 	switch n := l.cfg.Concurrency; {
 	case n == 0:
 		m.sem = make(chan struct{}, DefaultConcurrency)
@@ -139,22 +135,6 @@ func merge(base, over Limits) Limits {
 		base.RPD = over.RPD
 	}
 	return base
-}
-
-// perMinute is the token rate that spaces n events evenly over a (slightly stretched) minute.
-// A burst of 1 is what guarantees that no rolling minute ever holds more than n: a larger
-// burst would let a full bucket plus a minute's refill through in the same minute.
-func perMinute(n int) rate.Limit {
-	return rate.Every(time.Duration(float64(time.Minute) * spacing / float64(n)))
-}
-
-func newBucket(n int, now time.Time) *rate.Limiter {
-	if n <= 0 {
-		return nil
-	}
-	b := rate.NewLimiter(perMinute(n), 1)
-	b.AllowN(now, 0) // anchor the bucket's clock to the injected one
-	return b
 }
 
 // AcquireOption tailors one Acquire call.
@@ -233,11 +213,11 @@ func (l *Limiter) enter(ctx context.Context, m *modelLimiter, o acquireOptions) 
 	}
 }
 
-// reserve counts the request against the day and waits for the minute buckets.
+// reserve counts the request against the day and waits for its turn in the minute window.
 func (l *Limiter) reserve(ctx context.Context, m *modelLimiter, images int, o acquireOptions) error {
 	now := l.clock.Now()
 	l.mu.Lock()
-	lim, rpm, ipm := m.limits, m.rpm, m.ipm // Learn may replace them
+	lim := m.limits // Learn may lower them
 	l.mu.Unlock()
 	if err := l.days.take(key(m.id), lim.RPD, now); err != nil {
 		return l.dailyError(m.id, lim.RPD, now)
@@ -245,35 +225,28 @@ func (l *Limiter) reserve(ctx context.Context, m *modelLimiter, images int, o ac
 	if images < 1 {
 		images = 1
 	}
-	var rs []*rate.Reservation
+	var wants []Want
+	var reasons []string
+	if lim.RPM > 0 {
+		wants = append(wants, Want{Key: "rpm/" + key(m.id), Limit: lim.RPM, N: 1})
+		reasons = append(reasons, fmt.Sprintf("the per-minute quota of %s (%d requests/min)", m.id, lim.RPM))
+	}
+	if lim.IPM > 0 {
+		wants = append(wants, Want{Key: "ipm/" + key(m.id), Limit: lim.IPM, N: images})
+		reasons = append(reasons, fmt.Sprintf("the per-minute image quota of %s (%d images/min)", m.id, lim.IPM))
+	}
 	var delay time.Duration
 	reason := ""
-	book := func(b *rate.Limiter, n int, why string) {
-		if b == nil {
-			return
-		}
-		for i := 0; i < n; i++ { // burst is 1, so each image is its own token
-			r := b.ReserveN(now, 1)
-			rs = append(rs, r)
-			if d := r.DelayFrom(now); d > delay {
-				delay, reason = d, why
-			}
-		}
+	cancel := func() {}
+	if len(wants) > 0 {
+		var at time.Time
+		at, cancel = l.window.Book(now, Span, wants)
+		delay = at.Sub(now)
+		reason = blamed(wants, reasons)
 	}
-	// Both buckets are booked under one lock: interleaved bookings could give two calls the
-	// same send time (one's RPM slot with the other's IPM slot) and waste another slot.
-	m.book.Lock()
-	book(rpm, 1, fmt.Sprintf("the per-minute quota of %s (%d requests/min)", m.id, lim.RPM))
-	book(ipm, images, fmt.Sprintf("the per-minute image quota of %s (%d images/min)", m.id, lim.IPM))
-	m.book.Unlock()
 	undo := func() {
-		at := l.clock.Now()
-		m.book.Lock()
-		for i := len(rs) - 1; i >= 0; i-- {
-			rs[i].CancelAt(at)
-		}
-		m.book.Unlock()
-		l.days.give(key(m.id), at)
+		cancel()
+		l.days.give(key(m.id), l.clock.Now())
 	}
 	if delay <= 0 {
 		return nil
@@ -294,6 +267,18 @@ func (l *Limiter) reserve(ctx context.Context, m *modelLimiter, images int, o ac
 		return fmt.Errorf("waiting for %s: %w", reason, err)
 	}
 	return nil
+}
+
+// blamed names the limit a wait is for: the tighter of the two, the one with fewer sends of
+// this size per window (the window log does not say which one set the instant).
+func blamed(wants []Want, reasons []string) string {
+	best := 0
+	for i, w := range wants {
+		if w.Limit*clampN(wants[best]) < wants[best].Limit*clampN(w) {
+			best = i
+		}
+	}
+	return reasons[best]
 }
 
 func (l *Limiter) minuteError(model, reason string, wait time.Duration) error {
@@ -343,7 +328,6 @@ func (x Limits) get(dim string) int {
 // (Quota.Limit with dimension RPM, IPM or RPD) lowers that limit to it. Limits are only ever
 // lowered.
 func (l *Limiter) Learn(model string, d apierrors.Diagnosis) {
-	now := l.clock.Now()
 	l.mu.Lock()
 	m := l.model(model)
 	if q := d.Quota; q != nil && q.Limit > 0 && q.Limit < math.MaxInt32 {
@@ -352,13 +336,11 @@ func (l *Limiter) Learn(model string, d apierrors.Diagnosis) {
 		case "RPM":
 			if m.limits.RPM == 0 || n < m.limits.RPM {
 				m.limits.RPM = n
-				m.rpm = lower(m.rpm, n, now)
 				l.log.Info("lowered the per-minute request limit from Gemini's answer", "model", m.id, "rpm", n)
 			}
 		case "IPM":
 			if m.limits.IPM == 0 || n < m.limits.IPM {
 				m.limits.IPM = n
-				m.ipm = lower(m.ipm, n, now)
 				l.log.Info("lowered the per-minute image limit from Gemini's answer", "model", m.id, "ipm", n)
 			}
 		case "RPD":
@@ -372,14 +354,6 @@ func (l *Limiter) Learn(model string, d apierrors.Diagnosis) {
 	// A per-day 429 does not mark the day spent here: Gemini's answer stays the authority (the
 	// next one is as quick as a local refusal, and a tier upgrade or a one-off error clears
 	// without us knowing). Only a configured --rpd is enforced locally.
-}
-
-func lower(b *rate.Limiter, n int, now time.Time) *rate.Limiter {
-	if b == nil {
-		return newBucket(n, now)
-	}
-	b.SetLimitAt(now, perMinute(n))
-	return b
 }
 
 func upperFirst(s string) string {

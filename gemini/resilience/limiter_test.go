@@ -62,6 +62,9 @@ func TestLimiterNeverExceedsRollingMinute(t *testing.T) {
 		if got := maxInWindow(at, time.Minute); got > q {
 			t.Errorf("Q=%d: %d requests in one rolling minute", q, got)
 		}
+		if got := maxInWindow(at, time.Millisecond); got != q {
+			t.Errorf("Q=%d: a burst sent %d at once, want the whole quota", q, got)
+		}
 		span := at[len(at)-1].Sub(t0)
 		for _, a := range at {
 			if a.Sub(t0) > span {
@@ -78,11 +81,14 @@ func TestLimiterNeverExceedsRollingMinute(t *testing.T) {
 func TestLimiterFailsFastPastDeadline(t *testing.T) {
 	clock := newClock()
 	lim, _ := NewLimiter(LimiterConfig{Tier: "1", Clock: clock})
-	r, _, err := lim.Acquire(context.Background(), "gemini-3-pro-image", 1)
-	if err != nil {
-		t.Fatal(err)
+	for range 10 { // the whole minute's quota at once
+		r, w, err := lim.Acquire(context.Background(), "gemini-3-pro-image", 1)
+		if err != nil || w != 0 {
+			t.Fatalf("burst call waited %v: %v", w, err)
+		}
+		r()
 	}
-	r()
+	clock.Advance(10 * time.Second)
 	ctx, cancel := context.WithDeadline(context.Background(), clock.Now().Add(5*time.Second))
 	defer cancel()
 	_, waited, err := lim.Acquire(ctx, "gemini-3-pro-image", 1)
@@ -91,25 +97,25 @@ func TestLimiterFailsFastPastDeadline(t *testing.T) {
 		t.Fatalf("err %v waited %v", err, waited)
 	}
 	d := ae.Diagnosis
-	if d.RetryAfterSeconds != 7 || d.Quota == nil || d.Quota.Dimension != "RPM" || d.Quota.Limit != 10 ||
-		!strings.Contains(d.Summary, "per-minute quota of gemini-3-pro-image (10 requests/min) is used up here; the next slot is in 7 s") {
+	if d.RetryAfterSeconds != 51 || d.Quota == nil || d.Quota.Dimension != "RPM" || d.Quota.Limit != 10 ||
+		!strings.Contains(d.Summary, "per-minute quota of gemini-3-pro-image (10 requests/min) is used up here; the next slot is in 51 s") {
 		t.Errorf("diagnosis %+v", d)
 	}
-	// The refused reservation was given back: a caller with time can still have the slot.
+	// The refused booking was given back: a caller with time can still have the slot.
 	var queued []time.Duration
 	var waitedOK time.Duration
 	drive(t, clock, func() {
 		_, waitedOK, err = lim.Acquire(context.Background(), "gemini-3-pro-image", 1,
 			OnQueued(func(w time.Duration, _ string) { queued = append(queued, w) }))
 	})
-	if err != nil || waitedOK != 6060*time.Millisecond {
+	if err != nil || waitedOK != 50600*time.Millisecond {
 		t.Errorf("waited %v err %v", waitedOK, err)
 	}
-	if len(queued) == 0 || queued[0] != 6060*time.Millisecond {
+	if len(queued) == 0 || queued[0] != 50600*time.Millisecond {
 		t.Errorf("queued reports %v", queued)
 	}
-	if lim.UsedToday("gemini-3-pro-image") != 2 {
-		t.Errorf("used today %d, want 2", lim.UsedToday("gemini-3-pro-image"))
+	if lim.UsedToday("gemini-3-pro-image") != 11 {
+		t.Errorf("used today %d, want 11", lim.UsedToday("gemini-3-pro-image"))
 	}
 }
 
@@ -227,10 +233,10 @@ func TestLimiterLearn(t *testing.T) {
 	if got := lim.Limits(m); got != (Limits{RPM: 10, IPM: 8, RPD: 500}) {
 		t.Fatalf("learnt %+v", got)
 	}
-	// The lowered bucket spaces requests for 8 images/min.
+	// The lowered limit lets 8 images through in a minute, then waits for the window.
 	var waits []time.Duration
 	drive(t, clock, func() {
-		for i := 0; i < 3; i++ {
+		for i := 0; i < 9; i++ {
 			r, w, err := lim.Acquire(context.Background(), m, 1)
 			if err != nil {
 				t.Error(err)
@@ -240,12 +246,12 @@ func TestLimiterLearn(t *testing.T) {
 			waits = append(waits, w)
 		}
 	})
-	if len(waits) != 3 || waits[2] != 7575*time.Millisecond {
-		t.Errorf("waits %v, want the third at 60 s × 1.01 / 8", waits)
+	if len(waits) != 9 || waits[7] != 0 || waits[8] != Span {
+		t.Errorf("waits %v, want 8 at once and the ninth a window later", waits)
 	}
 	// A per-day 429 does not spend the day locally: Gemini's next answer stays the authority.
 	lim.Learn(m, apierrors.Classify(errPerDay, apierrors.ForModel(m)))
-	if used := lim.UsedToday(m); used > 3 {
+	if used := lim.UsedToday(m); used > 9 {
 		t.Errorf("a daily_quota answer marked %d requests used", used)
 	}
 }
@@ -307,5 +313,82 @@ func TestTierPresets(t *testing.T) {
 	}
 	if _, err := NewLimiter(LimiterConfig{Tier: "gold"}); err == nil {
 		t.Error("NewLimiter accepted tier gold")
+	}
+}
+
+func TestLimiterImagesPerMinuteBurst(t *testing.T) {
+	clock := NewFakeClock(t0)
+	lim, _ := NewLimiter(LimiterConfig{Override: Limits{RPM: 10, IPM: 4}, Concurrency: -1, Clock: clock})
+	// Four single-image calls (n = 4 variants) at an IPM of 4 go at once; a fifth waits a
+	// whole window, and says it waits for the image quota.
+	for range 4 {
+		r, w, err := lim.Acquire(context.Background(), "m", 1)
+		if err != nil || w != 0 {
+			t.Fatalf("waited %v: %v", w, err)
+		}
+		r()
+	}
+	var why string
+	var waited time.Duration
+	drive(t, clock, func() {
+		var err error
+		_, waited, err = lim.Acquire(context.Background(), "m", 1, OnQueued(func(_ time.Duration, r string) { why = r }))
+		if err != nil {
+			t.Error(err)
+		}
+	})
+	if waited != Span || !strings.Contains(why, "image quota of m (4 images/min)") {
+		t.Errorf("waited %v for %q", waited, why)
+	}
+}
+
+func TestWindowBooksTogetherAndGivesBack(t *testing.T) {
+	w := NewMemoryWindow()
+	rpm := func(n int) []Want { return []Want{{Key: "rpm", Limit: 2, N: 1}, {Key: "ipm", Limit: 3, N: n}} }
+	a, _ := w.Book(t0, Span, rpm(2))
+	b, _ := w.Book(t0, Span, rpm(1))
+	c, cancel := w.Book(t0, Span, rpm(1)) // both limits are full: one window later
+	if !a.Equal(t0) || !b.Equal(t0) || !c.Equal(t0.Add(Span)) {
+		t.Fatalf("booked at %v %v %v", a.Sub(t0), b.Sub(t0), c.Sub(t0))
+	}
+	cancel()
+	cancel() // twice is harmless
+	// The given-back slot is free again; bookings never jump ahead of an earlier one.
+	d, _ := w.Book(t0.Add(time.Second), Span, rpm(1))
+	if !d.Equal(t0.Add(Span)) {
+		t.Errorf("after cancel booked at %v", d.Sub(t0))
+	}
+	// More images than the limit can never fit: they count as the whole limit, not forever.
+	e, _ := w.Book(t0.Add(10*time.Minute), Span, []Want{{Key: "x", Limit: 2, N: 5}})
+	if !e.Equal(t0.Add(10 * time.Minute)) {
+		t.Errorf("oversized booking at %v", e.Sub(t0))
+	}
+}
+
+// Two limiters on one Window (as two replicas would share a Redis log) keep the quota between
+// them: a burst of the limit in total, the rest a window later.
+func TestLimitersSharingAWindowShareTheQuota(t *testing.T) {
+	clock := NewFakeClock(t0)
+	w := NewMemoryWindow()
+	a, _ := NewLimiter(LimiterConfig{Override: Limits{RPM: 4}, Concurrency: -1, Clock: clock, Window: w})
+	b, _ := NewLimiter(LimiterConfig{Override: Limits{RPM: 4}, Concurrency: -1, Clock: clock, Window: w})
+	var waits []time.Duration
+	drive(t, clock, func() {
+		for i := range 6 {
+			lim := a
+			if i%2 == 1 {
+				lim = b
+			}
+			r, waited, err := lim.Acquire(context.Background(), "m", 1)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			r()
+			waits = append(waits, waited)
+		}
+	})
+	if len(waits) != 6 || waits[3] != 0 || waits[4] != Span || waits[5] != 0 {
+		t.Errorf("waits %v; want four at once, then the fifth a window later and the sixth with it", waits)
 	}
 }
