@@ -61,6 +61,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		apierrors.RegisterSecret(p.Token)
 	}
 	logger := newLogger(cfg, stderr)
+	tools.LimitMemory(getenv)
 	if cfg.ServeSimulator != "" {
 		return serveSimulator(ctx, cfg, logger, stdout)
 	}

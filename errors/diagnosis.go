@@ -50,28 +50,28 @@ const (
 // Quota names the limit a 429 hit.
 type Quota struct {
 	Dimension string `json:"dimension,omitempty" jsonschema_description:"RPM, TPM, RPD or IPM"`
-	Limit     int64  `json:"limit,omitempty" jsonschema_description:"the limit's value, when the API stated it"`
-	ID        string `json:"quota_id,omitempty" jsonschema_description:"the quota id, e.g. GenerateRequestsPerMinutePerProjectPerModel"`
-	Metric    string `json:"metric,omitempty" jsonschema_description:"the quota metric"`
-	Model     string `json:"model,omitempty" jsonschema_description:"the model the quota belongs to"`
+	Limit     int64  `json:"limit,omitempty" jsonschema_description:"when stated"`
+	ID        string `json:"quota_id,omitempty" jsonschema_description:"e.g. GenerateRequestsPerMinutePerProjectPerModel"`
+	Metric    string `json:"metric,omitempty"`
+	Model     string `json:"model,omitempty"`
 }
 
 // Diagnosis is a failure explained. Field names are part of the tool contract.
 type Diagnosis struct {
-	Category          Category `json:"category" jsonschema_description:"what kind of failure this is"`
-	Case              string   `json:"case,omitempty" jsonschema_description:"the catalog case within the category, e.g. per_minute or vertex_region"`
-	HTTPStatus        int      `json:"http_status,omitempty" jsonschema_description:"the upstream HTTP status, when there was one"`
-	Status            string   `json:"status,omitempty" jsonschema_description:"the upstream status word, e.g. RESOURCE_EXHAUSTED"`
-	Retryable         bool     `json:"retryable" jsonschema_description:"whether the same request can succeed later"`
-	RetryAfterSeconds float64  `json:"retry_after_seconds,omitempty" jsonschema_description:"how long to wait before trying again"`
-	Quota             *Quota   `json:"quota,omitempty" jsonschema_description:"the quota that was hit"`
+	Category          Category `json:"category" jsonschema_description:"the kind of failure"`
+	Case              string   `json:"case,omitempty" jsonschema_description:"within the category, e.g. per_minute"`
+	HTTPStatus        int      `json:"http_status,omitempty" jsonschema_description:"upstream's"`
+	Status            string   `json:"status,omitempty" jsonschema_description:"e.g. RESOURCE_EXHAUSTED"`
+	Retryable         bool     `json:"retryable" jsonschema_description:"the same request can succeed later"`
+	RetryAfterSeconds float64  `json:"retry_after_seconds,omitempty" jsonschema_description:"wait before retrying"`
+	Quota             *Quota   `json:"quota,omitempty" jsonschema_description:"the quota hit"`
 	Summary           string   `json:"summary" jsonschema_description:"one sentence: what happened and what to do"`
 	Cause             string   `json:"cause,omitempty" jsonschema_description:"why it happened"`
 	Fix               []string `json:"fix,omitempty" jsonschema_description:"steps that fix it"`
-	Recovery          string   `json:"recovery,omitempty" jsonschema_description:"when it is expected to clear"`
+	Recovery          string   `json:"recovery,omitempty" jsonschema_description:"when it clears"`
 	Actor             Actor    `json:"actor,omitempty" jsonschema_description:"whose move it is: you, wait, google or billing"`
-	Model             string   `json:"model,omitempty" jsonschema_description:"the model involved"`
-	Detail            string   `json:"detail,omitempty" jsonschema_description:"the upstream's own words, with secrets removed"`
+	Model             string   `json:"model,omitempty"`
+	Detail            string   `json:"detail,omitempty" jsonschema_description:"upstream's words, secrets removed"`
 }
 
 // Error is a failure that already carries its Diagnosis. Local validation and the Gemini client

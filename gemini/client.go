@@ -158,7 +158,7 @@ func NewHTTPClient(connect time.Duration) *http.Client {
 		IdleConnTimeout:       90 * time.Second,
 		ExpectContinueTimeout: time.Second,
 	}
-	return &http.Client{Transport: &captureTransport{next: tr}}
+	return &http.Client{Transport: &captureTransport{next: &liftTransport{next: tr}}}
 }
 
 // deadline returns the per-request timeout for an image size.

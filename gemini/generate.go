@@ -52,15 +52,17 @@ func (c *Client) send(ctx context.Context, p *Plan) (*Result, error) {
 	user := UserContent(p)
 	contents := append(append([]*genai.Content{}, p.History...), user)
 	ctx, capt := withCapture(ctx)
+	ctx, lift := withLift(ctx)
 
 	id := p.UpstreamID
-	resp, err := c.sdk.Models.GenerateContent(ctx, id, contents, c.config(p))
+	resp, err := c.sdk.Models.GenerateContent(ctx, id, lift.liftParts(contents), c.config(p))
 	if isNotFound(err) {
 		c.markNotFound(id) // the next call goes to the successor without asking
 	}
 	if err != nil {
 		return nil, fmt.Errorf("calling %s: %w", id, err)
 	}
+	lift.restore(resp)
 	note := c.markStatus(id, resp.ModelStatus)
 	res, err := readResponse(resp, p, capt.bytes())
 	if err != nil {

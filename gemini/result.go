@@ -113,6 +113,13 @@ func readResponse(resp *genai.GenerateContentResponse, p *Plan, raw []byte) (*Re
 	return res, nil
 }
 
+// ReleaseImages drops the result's image bytes (final, drafts, and the turns that carry
+// them) once they are saved and recorded, so a call still waiting for its preview or its
+// delivery holds none of them: eight concurrent 4K calls each held about 40 MB that way.
+func (r *Result) ReleaseImages() {
+	r.Image.Data, r.Drafts, r.Content, r.UserContent = nil, nil, nil, nil
+}
+
 func isImage(b *genai.Blob) bool {
 	return strings.HasPrefix(b.MIMEType, "image/") || strings.HasPrefix(http.DetectContentType(b.Data), "image/")
 }

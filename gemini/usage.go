@@ -64,24 +64,24 @@ type UsageReport struct {
 	SuccessRate  float64        `json:"success_rate" jsonschema_description:"successful calls / calls"`
 	LatencyP50MS int64          `json:"latency_p50_ms"`
 	LatencyP95MS int64          `json:"latency_p95_ms"`
-	Attempts     int            `json:"attempts" jsonschema_description:"upstream calls made"`
-	WaitedMS     int64          `json:"waited_ms" jsonschema_description:"time spent queued or waiting to retry"`
-	Fallbacks    int            `json:"fallbacks" jsonschema_description:"calls served by a fallback model"`
-	Errors       map[string]int `json:"errors" jsonschema_description:"failed calls by category"`
-	UpstreamErrs map[string]int `json:"upstream_errors" jsonschema_description:"failed upstream attempts by category, retried ones included"`
+	Attempts     int            `json:"attempts" jsonschema_description:"upstream calls"`
+	WaitedMS     int64          `json:"waited_ms" jsonschema_description:"queued or waiting to retry"`
+	Fallbacks    int            `json:"fallbacks" jsonschema_description:"served by a fallback"`
+	Errors       map[string]int `json:"errors" jsonschema_description:"by category"`
+	UpstreamErrs map[string]int `json:"upstream_errors" jsonschema_description:"by category, retries included"`
 	CostUSD      float64        `json:"cost_usd"`
-	BatchImages  int            `json:"batch_images" jsonschema_description:"images from batch jobs, counted at batch prices (50%)"`
+	BatchImages  int            `json:"batch_images" jsonschema_description:"at batch prices"`
 	CostPerImage float64        `json:"cost_per_image_usd"`
 	Tokens       int            `json:"tokens"`
 	Hours        []HourUsage    `json:"hours"`
 	// Grounded calls are billed apart from images: 5,000 free a month, then $14 per 1,000.
-	GroundedCalls     int `json:"grounded_calls" jsonschema_description:"successful calls grounded in Google Search"`
-	GroundedThisMonth int `json:"grounded_calls_this_month" jsonschema_description:"grounded calls this calendar month (UTC) since the server started; 5,000 a month are free, then $14 per 1,000"`
+	GroundedCalls     int `json:"grounded_calls" jsonschema_description:"in Google Search"`
+	GroundedThisMonth int `json:"grounded_calls_this_month" jsonschema_description:"this UTC month: 5,000 free, then $14 per 1,000"`
 }
 
 // HourUsage is one hour of a UsageReport.
 type HourUsage struct {
-	Hour     string         `json:"hour" jsonschema_description:"start of the hour, RFC 3339"`
+	Hour     string         `json:"hour" jsonschema_description:"RFC 3339"`
 	Calls    int            `json:"calls"`
 	Images   int            `json:"images"`
 	Errors   map[string]int `json:"errors"`

@@ -18,8 +18,8 @@ const maxBatchRequests = 1000
 
 // BatchGenerateInput is the batch_generate argument object.
 type BatchGenerateInput struct {
-	Requests       []BatchRequestInput `json:"requests" jsonschema_description:"The images to make, 1 to 1000."`
-	IdempotencyKey string              `json:"idempotency_key,omitempty" jsonschema_description:"A retry with the same key returns the same batch instead of submitting twice."`
+	Requests       []BatchRequestInput `json:"requests" jsonschema_description:"1 to 1000."`
+	IdempotencyKey string              `json:"idempotency_key,omitempty" jsonschema_description:"A retry with the same key returns the same batch."`
 }
 
 // BatchRequestInput is one request of a batch: the generate_image options.
@@ -28,10 +28,10 @@ type BatchRequestInput struct {
 	Model         string   `json:"model,omitempty"`
 	AspectRatio   string   `json:"aspect_ratio,omitempty"`
 	ImageSize     string   `json:"image_size,omitempty"`
-	Images        []string `json:"images,omitempty" jsonschema_description:"Reference images, as in generate_image."`
+	Images        []string `json:"images,omitempty" jsonschema_description:"As in generate_image."`
 	Seed          *int64   `json:"seed,omitempty"`
 	ThinkingLevel string   `json:"thinking_level,omitempty"`
-	Key           string   `json:"key,omitempty" jsonschema_description:"Your own name for this request, echoed in the results."`
+	Key           string   `json:"key,omitempty" jsonschema_description:"Your name for it, echoed in results."`
 }
 
 // BatchOutput is the structuredContent of batch_generate, get_batch and cancel_batch.
@@ -41,11 +41,11 @@ type BatchOutput struct {
 	Requests     int               `json:"requests"`
 	Done         int               `json:"done" jsonschema_description:"requests with an image"`
 	Failed       int               `json:"failed"`
-	Jobs         int               `json:"jobs" jsonschema_description:"Gemini batch jobs (one per model)"`
+	Jobs         int               `json:"jobs" jsonschema_description:"one per model"`
 	EstimatedUSD float64           `json:"estimated_cost_usd" jsonschema_description:"at batch prices (50%)"`
-	CostUSD      float64           `json:"cost_usd" jsonschema_description:"of the images so far, at batch prices"`
+	CostUSD      float64           `json:"cost_usd" jsonschema_description:"so far"`
 	Created      string            `json:"created"`
-	Results      []BatchItemOutput `json:"results,omitempty" jsonschema_description:"one per request, once collected"`
+	Results      []BatchItemOutput `json:"results,omitempty" jsonschema_description:"once collected"`
 }
 
 // BatchItemOutput is the outcome of one request of a batch.
@@ -59,15 +59,14 @@ type BatchItemOutput struct {
 	Width    int     `json:"width,omitempty"`
 	Height   int     `json:"height,omitempty"`
 	CostUSD  float64 `json:"cost_usd,omitempty"`
-	Category string  `json:"category,omitempty" jsonschema_description:"why it failed (see explain_error)"`
+	Category string  `json:"category,omitempty" jsonschema_description:"see explain_error"`
 	Error    string  `json:"error,omitempty"`
 }
 
 // BatchGenerate is the batch_generate tool.
 func BatchGenerate(d *Deps) Tool {
 	tool := mcp.NewTool("batch_generate",
-		mcp.WithDescription("Generate many images at half price through Gemini's Batch API (results in minutes to 24 h). "+
-			"Every request is validated first; returns a batch_id for get_batch."),
+		mcp.WithDescription("Generate many images at half price via Gemini's Batch API (minutes to 24 h); returns a batch_id for get_batch."),
 		mcp.WithInputSchema[BatchGenerateInput](),
 		mcp.WithOutputSchema[BatchOutput](),
 		annotations("Batch generate", false, false, false, true),

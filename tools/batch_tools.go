@@ -20,8 +20,8 @@ const previewBudget = 1 << 20
 // GetBatchInput is the get_batch argument object.
 type GetBatchInput struct {
 	BatchID     string `json:"batch_id"`
-	WaitSeconds int    `json:"wait_seconds,omitempty" jsonschema_description:"Wait up to this long (at most 50) for the batch to finish."`
-	Output      string `json:"output,omitempty" jsonschema:"enum=resource,enum=preview,enum=path" jsonschema_description:"Images as resource links (default), small previews within 1 MiB in all, or paths only."`
+	WaitSeconds int    `json:"wait_seconds,omitempty" jsonschema_description:"Wait up to this long for it (at most 50)."`
+	Output      string `json:"output,omitempty" jsonschema:"enum=resource,enum=preview,enum=path" jsonschema_description:"Default resource; previews total at most 1 MiB."`
 }
 
 // BatchIDInput is the argument object of cancel_batch.
@@ -40,7 +40,7 @@ type BatchListOutput struct {
 // GetBatch is the get_batch tool.
 func GetBatch(d *Deps) Tool {
 	tool := mcp.NewTool("get_batch",
-		mcp.WithDescription("Status of a batch_generate batch; when done, every image (saved, with image_id) and each failure explained."),
+		mcp.WithDescription("A batch's status; when done, its saved images and explained failures."),
 		mcp.WithInputSchema[GetBatchInput](),
 		mcp.WithOutputSchema[BatchOutput](),
 		annotations("Get batch", true, false, true, true),

@@ -19,7 +19,12 @@ func BenchmarkGenerateImage(b *testing.B) {
 		for _, mode := range []string{"preview", "path"} {
 			b.Run(size+"/server-"+mode, func(b *testing.B) {
 				t := &testing.T{}
-				h := newHarness(t)
+				sim, err := geminitest.New(geminitest.Config{Photo: true, RecordLimit: -1})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer sim.Close()
+				h := newHarnessWithSim(t, sim)
 				args := map[string]any{"prompt": "bench", "model": "nano-banana-pro", "image_size": size, "output": mode}
 				h.call(t, "generate_image", args) // warm the simulator's PNG cache
 				b.ResetTimer()
@@ -31,7 +36,7 @@ func BenchmarkGenerateImage(b *testing.B) {
 			})
 		}
 		b.Run(size+"/bare-sdk", func(b *testing.B) {
-			sim, err := geminitest.New(geminitest.Config{RecordLimit: -1})
+			sim, err := geminitest.New(geminitest.Config{Photo: true, RecordLimit: -1})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -13,35 +13,33 @@ import (
 
 // CheckConfigInput is the check_config argument object.
 type CheckConfigInput struct {
-	Models []string `json:"models,omitempty" jsonschema_description:"Models to check (aliases or ids); default: the default model."`
-	All    bool     `json:"all,omitempty" jsonschema_description:"Check every model in the registry."`
+	Models []string `json:"models,omitempty" jsonschema_description:"Default: the default model."`
+	All    bool     `json:"all,omitempty" jsonschema_description:"Every model."`
 }
 
 // Check is one verified piece of configuration.
 type Check struct {
-	Check     string               `json:"check" jsonschema_description:"what was checked"`
+	Check     string               `json:"check"`
 	OK        bool                 `json:"ok"`
 	Detail    string               `json:"detail"`
-	Diagnosis *apierrors.Diagnosis `json:"diagnosis,omitempty" jsonschema_description:"what is wrong and how to fix it, when not ok"`
+	Diagnosis *apierrors.Diagnosis `json:"diagnosis,omitempty" jsonschema_description:"when not ok"`
 }
 
 // CheckConfigOutput is the structuredContent of check_config.
 type CheckConfigOutput struct {
 	OK       bool     `json:"ok" jsonschema_description:"every check passed"`
-	Backend  string   `json:"backend" jsonschema_description:"gemini-api, vertex-ai, or none when no credentials are set"`
-	Location string   `json:"location,omitempty" jsonschema_description:"the Vertex AI location"`
+	Backend  string   `json:"backend" jsonschema_description:"gemini-api, vertex-ai or none"`
+	Location string   `json:"location,omitempty"`
 	Checks   []Check  `json:"checks"`
-	Warnings []string `json:"warnings,omitempty" jsonschema_description:"models retiring, shut down or not available to this key, and where their calls go"`
+	Warnings []string `json:"warnings,omitempty" jsonschema_description:"models retiring or unavailable"`
 }
 
 // CheckConfig is the check_config tool: it checks what users get wrong most, without
 // generating an image or spending image quota.
 func CheckConfig(d *Deps) Tool {
 	tool := mcp.NewTool("check_config",
-		mcp.WithDescription("Check the setup without generating an image: the API key is present and accepted, the "+
-			"backend and region fit the models (Vertex needs the global location for Gemini 3 image models), which "+
-			"models this key can use (models.list), each model is reachable, and the output directory is writable. "+
-			"Each problem comes with a fix; retiring and shut-down models come with warnings."),
+		mcp.WithDescription("Check the setup without generating: key, backend, region, models (reachable, retiring), "+
+			"output directory; each problem with a fix."),
 		mcp.WithInputSchema[CheckConfigInput](),
 		mcp.WithOutputSchema[CheckConfigOutput](),
 		annotations("Check configuration", true, false, true, true),

@@ -14,8 +14,8 @@ import (
 
 // ListConversationsInput is the list_conversations argument object.
 type ListConversationsInput struct {
-	All   bool `json:"all,omitempty" jsonschema_description:"List all your conversations, from every session, not just this session's."`
-	Limit int  `json:"limit,omitempty" jsonschema_description:"At most this many, newest first (default 20)."`
+	All   bool `json:"all,omitempty" jsonschema_description:"All your conversations, not just this session's."`
+	Limit int  `json:"limit,omitempty" jsonschema_description:"Default 20."`
 }
 
 // ConversationInfo is one conversation in list_conversations.
@@ -36,7 +36,7 @@ type ListConversationsOutput struct {
 // ListConversations is the list_conversations tool.
 func ListConversations(d *Deps) Tool {
 	tool := mcp.NewTool("list_conversations",
-		mcp.WithDescription("List editing conversations kept on the server, newest first: id, model, turns, latest image."),
+		mcp.WithDescription("Conversations kept on the server, newest first."),
 		mcp.WithInputSchema[ListConversationsInput](),
 		mcp.WithOutputSchema[ListConversationsOutput](),
 		annotations("List conversations", true, false, true, false),
@@ -75,7 +75,7 @@ func (d *Deps) listConversations(ctx context.Context, _ mcp.CallToolRequest, in 
 
 // DeleteConversationInput is the delete_conversation argument object.
 type DeleteConversationInput struct {
-	ConversationID string `json:"conversation_id" jsonschema_description:"The conversation to delete. Saved image files stay where they are."`
+	ConversationID string `json:"conversation_id"`
 }
 
 // DeleteConversationOutput is the structuredContent of delete_conversation.
@@ -86,7 +86,7 @@ type DeleteConversationOutput struct {
 // DeleteConversation is the delete_conversation tool.
 func DeleteConversation(d *Deps) Tool {
 	tool := mcp.NewTool("delete_conversation",
-		mcp.WithDescription("Delete a conversation's stored history. The image files it produced are kept."),
+		mcp.WithDescription("Delete a conversation's history; its image files stay."),
 		mcp.WithInputSchema[DeleteConversationInput](),
 		mcp.WithOutputSchema[DeleteConversationOutput](),
 		annotations("Delete conversation", false, true, true, false),

@@ -13,31 +13,30 @@ import (
 
 // EditImageInput is the edit_image argument object.
 type EditImageInput struct {
-	Prompt         string   `json:"prompt" jsonschema_description:"The change to make, e.g. 'make the sky stormy' or 'add a red scarf'."`
-	ConversationID string   `json:"conversation_id,omitempty" jsonschema_description:"The conversation to continue (from an earlier result). Default: this session's latest conversation."`
-	Image          string   `json:"image,omitempty" jsonschema_description:"Start a new conversation from this image: a path under the allowed roots, an http(s) URL, a data URL, bare base64, or an image_id."`
-	FromImageID    string   `json:"from_image_id,omitempty" jsonschema_description:"Branch from an earlier image of a conversation: history is cut at the turn that made it, and the branch gets a new conversation_id."`
-	Images         []string `json:"images,omitempty" jsonschema_description:"Extra reference images, in any of the forms image accepts, up to the model's limit."`
-	Model          string   `json:"model,omitempty" jsonschema_description:"For a new conversation: the model alias or id. A continued conversation keeps its model."`
-	AspectRatio    string   `json:"aspect_ratio,omitempty" jsonschema_description:"Aspect ratio for this turn; default: the conversation's."`
-	ImageSize      string   `json:"image_size,omitempty" jsonschema_description:"Size for this turn (uppercase K); default: the conversation's."`
-	ThinkingLevel  string   `json:"thinking_level,omitempty" jsonschema_description:"How hard the model thinks, where supported."`
-	GoogleSearch   bool     `json:"google_search,omitempty" jsonschema_description:"Ground the edit in Google Search results, where supported."`
-	ImageSearch    bool     `json:"image_search,omitempty" jsonschema_description:"Also ground in Google Image Search (implies google_search), where supported."`
-	N              int      `json:"n,omitempty" jsonschema_description:"Variants of the edit, 1-4 (default 1); the first continues the conversation, the others branch. n multiplies the cost."`
-	Seed           *int64   `json:"seed,omitempty" jsonschema_description:"Seed (best effort); variant i gets seed+i."`
-	Output         string   `json:"output,omitempty" jsonschema:"enum=preview,enum=resource,enum=url,enum=path,enum=full" jsonschema_description:"How the image comes back, as for generate_image."`
-	Async          bool     `json:"async,omitempty" jsonschema_description:"Return a job_id at once and edit in the background; fetch the image with get_generation."`
-	IdempotencyKey string   `json:"idempotency_key,omitempty" jsonschema_description:"Any string unique to this request: a retry with the same key returns the same job instead of editing twice."`
+	Prompt         string   `json:"prompt" jsonschema_description:"The change, e.g. 'make the sky stormy'."`
+	ConversationID string   `json:"conversation_id,omitempty" jsonschema_description:"Default: this session's latest."`
+	Image          string   `json:"image,omitempty" jsonschema_description:"Start a conversation from this image (as images)."`
+	FromImageID    string   `json:"from_image_id,omitempty" jsonschema_description:"Branch: a new conversation with the history up to this image."`
+	Images         []string `json:"images,omitempty" jsonschema_description:"As in generate_image."`
+	Model          string   `json:"model,omitempty" jsonschema_description:"For a new conversation only."`
+	AspectRatio    string   `json:"aspect_ratio,omitempty" jsonschema_description:"Default: the conversation's."`
+	ImageSize      string   `json:"image_size,omitempty" jsonschema_description:"Default: the conversation's."`
+	ThinkingLevel  string   `json:"thinking_level,omitempty"`
+	GoogleSearch   bool     `json:"google_search,omitempty"`
+	ImageSearch    bool     `json:"image_search,omitempty"`
+	N              int      `json:"n,omitempty" jsonschema_description:"Variants, 1-4; all but the first branch."`
+	Seed           *int64   `json:"seed,omitempty"`
+	Output         string   `json:"output,omitempty" jsonschema:"enum=preview,enum=resource,enum=url,enum=path,enum=full"`
+	Async          bool     `json:"async,omitempty"`
+	IdempotencyKey string   `json:"idempotency_key,omitempty"`
 }
 
 // EditImage is the edit_image tool: multi-turn editing whose history, thought signatures
 // included, stays on the server.
 func EditImage(d *Deps) Tool {
 	tool := mcp.NewTool("edit_image",
-		mcp.WithDescription("Edit an image in conversation with Gemini. Continue a conversation (conversation_id, or this "+
-			"session's latest), start one from any image (image), or branch from an earlier result (from_image_id). "+
-			"The server keeps the exact history, so the fifth and twentieth edit work like the first; pass only ids."),
+		mcp.WithDescription("Edit in conversation: continue one (conversation_id), start from an image (image) or branch "+
+			"(from_image_id). The server keeps the history; pass ids."),
 		mcp.WithInputSchema[EditImageInput](),
 		mcp.WithOutputSchema[ImageOutput](),
 		annotations("Edit image", false, false, false, true),

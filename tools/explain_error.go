@@ -13,24 +13,22 @@ import (
 
 // ExplainErrorInput is the explain_error argument object.
 type ExplainErrorInput struct {
-	Error string `json:"error,omitempty" jsonschema_description:"Any error text: a JSON body, an SDK error string (Go, Python, JS), an HTTP status line, a finish reason, or what a client such as Cherry Studio or Dify showed. Leave empty to explain the most recent failure of this session."`
-	Model string `json:"model,omitempty" jsonschema_description:"The model involved, if the text does not say; tailors recovery times (Pro models recover more slowly)."`
+	Error string `json:"error,omitempty" jsonschema_description:"Any error text or message; empty: this session's latest failure."`
+	Model string `json:"model,omitempty" jsonschema_description:"If the text does not say."`
 }
 
 // ExplainErrorOutput is the Diagnosis plus where it came from.
 type ExplainErrorOutput struct {
 	apierrors.Diagnosis
-	Source string `json:"source" jsonschema_description:"pasted (the error argument), last_failure (this session's most recent failure) or none"`
-	Tool   string `json:"tool,omitempty" jsonschema_description:"the tool that failed, for last_failure"`
-	At     string `json:"at,omitempty" jsonschema_description:"when it failed (RFC 3339), for last_failure"`
+	Source string `json:"source" jsonschema_description:"pasted, last_failure or none"`
+	Tool   string `json:"tool,omitempty" jsonschema_description:"for last_failure"`
+	At     string `json:"at,omitempty" jsonschema_description:"for last_failure, RFC 3339"`
 }
 
 // ExplainError is the explain_error tool.
 func ExplainError(d *Deps) Tool {
 	tool := mcp.NewTool("explain_error",
-		mcp.WithDescription("Explain a Gemini image error: what happened, whose move it is (you, wait, Google, billing), "+
-			"when it clears, and what to do. Paste any error text, or call with no arguments to explain this "+
-			"session's most recent failure."),
+		mcp.WithDescription("Explain a Gemini image error: what happened, whose move it is, when it clears, what to do."),
 		mcp.WithInputSchema[ExplainErrorInput](),
 		mcp.WithOutputSchema[ExplainErrorOutput](),
 		annotations("Explain error", true, false, true, false),

@@ -11,15 +11,14 @@ import (
 
 // GetGenerationInput is the get_generation argument object.
 type GetGenerationInput struct {
-	JobID       string `json:"job_id" jsonschema_description:"The job_id a generate_image or edit_image result gave."`
-	WaitSeconds int    `json:"wait_seconds,omitempty" jsonschema_description:"Wait up to this long (at most 50) for the job to finish before answering; default 0."`
+	JobID       string `json:"job_id"`
+	WaitSeconds int    `json:"wait_seconds,omitempty" jsonschema_description:"Wait up to this long for it (at most 50)."`
 }
 
 // GetGeneration is the get_generation tool: the result of a background generation.
 func GetGeneration(d *Deps) Tool {
 	tool := mcp.NewTool("get_generation",
-		mcp.WithDescription("Get the result of a generation that continues in the background (async, or a call that "+
-			"ran past the server's time limit): the image when done, or its status while it runs."),
+		mcp.WithDescription("The image of a background generation (job_id), or its status."),
 		mcp.WithInputSchema[GetGenerationInput](),
 		mcp.WithOutputSchema[ImageOutput](),
 		annotations("Get generation", true, false, true, false),

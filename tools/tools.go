@@ -94,6 +94,7 @@ func All(d *Deps) []Tool {
 		list[i].Tool = registryEnums(tidySchemas(list[i].Tool), d.Gemini.Registry())
 		list[i].Handler = strict(d, list[i].Tool, list[i].Handler)
 	}
+	describeOnce(list)
 	return list
 }
 

@@ -30,6 +30,7 @@ type turnArgs struct {
 // the turns, and deliver. Some images failing is still success, with notes; all failing is
 // one diagnosed error. seed images (an edit's starting image) go before the reference images.
 func (d *Deps) runTurn(ctx context.Context, req mcp.CallToolRequest, tool string, tc *turnContext, seed []gemini.Image, a turnArgs) *mcp.CallToolResult {
+	defer quiet.busy()()
 	fail := func(model string, err error) *mcp.CallToolResult {
 		if tc != nil && tc.branched {
 			_ = d.Store.Delete(context.WithoutCancel(ctx), tc.conv.ID) // a failed first turn leaves no branch behind
@@ -78,6 +79,10 @@ func (d *Deps) runTurn(ctx context.Context, req mcp.CallToolRequest, tool string
 	// Usage is counted per owner, each of the n requests like any other.
 	tries := d.generateAll(gemini.WithUsageOwner(ctx, ownerOf(ctx)), prog, greq, seedsFor(a.Seed, n))
 	stop()
+	if tc != nil {
+		tc.history = nil // sent; a 4K history is tens of megabytes
+	}
+	greq.History = nil
 	var notes []string
 	var firstErr error
 	var ok []*gemini.Result
@@ -110,16 +115,23 @@ func (d *Deps) keep(ctx context.Context, prog *progress, tc *turnContext, ok []*
 	kctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), keepBound)
 	defer cancel()
 	prog.report(2, "saving")
+	// Save every image first and start its preview from the file, so the previews run while
+	// the turns are recorded; a first image the disk refused ends the call below.
 	dls := make([]delivery, len(ok))
+	saved, saveErrs := make([]*ImageOutput, len(ok)), make([]error, len(ok))
 	for i, res := range ok {
 		dls[i] = output
 		dls[i].share = len(ok)
-		d.startPreview(&dls[i], res.Image.Data)
+		if saved[i], saveErrs[i] = d.save(res, a.Prompt); saveErrs[i] == nil {
+			d.startPreview(&dls[i], saved[i].Path)
+		} else if i == 0 {
+			break
+		}
 	}
 	var outs []*ImageOutput
 	var results []*mcp.CallToolResult
 	for i, res := range ok {
-		out, err := d.save(res, a.Prompt)
+		out, err := saved[i], saveErrs[i]
 		if err != nil && i == 0 {
 			// The one loss we cannot avoid: the disk refused the image. Say so plainly.
 			if tc != nil && tc.branched {
@@ -141,6 +153,9 @@ func (d *Deps) keep(ctx context.Context, prog *progress, tc *turnContext, ok []*
 			d.Logger.ErrorContext(kctx, "recording a variant failed; the image is saved", "image_id", out.ImageID, "error", apierrors.Sanitize(err.Error()))
 			notes = append(notes, fmt.Sprintf("image %d of %d could not be recorded in a conversation (%s); it is saved, and edit_image with image=%s continues from it",
 				i+1, n, apierrors.Sanitize(err.Error()), out.ImageID))
+		}
+		if dls[i].mode != OutputFull {
+			res.ReleaseImages() // saved and recorded: from here on only the file is needed
 		}
 		outs, results = append(outs, out), append(results, d.deliver(kctx, ok[i], out, dls[i]))
 	}

@@ -15,21 +15,19 @@ import (
 
 // UsageReportInput is the usage_report argument object.
 type UsageReportInput struct {
-	Hours int `json:"hours,omitempty" jsonschema_description:"How far back to look, in hours (default 24)."`
+	Hours int `json:"hours,omitempty" jsonschema_description:"Default 24."`
 }
 
 // UsageReportOutput is the structuredContent of usage_report.
 type UsageReportOutput struct {
 	gemini.UsageReport
-	Breakers []resilience.BreakerStatus `json:"breakers,omitempty" jsonschema_description:"circuit breaker per model"`
+	Breakers []resilience.BreakerStatus `json:"breakers,omitempty" jsonschema_description:"per model"`
 }
 
 // UsageReport is the usage_report tool: what the server's calls achieved and cost.
 func UsageReport(d *Deps) Tool {
 	tool := mcp.NewTool("usage_report",
-		mcp.WithDescription("Report your image calls on this server: success rate, latency p50/p95, errors by category "+
-			"(many rate_limited: slow down; many overloaded: wait or use another model), fallbacks, attempts, "+
-			"cost per successful image, per hour; and each model's circuit breaker."),
+		mcp.WithDescription("Your image calls on this server per hour: success rate, latency, errors, fallbacks, cost; breakers."),
 		mcp.WithInputSchema[UsageReportInput](),
 		mcp.WithOutputSchema[UsageReportOutput](),
 		annotations("Usage report", true, false, true, false),

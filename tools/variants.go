@@ -21,8 +21,8 @@ const MaxImagesPerCall = 4
 // SetOutput is what ImageOutput says about seeds, grounding and the n images of a call.
 type SetOutput struct {
 	Seed      int64             `json:"seed" jsonschema_description:"The seed sent (best effort)."`
-	Grounding *gemini.Grounding `json:"grounding,omitempty" jsonschema_description:"What Google Search grounded the image on."`
-	Images    []ImageItem       `json:"images,omitempty" jsonschema_description:"Every image of the call, in order; the top level is the first."`
+	Grounding *gemini.Grounding `json:"grounding,omitempty" jsonschema_description:"Google Search sources."`
+	Images    []ImageItem       `json:"images,omitempty" jsonschema_description:"All images; the top level is the first."`
 }
 
 // ImageItem is one image of a call in structuredContent.images, in order. It is kept small:

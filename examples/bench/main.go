@@ -1,0 +1,308 @@
+// Bench measures what this server costs to run, as the table of issue #17 does: cold start,
+// idle RSS, CPU and latency per call at 1K and 4K in each output mode, throughput at 1, 4 and
+// 16 calls in flight, peak RSS for 8 concurrent 4K calls and for an edit with a 4K history,
+// RSS after 200 stored conversations, and the size of tools/list. The server runs as a real
+// process over stdio (so its CPU and RSS are its own) against the simulator in this process
+// with zero latency, drawing incompressible, photo-like images as large as real Gemini PNGs.
+//
+//	go run ./examples/bench          # about two minutes on 2 cores
+//	go run ./examples/bench -quick   # fewer repetitions, about a minute
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/geminitest"
+)
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// bench is one run's shared state: the binary, the simulator and the table being built.
+type bench struct {
+	bin, sim string
+	quick    bool
+	w        io.Writer
+	model    string
+}
+
+// gen returns generate_image arguments for prompt "bench", with -model when given.
+func (b *bench) gen(size, output string) map[string]any {
+	args := map[string]any{"prompt": "bench", "image_size": size}
+	if output != "" {
+		args["output"] = output
+	}
+	if b.model != "" {
+		args["model"] = b.model
+	}
+	return args
+}
+
+func run(ctx context.Context, args []string, w io.Writer) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	quick := fs.Bool("quick", false, "fewer repetitions and conversations")
+	bin := fs.String("server", "", "a built nanobanana-mcp binary (default: build this checkout)")
+	flat := fs.Bool("flat", false, "small flat simulator images instead of photo-like ones")
+	model := fs.String("model", "", "the model generate_image asks for (default: the server's default)")
+	only := fs.String("only", "", "run only these steps, comma-separated: startup, calls, throughput, peak, edit, conversations")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *bin == "" {
+		dir, err := os.MkdirTemp("", "nanobanana-bench-bin-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		*bin = filepath.Join(dir, "nanobanana-mcp")
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", *bin, "github.com/nanobanana-mcp/nanobanana-mcp")
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("building the server (run this from the repository): %w", err)
+		}
+	}
+	sim, err := geminitest.New(geminitest.Config{Photo: !*flat, RecordLimit: -1, ImageCacheBytes: 512 << 20})
+	if err != nil {
+		return err
+	}
+	defer sim.Close()
+	b := &bench{bin: *bin, sim: sim.URL(), quick: *quick, w: w, model: *model}
+	fmt.Fprintf(w, "| measure | value |\n|---|---|\n")
+	steps := []struct {
+		name string
+		run  func(context.Context) error
+	}{{"startup", b.startup}, {"calls", b.perCall}, {"throughput", b.throughput}, {"peak", b.peak4K},
+		{"edit", b.edit4K}, {"conversations", b.conversations}}
+	for _, step := range steps {
+		if *only != "" && !slices.Contains(strings.Split(*only, ","), step.name) {
+			continue
+		}
+		if err := step.run(ctx); err != nil {
+			return fmt.Errorf("%s: %w", step.name, err)
+		}
+	}
+	return nil
+}
+
+func (b *bench) row(name, format string, a ...any) {
+	fmt.Fprintf(b.w, "| %s | %s |\n", name, fmt.Sprintf(format, a...))
+}
+
+func (b *bench) n(quick, full int) int {
+	if b.quick {
+		return quick
+	}
+	return full
+}
+
+// startup: median handshake time of fresh processes, idle RSS and the tools/list sizes.
+func (b *bench) startup(ctx context.Context) error {
+	var starts []time.Duration
+	var idle float64
+	for range b.n(5, 11) {
+		p, took, err := start(ctx, b.bin, b.sim)
+		if err != nil {
+			return err
+		}
+		starts = append(starts, took)
+		total, visible, err := p.toolsListSize(ctx)
+		if err != nil {
+			p.close()
+			return err
+		}
+		if len(starts) == 1 {
+			b.row("tools/list size (model-visible part)", "%.1f KB (%.1f KB)", float64(total)/1000, float64(visible)/1000)
+		}
+		time.Sleep(200 * time.Millisecond) // let start-up garbage be collected
+		idle, _ = p.rss()
+		p.close()
+	}
+	b.row("cold start to initialize (median)", "%d ms", median(starts).Milliseconds())
+	b.row("idle RSS", "%.0f MB", idle)
+	return nil
+}
+
+// perCall: sequential calls in each output mode; CPU is the server process's own.
+func (b *bench) perCall(ctx context.Context) error {
+	for _, size := range []string{"1K", "4K"} {
+		calls := b.n(5, 20)
+		if size == "4K" {
+			calls = b.n(2, 6)
+		}
+		for _, mode := range []string{"preview", "resource", "path", "full"} {
+			if size == "4K" && mode == "full" {
+				continue // larger than stdio can carry inline: the server refuses it by design
+			}
+			p, _, err := start(ctx, b.bin, b.sim)
+			if err != nil {
+				return err
+			}
+			args := b.gen(size, mode)
+			if _, err := p.call(ctx, "generate_image", args); err != nil { // warm the simulator's cache
+				p.close()
+				return err
+			}
+			cpu0 := p.cpu()
+			var lat []time.Duration
+			for range calls {
+				t := time.Now()
+				if _, err := p.call(ctx, "generate_image", args); err != nil {
+					p.close()
+					return err
+				}
+				lat = append(lat, time.Since(t))
+			}
+			cpu := (p.cpu() - cpu0) / time.Duration(calls)
+			p.close()
+			b.row(fmt.Sprintf("one %s call, output %s: latency (server CPU)", size, mode), "%.1f ms (%.0f ms)",
+				float64(median(lat).Microseconds())/1000, float64(cpu.Microseconds())/1000)
+		}
+	}
+	return nil
+}
+
+// throughput: 1K calls per second with 1, 4 and 16 in flight, default output and path.
+func (b *bench) throughput(ctx context.Context) error {
+	for _, mode := range []string{"preview", "path"} {
+		for _, inflight := range []int{1, 4, 16} {
+			p, _, err := start(ctx, b.bin, b.sim)
+			if err != nil {
+				return err
+			}
+			args := b.gen("1K", mode)
+			if _, err := p.call(ctx, "generate_image", args); err != nil {
+				p.close()
+				return err
+			}
+			total := b.n(32, 96)
+			t := time.Now()
+			err = fanOut(inflight, total, func() error { _, err := p.call(ctx, "generate_image", args); return err })
+			el := time.Since(t)
+			p.close()
+			if err != nil {
+				return err
+			}
+			b.row(fmt.Sprintf("1K calls/s, %d in flight, output %s", inflight, mode), "%.1f", float64(total)/el.Seconds())
+		}
+	}
+	return nil
+}
+
+// peak4K: eight concurrent 4K generations with the default output.
+func (b *bench) peak4K(ctx context.Context) error {
+	p, _, err := start(ctx, b.bin, b.sim)
+	if err != nil {
+		return err
+	}
+	defer p.close()
+	args := b.gen("4K", "")
+	if err := fanOut(8, 8, func() error { _, err := p.call(ctx, "generate_image", args); return err }); err != nil {
+		return err
+	}
+	_, peak := p.rss()
+	b.row("8 concurrent 4K calls, peak RSS", "%.0f MB", peak)
+	return nil
+}
+
+// edit4K: a conversation of three 4K turns, so the last edit replays two 4K images.
+func (b *bench) edit4K(ctx context.Context) error {
+	p, _, err := start(ctx, b.bin, b.sim, "--history-mb", "100")
+	if err != nil {
+		return err
+	}
+	defer p.close()
+	res, err := p.call(ctx, "generate_image", b.gen("4K", "path"))
+	if err != nil {
+		return err
+	}
+	conv, _ := res.StructuredContent.(map[string]any)["conversation_id"].(string)
+	for range 2 {
+		if _, err := p.call(ctx, "edit_image", map[string]any{"prompt": "more", "conversation_id": conv, "image_size": "4K"}); err != nil {
+			return err
+		}
+	}
+	_, peak := p.rss()
+	b.row("edit with a 4K history of three turns, peak RSS", "%.0f MB", peak)
+	return nil
+}
+
+// conversations: RSS growth over 200 stored conversations, per output mode.
+func (b *bench) conversations(ctx context.Context) error {
+	// claude-desktop: previews of up to 512 KiB, and every call is a job (--async-after).
+	for _, mode := range []string{"preview", "path", "claude-desktop"} {
+		var flags []string
+		args := b.gen("1K", mode)
+		if mode == "claude-desktop" {
+			flags = []string{"--client", mode}
+			delete(args, "output")
+		}
+		p, _, err := start(ctx, b.bin, b.sim, flags...)
+		if err != nil {
+			return err
+		}
+		if _, err := p.call(ctx, "generate_image", args); err != nil {
+			p.close()
+			return err
+		}
+		before, _ := p.rss()
+		n := 200
+		err = fanOut(4, n, func() error { _, err := p.call(ctx, "generate_image", args); return err })
+		time.Sleep(1500 * time.Millisecond) // the server returns memory after a quiet second
+		after, _ := p.rss()
+		p.close()
+		if err != nil {
+			return err
+		}
+		b.row(fmt.Sprintf("RSS after %d conversations, %s", n, mode), "%.0f MB (from %.0f MB)", after, before)
+	}
+	return nil
+}
+
+// fanOut runs total calls with inflight at a time and returns the first error.
+func fanOut(inflight, total int, call func() error) error {
+	jobs := make(chan struct{}, total)
+	for range total {
+		jobs <- struct{}{}
+	}
+	close(jobs)
+	var wg sync.WaitGroup
+	var once sync.Once
+	var first error
+	for range inflight {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range jobs {
+				if err := call(); err != nil {
+					once.Do(func() { first = err })
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return first
+}
+
+func median(d []time.Duration) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
+}
