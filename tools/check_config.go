@@ -91,6 +91,11 @@ func (d *Deps) checkConfig(ctx context.Context, _ mcp.CallToolRequest, in CheckC
 			continue
 		}
 		id := res.Model.ID
+		if why, ok := d.Gemini.Routed(res.Model); ok {
+			// Known gone and handled: a lookup would answer 404, which reads like a wrong id.
+			add(Check{Check: "model " + id, OK: true, Detail: why})
+			continue
+		}
 		if err := d.Gemini.CheckModel(ctx, id); err != nil {
 			add(failedCheck("model "+id, err, id))
 			continue
