@@ -90,6 +90,11 @@ func (d *Deps) batchGenerate(ctx context.Context, _ mcp.CallToolRequest, in Batc
 	defer b.submit.Unlock()
 	if in.IdempotencyKey != "" {
 		if bt := b.byKey(owner, in.IdempotencyKey); bt != nil {
+			if bt.Request != "" && bt.Request != requestDigest(tool, in) {
+				return d.failure(ctx, tool, "", apierrors.Localf(apierrors.InvalidRequest,
+					"The idempotency_key %q was already used for batch %s with different requests; use a new key for a new batch (the same key only repeats the same batch).",
+					in.IdempotencyKey, bt.ID))
+			}
 			return batchResult(bt, fmt.Sprintf("Batch %s was already submitted with this idempotency_key; nothing was submitted again.", bt.ID), d, "")
 		}
 	}
@@ -111,7 +116,7 @@ func (d *Deps) batchGenerate(ctx context.Context, _ mcp.CallToolRequest, in Batc
 		return d.failure(ctx, tool, "", err)
 	}
 	now := b.clock.Now()
-	bt := &session.Batch{ID: session.NewID("batch"), Owner: owner, IdempotencyKey: in.IdempotencyKey, Created: now, Updated: now}
+	bt := &session.Batch{ID: session.NewID("batch"), Owner: owner, IdempotencyKey: in.IdempotencyKey, Request: requestDigest(tool, in), Created: now, Updated: now}
 	jobOf := map[string]int{}
 	var groups [][]gemini.BatchItem
 	for i, p := range plans {
