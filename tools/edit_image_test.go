@@ -267,3 +267,13 @@ func TestLocalRefusalsSpeakOfNothingSent(t *testing.T) {
 		}
 	}
 }
+
+// usage_report's sentence counts in words a user reads: "1 call, 1 image", not "1 calls".
+func TestUsageReportSaysOneCall(t *testing.T) {
+	h := newHarness(t)
+	h.call(t, "generate_image", map[string]any{"prompt": "a cat", "output": "path"})
+	got := text(h.call(t, "usage_report", nil))
+	if !strings.Contains(got, "1 call, 1 image (") || !strings.Contains(got, "1 upstream attempt, 0 fallbacks") {
+		t.Errorf("usage_report: %s", got)
+	}
+}
