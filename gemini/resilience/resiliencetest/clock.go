@@ -15,8 +15,8 @@ type Timer = interface {
 	Stop() bool
 }
 
-// FakeClock is a resilience.Clock that moves only when Advance or Set is called. Timers fire when the
-// clock reaches them. BlockUntil lets a test wait until the code under test is waiting.
+// FakeClock is a resilience.Clock that moves only when Advance or Set is called. Timers fire
+// when the clock reaches them. BlockUntil lets a test wait until the code under test is waiting.
 type FakeClock struct {
 	mu      sync.Mutex
 	cond    *sync.Cond
