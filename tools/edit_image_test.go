@@ -259,6 +259,9 @@ func TestLocalRefusalsSpeakOfNothingSent(t *testing.T) {
 		"pinned model":   {"edit_image", map[string]any{"prompt": "x", "conversation_id": gen.ConversationID, "model": "nano-banana-pro"}},
 		"n out of range": {"generate_image", map[string]any{"prompt": "x", "n": 7}},
 		"unknown batch":  {"get_batch", map[string]any{"batch_id": "batch_aaaaaaaaaaaaaaaa"}},
+		"size":           {"generate_image", map[string]any{"prompt": "x", "image_size": "512"}},
+		"thinking":       {"generate_image", map[string]any{"prompt": "x", "model": "nano-banana-pro", "thinking_level": "medium"}},
+		"unknown model":  {"generate_image", map[string]any{"prompt": "x", "model": "nano-banana-9"}},
 	} {
 		res := h.call(t, call.tool, call.args)
 		raw := jsonOf(res.StructuredContent)
