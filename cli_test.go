@@ -37,7 +37,7 @@ func TestCheckConfigSaysItIsTheSimulator(t *testing.T) {
 			raw += tc.Text
 		}
 	}
-	if strings.Contains(raw, "the key is accepted") || !strings.Contains(raw, "simulator") {
+	if strings.Contains(raw, "the key is accepted") || strings.Contains(raw, "this key") || !strings.Contains(raw, "simulator") {
 		t.Errorf("check_config under --simulate: %s", raw)
 	}
 }

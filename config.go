@@ -94,6 +94,10 @@ type Config struct {
 // NANOBANANA_OUTPUT_DIR.
 const envPrefix = "NANOBANANA_"
 
+// maxHistMB is the largest --history-mb: the server never lets a request grow past what
+// Gemini accepts (session.DefaultBudget), so a larger value would be silently lowered.
+const maxHistMB = 96
+
 // parseConfig reads flags, then fills every flag not given on the command line from its
 // environment twin, then validates. Each bad value gets one sentence.
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*Config, error) {
@@ -108,7 +112,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.StringVar(&c.StoreDir, "store-dir", "", "where conversations are kept (default: the user's data directory)")
 	fs.DurationVar(&c.ConvTTL, "conversation-ttl", 7*24*time.Hour, "conversations unused this long are deleted")
 	fs.IntVar(&c.HistTurns, "history-turns", 20, "turns a conversation replays before continuing from a fresh context")
-	fs.IntVar(&c.HistMB, "history-mb", 96, "request size (MiB, images as base64, as Gemini counts) before a turn's history is trimmed; at most 96 (Gemini refuses over 100)")
+	fs.IntVar(&c.HistMB, "history-mb", maxHistMB, "request size (MiB, images as base64, as Gemini counts) before a turn's history is trimmed; at most 96 (Gemini refuses over 100)")
 	fs.StringVar(&c.Output, "output", "", "default image delivery: "+strings.Join(tools.OutputModes, "|")+" (default: the --client preset's)")
 	fs.StringVar(&c.Client, "client", "generic", "client preset: "+strings.Join(tools.PresetNames(), "|"))
 	fs.StringVar(&c.PublicURL, "public-url", "", "how clients reach this server, for image URLs (default: the listen address)")
@@ -302,6 +306,9 @@ func (c *Config) validate(getenv func(string) string) []error {
 	}
 	if c.HistTurns < 1 || c.HistMB < 1 {
 		bad("--history-turns and --history-mb must be at least 1")
+	}
+	if c.HistMB > maxHistMB {
+		bad("--history-mb is %d but can be at most %d (Gemini refuses requests over 100 MB); use %d or less", c.HistMB, maxHistMB, maxHistMB)
 	}
 	if len(c.AllowedRoots) == 0 {
 		c.AllowedRoots = defaultRoots(c.Transport, c.OutputDir, getenv)

@@ -67,14 +67,14 @@ func TestConfigFlagsEnvAndDefaults(t *testing.T) {
 
 func TestConfigRejectsBadValuesOneSentenceEach(t *testing.T) {
 	var stderr bytes.Buffer
-	_, err := parseConfig([]string{"--transport", "carrier-pigeon", "--log-level", "loud", "--timeout", "-1s"},
+	_, err := parseConfig([]string{"--transport", "carrier-pigeon", "--log-level", "loud", "--timeout", "-1s", "--history-mb", "200"},
 		env("HOME", "/h", "NANOBANANA_WORKERS", "many", "NANOBANANA_SIMULATE_LATENCY", "1s"), &stderr)
 	if err == nil {
 		t.Fatal("bad configuration accepted")
 	}
 	lines := strings.Split(err.Error(), "\n")
 	for _, want := range []string{"--transport \"carrier-pigeon\"", "--log-level \"loud\"", "--timeout must be a positive",
-		"NANOBANANA_WORKERS=\"many\"", "only apply with --simulate"} {
+		"NANOBANANA_WORKERS=\"many\"", "only apply with --simulate", "--history-mb is 200 but can be at most 96"} {
 		found := false
 		for _, l := range lines {
 			found = found || strings.Contains(l, want)

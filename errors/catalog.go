@@ -131,7 +131,7 @@ var catalog = []Entry{
 	{UnsupportedParameter, defaultCase, "Unsupported parameter",
 		"400 naming image size (lowercase k), aspect ratio, candidate count, too many images, or a Vertex-only option",
 		"A parameter has a value this model or backend does not support: sizes need an uppercase K (\"2K\"), each model has its own ratios and sizes, image models allow one candidate, and some options exist only on Vertex AI.",
-		[]string{"Use an uppercase K in image sizes (1K, 2K, 4K; 512 only on Nano Banana 2).", "Use an aspect ratio the model lists.", "Ask for one image per call (run calls in parallel for more).", "Drop options the backend does not support."},
+		[]string{"Use an uppercase K in image sizes (1K, 2K, 4K; 512 only on Nano Banana 2).", "Use an aspect ratio the model lists.", "Ask for one candidate per request (for several images, pass n, up to 4: one request each).", "Drop options the backend does not support."},
 		"never, until the parameter changes", ActorYou, false,
 		[]string{srcImageGen, srcSeedPro, "google-gemini/gemini-cli#10370"}},
 	{MissingThoughtSignature, defaultCase, "Missing thought signature",

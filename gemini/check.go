@@ -32,6 +32,17 @@ func (c *Client) CheckModel(ctx context.Context, id string) error {
 	return nil
 }
 
+// Routed reports whether calls to the registry model m go to its live successor because m is
+// known to be shut down or unavailable, with the sentence that says so; check_config shows it
+// instead of asking the API about a model it already knows is gone.
+func (c *Client) Routed(m *Model) (string, bool) {
+	st, blocked := c.blocked(m.ID)
+	if !blocked || c.liveSuccessor(m) == nil {
+		return "", false
+	}
+	return c.unavailableText(m, st), true
+}
+
 // checkLocation catches the most common Vertex mistake locally: a model served from some
 // locations only (the Gemini 3 image models and their successors: global), as the registry's
 // vertex_locations says.

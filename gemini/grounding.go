@@ -1,6 +1,7 @@
 package gemini
 
 import (
+	"fmt"
 	"slices"
 
 	"google.golang.org/genai"
@@ -13,6 +14,18 @@ const USDPerGroundedCall = 0.014
 
 // FreeGroundedPerMonth is how many grounded requests a month Google does not bill.
 const FreeGroundedPerMonth = 5000
+
+// GroundingNote says what the cost estimate of calls grounded calls includes for grounding:
+// a set of n images is n grounded requests, so its note must count them all.
+func GroundingNote(calls int) string {
+	what := "Google Search grounding"
+	if calls > 1 {
+		what = fmt.Sprintf("%d calls grounded in Google Search", calls)
+	}
+	return fmt.Sprintf("the cost includes $%.3f for %s ($%.0f per 1,000 grounded calls; "+
+		"the first %d,%03d a month are free, which this server cannot see)", USDPerGroundedCall*float64(calls), what,
+		USDPerGroundedCall*1000, FreeGroundedPerMonth/1000, FreeGroundedPerMonth%1000)
+}
 
 // Grounding is what Gemini grounded an image on when Google Search was on. Google's terms ask
 // that the Search Suggestions (SearchSuggestionsHTML) be shown to users wherever grounded

@@ -3,7 +3,6 @@ package gemini
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"image"
 	_ "image/jpeg" // decoders for DecodeConfig
 	_ "image/png"
@@ -106,9 +105,7 @@ func readResponse(resp *genai.GenerateContentResponse, p *Plan, raw []byte) (*Re
 	res.CostUSD = cost(p.Model, p.ImageSize, res.Usage)
 	if p.GoogleSearch {
 		res.CostUSD = float64(int64((res.CostUSD+USDPerGroundedCall)*10000+0.5)) / 10000
-		res.Notes = append(res.Notes, fmt.Sprintf("the cost includes $%.3f for Google Search grounding ($%.0f per 1,000 grounded calls; "+
-			"the first %d,%03d a month are free, which this server cannot see)", USDPerGroundedCall, USDPerGroundedCall*1000,
-			FreeGroundedPerMonth/1000, FreeGroundedPerMonth%1000))
+		res.Notes = append(res.Notes, GroundingNote(1))
 	}
 	return res, nil
 }

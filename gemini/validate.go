@@ -67,7 +67,7 @@ func (r *Registry) Validate(req Request) (*Plan, error) {
 			"The prompt is empty; describe the image you want in the prompt argument.")
 	}
 	if n := utf8.RuneCountInString(prompt); n > MaxPromptChars {
-		return nil, apierrors.Newf(apierrors.InvalidRequest,
+		return nil, apierrors.Localf(apierrors.InvalidRequest,
 			"The prompt is %d characters, over the %d-character limit; shorten it (describe the image, not a document).", n, MaxPromptChars)
 	}
 	name := req.Model
@@ -118,7 +118,7 @@ func (r *Registry) Validate(req Request) (*Plan, error) {
 	}
 	if req.Seed != nil {
 		if s := *req.Seed; s < math.MinInt32 || s > math.MaxInt32 {
-			return nil, apierrors.Newf(apierrors.InvalidRequest,
+			return nil, apierrors.Localf(apierrors.InvalidRequest,
 				"Seed %d is out of range; use a 32-bit whole number (%d to %d).", s, math.MinInt32, math.MaxInt32)
 		}
 		s := int32(*req.Seed)
@@ -186,13 +186,13 @@ func (r *Registry) checkThinking(m *Model, level string) (string, error) {
 }
 
 func paramError(m *Model, format string, args ...any) *apierrors.Error {
-	e := apierrors.Newf(apierrors.UnsupportedParameter, format, args...)
+	e := apierrors.Localf(apierrors.UnsupportedParameter, format, args...) // checked here: nothing was sent
 	e.Diagnosis.Model = m.ID
 	return e
 }
 
 func unknownModelError(name string, known []string) *apierrors.Error {
-	return apierrors.Newf(apierrors.ModelNotFound, "Model %q is not known; use one of %s (see list_models).",
+	return apierrors.Localf(apierrors.ModelNotFound, "Model %q is not known; use one of %s (see list_models).",
 		name, strings.Join(known, ", "))
 }
 

@@ -19,6 +19,7 @@ type Batch struct {
 	ID             string      `json:"id"`
 	Owner          string      `json:"owner"` // who may see it: the owner of jobs and conversations
 	IdempotencyKey string      `json:"idempotency_key,omitempty"`
+	Request        string      `json:"request,omitempty"` // digest of the requests, so a reused key with others is refused
 	Created        time.Time   `json:"created"`
 	Updated        time.Time   `json:"updated"`
 	NextPoll       time.Time   `json:"next_poll"`

@@ -77,11 +77,11 @@ func BatchGenerate(d *Deps) Tool {
 func (d *Deps) batchGenerate(ctx context.Context, _ mcp.CallToolRequest, in BatchGenerateInput) *mcp.CallToolResult {
 	const tool = "batch_generate"
 	if d.Batches.api == nil {
-		return d.failure(ctx, tool, "", apierrors.New(apierrors.UnsupportedParameter,
+		return d.failure(ctx, tool, "", apierrors.Local(apierrors.UnsupportedParameter,
 			"Batch generation is not available with this server's Gemini backend; use generate_image."))
 	}
 	if n := len(in.Requests); n == 0 || n > maxBatchRequests {
-		return d.failure(ctx, tool, "", apierrors.Newf(apierrors.InvalidRequest,
+		return d.failure(ctx, tool, "", apierrors.Localf(apierrors.InvalidRequest,
 			"A batch needs 1 to %d requests, not %d; split larger work into several batches.", maxBatchRequests, n))
 	}
 	owner := batchOwner(ctx)
@@ -90,6 +90,11 @@ func (d *Deps) batchGenerate(ctx context.Context, _ mcp.CallToolRequest, in Batc
 	defer b.submit.Unlock()
 	if in.IdempotencyKey != "" {
 		if bt := b.byKey(owner, in.IdempotencyKey); bt != nil {
+			if bt.Request != "" && bt.Request != requestDigest(tool, in) {
+				return d.failure(ctx, tool, "", apierrors.Localf(apierrors.InvalidRequest,
+					"The idempotency_key %q was already used for batch %s with different requests; use a new key for a new batch (the same key only repeats the same batch).",
+					in.IdempotencyKey, bt.ID))
+			}
 			return batchResult(bt, fmt.Sprintf("Batch %s was already submitted with this idempotency_key; nothing was submitted again.", bt.ID), d, "")
 		}
 	}
@@ -100,7 +105,7 @@ func (d *Deps) batchGenerate(ctx context.Context, _ mcp.CallToolRequest, in Batc
 			return d.failure(ctx, tool, r.Model, requestError(i, err))
 		}
 		if r.Seed != nil && (*r.Seed < math.MinInt32 || *r.Seed > math.MaxInt32) {
-			return d.failure(ctx, tool, r.Model, apierrors.Newf(apierrors.InvalidRequest,
+			return d.failure(ctx, tool, r.Model, apierrors.Localf(apierrors.InvalidRequest,
 				"Request %d of the batch is invalid: seed %d is out of range; use a 32-bit integer.", i, *r.Seed))
 		}
 		reqs[i] = gemini.Request{Model: r.Model, Prompt: r.Prompt, AspectRatio: r.AspectRatio, ImageSize: r.ImageSize,
@@ -111,7 +116,7 @@ func (d *Deps) batchGenerate(ctx context.Context, _ mcp.CallToolRequest, in Batc
 		return d.failure(ctx, tool, "", err)
 	}
 	now := b.clock.Now()
-	bt := &session.Batch{ID: session.NewID("batch"), Owner: owner, IdempotencyKey: in.IdempotencyKey, Created: now, Updated: now}
+	bt := &session.Batch{ID: session.NewID("batch"), Owner: owner, IdempotencyKey: in.IdempotencyKey, Request: requestDigest(tool, in), Created: now, Updated: now}
 	jobOf := map[string]int{}
 	var groups [][]gemini.BatchItem
 	for i, p := range plans {

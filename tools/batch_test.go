@@ -236,6 +236,11 @@ func TestBatchIdempotencyMixedCancelList(t *testing.T) {
 	if a.BatchID != b.BatchID || r.sim.BatchCount() != 2 || a.Jobs != 2 {
 		t.Fatalf("idempotent retry: %s vs %s, %d Gemini batches, %d jobs (want 2: one per model)", a.BatchID, b.BatchID, r.sim.BatchCount(), a.Jobs)
 	}
+	// The same key with other requests is refused, not answered with the first batch.
+	other := r.call(t, "batch_generate", map[string]any{"requests": reqs[:1], "idempotency_key": "icons-1"})
+	if !other.IsError || !strings.Contains(text(other), "different requests") || r.sim.BatchCount() != 2 {
+		t.Errorf("a reused key with other requests: %s (%d Gemini batches)", text(other), r.sim.BatchCount())
+	}
 	var c tools.BatchOutput
 	res = r.call(t, "cancel_batch", map[string]any{"batch_id": a.BatchID})
 	structured(t, res, &c)

@@ -75,7 +75,7 @@ func (d *Deps) owned(ctx context.Context, id string) (*session.Batch, error) {
 	bt, err := d.Batches.store.GetBatch(id)
 	if err != nil || bt.Owner != batchOwner(ctx) {
 		// Another owner's batch is reported exactly like a missing one.
-		return nil, apierrors.Newf(apierrors.InvalidRequest, "No batch has the id %q; list_batches shows your batches.", id)
+		return nil, apierrors.Localf(apierrors.InvalidRequest, "No batch has the id %q; list_batches shows your batches.", id)
 	}
 	if batchFinished(bt) || d.Batches.api == nil {
 		return bt, nil
@@ -91,7 +91,7 @@ func (d *Deps) getBatch(ctx context.Context, _ mcp.CallToolRequest, in GetBatchI
 	switch in.Output {
 	case "", OutputResource, OutputPreview, OutputPath:
 	default:
-		return d.failure(ctx, "get_batch", "", apierrors.Newf(apierrors.InvalidRequest,
+		return d.failure(ctx, "get_batch", "", apierrors.Localf(apierrors.InvalidRequest,
 			"Output mode %q is not offered for batches; use resource, preview or path.", in.Output))
 	}
 	bt, err := d.owned(ctx, in.BatchID)

@@ -183,3 +183,27 @@ func TestExplainErrorNamesSuccessor(t *testing.T) {
 		t.Errorf("got %s", text(res))
 	}
 }
+
+// check_config of a model the server knows is shut down says its calls go to the successor,
+// and passes: it is handled, not a wrong id to look up.
+func TestCheckConfigOfAShutDownModelNamesTheSuccessor(t *testing.T) {
+	sim, err := geminitest.New(geminitest.Config{Faults: "gemini-3.1-flash-image:gone"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sim.Close() })
+	h := newHarnessWithSim(t, sim)
+	res := h.call(t, "check_config", map[string]any{"models": []any{"nano-banana-2"}})
+	var out tools.CheckConfigOutput
+	structured(t, res, &out)
+	if !out.OK || res.IsError || strings.Contains(text(res), "not found") || strings.Contains(text(res), "FAIL") {
+		t.Errorf("check_config of a shut-down model: %s", text(res))
+	}
+	found := false
+	for _, c := range out.Checks {
+		found = found || c.Check == "model gemini-3.1-flash-image" && strings.Contains(c.Detail, "successor gemini-nano-banana-2.1")
+	}
+	if !found {
+		t.Errorf("no check names the successor: %s", text(res))
+	}
+}

@@ -113,7 +113,7 @@ func (d *Deps) continuation(ctx context.Context, in EditImageInput) (*turnContex
 	}
 	sess := clientSession(ctx)
 	if sess == "" {
-		return nil, apierrors.New(apierrors.InvalidRequest,
+		return nil, apierrors.Local(apierrors.InvalidRequest,
 			"This client has no MCP session, so there is no \"latest conversation\" to continue; pass conversation_id from an earlier result, or image to start from an image.")
 	}
 	latest, err := d.Store.LatestForOwner(ctx, ownerOf(ctx), sess)
@@ -146,7 +146,7 @@ func (d *Deps) checkPinned(conv *session.Conversation, model string) error {
 	if img, ok := conv.LatestImage(); ok {
 		latest = img.ID
 	}
-	return apierrors.Newf(apierrors.UnsupportedParameter,
+	return apierrors.Localf(apierrors.UnsupportedParameter,
 		"Conversation %s is pinned to %s because Gemini binds its thought signatures to the model that made them; "+
 			"to use %s, start a new conversation with edit_image, image=%s and model=%s.", conv.ID, conv.Model, want.Model.ID, latest, model)
 }

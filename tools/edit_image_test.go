@@ -245,3 +245,38 @@ func TestEditImageDamagedConversation(t *testing.T) {
 	}
 	imageOut(t, h, "edit_image", map[string]any{"prompt": "x", "conversation_id": good.ConversationID, "output": "path"})
 }
+
+// A refusal found before anything is sent carries the server's own cause, never Gemini's
+// generic fix steps (which told a pinned conversation to use an uppercase K).
+func TestLocalRefusalsSpeakOfNothingSent(t *testing.T) {
+	h := newHarness(t)
+	var gen tools.ImageOutput
+	structured(t, h.call(t, "generate_image", map[string]any{"prompt": "a cat", "output": "path"}), &gen)
+	for name, call := range map[string]struct {
+		tool string
+		args map[string]any
+	}{
+		"pinned model":   {"edit_image", map[string]any{"prompt": "x", "conversation_id": gen.ConversationID, "model": "nano-banana-pro"}},
+		"n out of range": {"generate_image", map[string]any{"prompt": "x", "n": 7}},
+		"unknown batch":  {"get_batch", map[string]any{"batch_id": "batch_aaaaaaaaaaaaaaaa"}},
+		"size":           {"generate_image", map[string]any{"prompt": "x", "image_size": "512"}},
+		"thinking":       {"generate_image", map[string]any{"prompt": "x", "model": "nano-banana-pro", "thinking_level": "medium"}},
+		"unknown model":  {"generate_image", map[string]any{"prompt": "x", "model": "nano-banana-9"}},
+	} {
+		res := h.call(t, call.tool, call.args)
+		raw := jsonOf(res.StructuredContent)
+		if !res.IsError || !strings.Contains(raw, `"case":"local"`) || strings.Contains(raw, "uppercase K") || strings.Contains(raw, "one image per call") {
+			t.Errorf("%s: %s", name, raw)
+		}
+	}
+}
+
+// usage_report's sentence counts in words a user reads: "1 call, 1 image", not "1 calls".
+func TestUsageReportSaysOneCall(t *testing.T) {
+	h := newHarness(t)
+	h.call(t, "generate_image", map[string]any{"prompt": "a cat", "output": "path"})
+	got := text(h.call(t, "usage_report", nil))
+	if !strings.Contains(got, "1 call, 1 image (") || !strings.Contains(got, "1 upstream attempt, 0 fallbacks") {
+		t.Errorf("usage_report: %s", got)
+	}
+}

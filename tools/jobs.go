@@ -374,7 +374,7 @@ func (d *Deps) asyncTurn(ctx context.Context, tool string, in any, key string, a
 		return run(context.WithoutCancel(reqCtx))
 	})
 	if errors.Is(err, errKeyReused) {
-		return d.failure(ctx, tool, "", apierrors.Newf(apierrors.InvalidRequest,
+		return d.failure(ctx, tool, "", apierrors.Localf(apierrors.InvalidRequest,
 			"The idempotency_key %q was already used for a different request; use a new key for a new request (the same key only repeats the same request).", key))
 	}
 	if async && !existing {

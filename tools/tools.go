@@ -30,6 +30,7 @@ type Generator interface {
 	Warnings() []string
 	Refresh(ctx context.Context) (gemini.RefreshReport, error)
 	HasCredentials() bool
+	Routed(m *gemini.Model) (string, bool)
 }
 
 // Deps is what the tools need from the rest of the server.

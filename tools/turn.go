@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -148,8 +149,10 @@ func (d *Deps) keep(ctx context.Context, prog *progress, tc *turnContext, ok []*
 		}
 		out.Grounding = res.Grounding
 		if i == 0 {
-			d.recordFirst(kctx, tc, res, out, a.Prompt)
-		} else if out.ConversationID, out.Turn, out.BranchOf, err = d.recordVariant(kctx, tc, res, out, a.Prompt); err != nil {
+			outs, results = append(outs, out), append(results, nil) // recorded and delivered last, below
+			continue
+		}
+		if out.ConversationID, out.Turn, out.BranchOf, err = d.recordVariant(kctx, tc, res, out, a.Prompt); err != nil {
 			d.Logger.ErrorContext(kctx, "recording a variant failed; the image is saved", "image_id", out.ImageID, "error", apierrors.Sanitize(err.Error()))
 			notes = append(notes, fmt.Sprintf("image %d of %d could not be recorded in a conversation (%s); it is saved, and edit_image with image=%s continues from it",
 				i+1, n, apierrors.Sanitize(err.Error()), out.ImageID))
@@ -159,13 +162,24 @@ func (d *Deps) keep(ctx context.Context, prog *progress, tc *turnContext, ok []*
 		}
 		outs, results = append(outs, out), append(results, d.deliver(kctx, ok[i], out, dls[i]))
 	}
+	// The first image is recorded after its variants, so that its conversation, the one the
+	// result's top level names, is also this session's latest: an edit_image without a
+	// conversation_id continues it, not the last variant.
 	top := outs[0]
+	d.recordFirst(kctx, tc, ok[0], top, a.Prompt)
+	if dls[0].mode != OutputFull {
+		ok[0].ReleaseImages()
+	}
+	results[0] = d.deliver(kctx, ok[0], top, dls[0])
 	top.Notes = append(top.Notes, notes...)
 	for _, o := range outs[1:] {
 		top.CostUSD += o.CostUSD
 		top.Attempts += o.Attempts
 	}
 	top.CostUSD = math.Round(top.CostUSD*10000) / 10000
+	if i := slices.Index(top.Notes, gemini.GroundingNote(1)); i >= 0 && len(outs) > 1 {
+		top.Notes[i] = gemini.GroundingNote(len(outs)) // the cost above sums every image's grounding
+	}
 	for _, o := range outs {
 		top.Images = append(top.Images, itemOf(o))
 	}

@@ -51,9 +51,9 @@ func UsageSummary(r gemini.UsageReport, hours int) string {
 		return fmt.Sprintf("No image calls in the last %d h.", hours)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "Last %d h: %d calls, %d images (%.0f%% success), p50 %.1f s, p95 %.1f s, %d upstream attempts, %d fallbacks, $%.3f ($%.3f per image)",
-		hours, r.Calls, r.Images, r.SuccessRate*100, float64(r.LatencyP50MS)/1000, float64(r.LatencyP95MS)/1000,
-		r.Attempts, r.Fallbacks, r.CostUSD, r.CostPerImage)
+	fmt.Fprintf(&b, "Last %d h: %d call%s, %d image%s (%.0f%% success), p50 %.1f s, p95 %.1f s, %d upstream attempt%s, %d fallback%s, $%.3f ($%.3f per image)",
+		hours, r.Calls, plural(r.Calls), r.Images, plural(r.Images), r.SuccessRate*100, float64(r.LatencyP50MS)/1000, float64(r.LatencyP95MS)/1000,
+		r.Attempts, plural(r.Attempts), r.Fallbacks, plural(r.Fallbacks), r.CostUSD, r.CostPerImage)
 	if r.BatchImages > 0 {
 		fmt.Fprintf(&b, "; %d images from batches, at batch prices", r.BatchImages)
 	}

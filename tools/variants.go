@@ -51,7 +51,7 @@ func checkN(n int) (int, error) {
 	case n == 0:
 		return 1, nil
 	case n < 1 || n > MaxImagesPerCall:
-		return 0, apierrors.Newf(apierrors.InvalidRequest,
+		return 0, apierrors.Localf(apierrors.InvalidRequest,
 			"n is %d; ask for 1 to %d images per call (each is its own request and costs as much as one).", n, MaxImagesPerCall)
 	}
 	return n, nil

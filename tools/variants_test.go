@@ -409,3 +409,40 @@ func TestNPanicFailsTheCallNotTheServer(t *testing.T) {
 		t.Error("the server stopped answering after a generation panicked")
 	}
 }
+
+// After a set, the conversation the top level names is the one an edit without an id
+// continues, for generate_image and for edit_image's variants alike.
+func TestNEditWithoutIDContinuesTheFirstImage(t *testing.T) {
+	h := newHarness(t)
+	var gen, ed, next tools.ImageOutput
+	structured(t, h.call(t, "generate_image", map[string]any{"prompt": "a boat", "n": 2, "output": "path"}), &gen)
+	structured(t, h.call(t, "edit_image", map[string]any{"prompt": "add a sail", "output": "path"}), &ed)
+	if ed.ConversationID != gen.ConversationID || ed.Turn != 2 {
+		t.Errorf("edit without id continued %s (turn %d); the result named %s", ed.ConversationID, ed.Turn, gen.ConversationID)
+	}
+	var set tools.ImageOutput
+	structured(t, h.call(t, "edit_image", map[string]any{"prompt": "a red sail", "n": 2, "output": "path"}), &set)
+	structured(t, h.call(t, "edit_image", map[string]any{"prompt": "a flag", "output": "path"}), &next)
+	if set.ConversationID != gen.ConversationID || next.ConversationID != gen.ConversationID || next.Turn != 4 {
+		t.Errorf("after edit variants, edit without id continued %s (turn %d); the result named %s",
+			next.ConversationID, next.Turn, set.ConversationID)
+	}
+}
+
+// A grounded set is n grounded requests: the note counts them all, as the cost does.
+func TestNGroundedNoteCountsEveryRequest(t *testing.T) {
+	h := newHarness(t)
+	res := h.call(t, "generate_image", map[string]any{"prompt": "the Eiffel Tower", "n": 2, "google_search": true, "output": "path"})
+	var out tools.ImageOutput
+	structured(t, res, &out)
+	if res.IsError || len(out.Images) != 2 {
+		t.Fatalf("%s", text(res))
+	}
+	notes := strings.Join(out.Notes, " ")
+	if !strings.Contains(notes, "$0.028 for 2 calls grounded") || strings.Contains(notes, "$0.014 for") {
+		t.Errorf("cost %v, notes %q", out.CostUSD, out.Notes)
+	}
+	if !strings.Contains(text(res), "$0.028 for 2 calls grounded") {
+		t.Errorf("text: %s", text(res))
+	}
+}
