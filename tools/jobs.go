@@ -341,8 +341,18 @@ func mustJSON(v any) json.RawMessage {
 }
 
 // pendingResult tells the client the job is still running and how to get it.
+// pendingOutput is the structured content of a running job: the ImageOutput fields that
+// describe a job, under the same names.
+type pendingOutput struct {
+	JobID           string `json:"job_id"`
+	Status          string `json:"status"`
+	ExpectedSeconds int    `json:"expected_seconds,omitempty"`
+}
+
 func pendingResult(jb *job) *mcp.CallToolResult {
-	out := &ImageOutput{JobID: jb.ID, Status: JobRunning, ExpectedSeconds: jb.Expected}
+	// Only the job's fields: a model reading an ImageOutput of empty paths and ids might take
+	// them for a finished call that produced nothing.
+	out := &pendingOutput{JobID: jb.ID, Status: JobRunning, ExpectedSeconds: jb.Expected}
 	text := fmt.Sprintf("Still generating (job %s, usually about %d s in all); call get_generation with job_id %s to get the image.",
 		jb.ID, jb.Expected, jb.ID)
 	return &mcp.CallToolResult{Content: []mcp.Content{mcp.NewTextContent(text)}, StructuredContent: out}

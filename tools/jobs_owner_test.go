@@ -119,3 +119,20 @@ func TestPanicInAJobFailsTheJobNotTheServer(t *testing.T) {
 		t.Error("the server stopped answering after a job panicked")
 	}
 }
+
+// A running job's result carries the job's fields only: no empty path, ids or usage that a
+// client's model could read as a finished call that produced nothing.
+func TestPendingResultCarriesOnlyTheJob(t *testing.T) {
+	h := newHarness(t)
+	res := h.call(t, "generate_image", map[string]any{"prompt": "a kite", "async": true, "output": "path"})
+	var got map[string]any
+	structured(t, res, &got)
+	if got["job_id"] == "" || got["job_id"] == nil || got["status"] != "running" {
+		t.Fatalf("pending result %v: want job_id and status running", got)
+	}
+	for _, k := range []string{"path", "conversation_id", "image_id", "usage", "cost_usd"} {
+		if _, ok := got[k]; ok {
+			t.Errorf("pending result carries %q: %v", k, got)
+		}
+	}
+}
