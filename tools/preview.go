@@ -1,11 +1,13 @@
 package tools
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
 	"image"
 	"image/jpeg"
 	_ "image/png" // decoders for previews
+	"io"
 	"os"
 	"runtime"
 	"time"
@@ -56,7 +58,7 @@ var decodeSlots = make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))
 func makePreview(data []byte, o PreviewOptions) (*Preview, error) {
 	start := time.Now()
 	decodeSlots <- struct{}{}
-	src, err := previewSource(data, o.MaxEdge)
+	src, err := previewSource(nil, data, o.MaxEdge)
 	<-decodeSlots
 	if err != nil {
 		return nil, err
@@ -64,18 +66,20 @@ func makePreview(data []byte, o PreviewOptions) (*Preview, error) {
 	return encodePreview(src, o, start)
 }
 
-// makePreviewFile makes the preview of a saved image, reading it only once a decode slot is
-// free: a call waiting for its preview holds no image bytes.
+// makePreviewFile makes the preview of a saved image, opening it only once a decode slot is
+// free and streaming it: a call waiting for its preview holds no image bytes, and one making
+// it holds a 64 KB buffer instead of the whole file (20 MB at 4K).
 func makePreviewFile(path string, o PreviewOptions) (*Preview, error) {
 	start := time.Now()
 	decodeSlots <- struct{}{}
 	src, err := func() (image.Image, error) {
 		defer func() { <-decodeSlots }()
-		data, err := os.ReadFile(path)
+		f, err := os.Open(path)
 		if err != nil {
 			return nil, fmt.Errorf("reading the saved image for preview: %w", err)
 		}
-		return previewSource(data, o.MaxEdge)
+		defer f.Close()
+		return previewSource(f, nil, o.MaxEdge)
 	}()
 	if err != nil {
 		return nil, err
@@ -83,17 +87,76 @@ func makePreviewFile(path string, o PreviewOptions) (*Preview, error) {
 	return encodePreview(src, o, start)
 }
 
-// previewSource checks the image's dimensions from its header, then decodes it scaled to
-// about edge. The caller holds a decode slot.
-func previewSource(data []byte, edge int) (image.Image, error) {
-	cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
+// previewSource decodes the image in file (or, when file is nil, in data) scaled to about
+// edge, after checking its dimensions from the header. The caller holds a decode slot. The
+// PNGs Gemini returns are streamed row by row (pngStream); any other image goes to the
+// standard decoders.
+func previewSource(file io.ReadSeeker, data []byte, edge int) (image.Image, error) {
+	var src io.Reader
+	if file != nil {
+		src = file
+	}
+	s, ok, err := openPNG(newChunkReader(src, data))
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		defer s.close()
+		if err := checkPixels(s.w, s.h); err != nil {
+			return nil, err
+		}
+		if err := s.start(); err != nil {
+			return nil, err
+		}
+		tw, th := s.w, s.h
+		if tw > edge || th > edge {
+			tw, th = fit(s.w, s.h, edge)
+		}
+		if k := min(s.w/tw, s.h/th); k >= 2 {
+			small, err := s.shrinkBox(k)
+			if err != nil {
+				return nil, err
+			}
+			return scale(small, edge), nil
+		}
+		return s.shrinkArea(tw, th)
+	}
+	// Read from the start again, once for the header and once for the pixels.
+	reader := func() (io.Reader, error) {
+		if file == nil {
+			return bytes.NewReader(data), nil
+		}
+		if _, err := file.Seek(0, io.SeekStart); err != nil {
+			return nil, fmt.Errorf("reading the saved image for preview: %w", err)
+		}
+		return bufio.NewReader(file), nil
+	}
+	r, err := reader()
+	if err != nil {
+		return nil, err
+	}
+	cfg, _, err := image.DecodeConfig(r)
 	if err != nil {
 		return nil, fmt.Errorf("decoding image for preview: %w", err)
 	}
-	if px := int64(cfg.Width) * int64(cfg.Height); px > maxPreviewPixels {
-		return nil, fmt.Errorf("the image claims %d×%d pixels, more than the %d MP a preview decodes", cfg.Width, cfg.Height, maxPreviewPixels>>20)
+	if err := checkPixels(cfg.Width, cfg.Height); err != nil {
+		return nil, err
 	}
-	return decodeScaled(data, cfg, edge)
+	if r, err = reader(); err != nil {
+		return nil, err
+	}
+	img, _, err := image.Decode(r)
+	if err != nil {
+		return nil, fmt.Errorf("decoding image for preview: %w", err)
+	}
+	return scale(img, edge), nil
+}
+
+func checkPixels(w, h int) error {
+	if px := int64(w) * int64(h); px > maxPreviewPixels {
+		return fmt.Errorf("the image claims %d×%d pixels, more than the %d MP a preview decodes", w, h, maxPreviewPixels>>20)
+	}
+	return nil
 }
 
 // encodePreview encodes src as a JPEG within the budget.
@@ -116,27 +179,4 @@ func encodePreview(src image.Image, o PreviewOptions, start time.Time) (*Preview
 			edge = edge * 3 / 4
 		}
 	}
-}
-
-// decodeScaled decodes data and returns it scaled to edge, so only the small copy outlives the
-// decode slot. A PNG that shrinks by 2× or more is decoded and box-filtered row by row
-// (pngShrink), without the full-size pixels.
-func decodeScaled(data []byte, cfg image.Config, edge int) (image.Image, error) {
-	if w, h := cfg.Width, cfg.Height; w > edge || h > edge {
-		tw, th := fit(w, h, edge)
-		if k := min(w/tw, h/th); k >= 2 {
-			small, ok, err := pngShrink(data, k)
-			if err != nil {
-				return nil, err
-			}
-			if ok {
-				return scale(small, edge), nil
-			}
-		}
-	}
-	src, _, err := image.Decode(bytes.NewReader(data))
-	if err != nil {
-		return nil, fmt.Errorf("decoding image for preview: %w", err)
-	}
-	return scale(src, edge), nil
 }
