@@ -1,12 +1,13 @@
 package tools
 
 import (
-	"compress/zlib"
+	"compress/flate"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"image"
 	"io"
+	"sync"
 )
 
 // pngStream reads the rows of an 8-bit, non-interlaced RGB or RGBA PNG — what Gemini returns —
@@ -52,11 +53,26 @@ func (s *pngStream) start() error {
 	if err := s.r.toIDAT(); err != nil {
 		return fmt.Errorf("decoding image for preview: %w", err)
 	}
-	zr, err := zlib.NewReader(s.r)
-	if err != nil {
+	// The zlib header, read here so the inflater can start on the deflate stream itself: a
+	// zlib reader would also keep an Adler-32 of every byte (3% of a preview's CPU) that is
+	// only checked at the end of the stream, which a preview, stopping after its last row,
+	// never reaches.
+	cmf, err1 := s.r.ReadByte()
+	flg, err2 := s.r.ReadByte()
+	if err := errors.Join(err1, err2); err != nil {
 		return fmt.Errorf("decoding image for preview: %w", err)
 	}
-	s.zr = zr
+	if cmf&0x0f != 8 || (uint(cmf)<<8|uint(flg))%31 != 0 || flg&0x20 != 0 {
+		return errors.New("decoding image for preview: bad zlib header in the PNG")
+	}
+	if zr, ok := inflaters.Get().(io.ReadCloser); ok {
+		s.zr = zr
+		if err := zr.(flate.Resetter).Reset(s.r, nil); err != nil {
+			return fmt.Errorf("decoding image for preview: %w", err)
+		}
+	} else {
+		s.zr = flate.NewReader(s.r)
+	}
 	s.cur, s.prev = make([]byte, s.w*s.bpp+1), make([]byte, s.w*s.bpp+1)
 	return nil
 }
@@ -143,25 +159,41 @@ func (s *pngStream) shrinkArea(tw, th int) (*image.RGBA, error) {
 			return nil, err
 		}
 		clear(row)
-		for x := range w {
-			p := px[x*bpp : x*bpp+bpp : x*bpp+bpp]
-			r, g, b, a := uint32(p[0]), uint32(p[1]), uint32(p[2]), uint32(255)
-			if bpp == 4 {
-				a = uint32(p[3]) // premultiply, as image.RGBA holds colours
-				r, g, b = r*a/255, g*a/255, b*a/255
+		if bpp == 3 {
+			// Opaque: alpha is left out of the sums and set once per output pixel below.
+			for x := range w {
+				p := px[3*x : 3*x+3 : 3*x+3]
+				r, g, b := uint32(p[0]), uint32(p[1]), uint32(p[2])
+				o, wa := 4*int(xo[x]), xw[x]
+				d := row[o : o+3 : o+3]
+				d[0] += r * wa
+				d[1] += g * wa
+				d[2] += b * wa
+				if wb := utw - wa; wb != 0 {
+					d := row[o+4 : o+7 : o+7]
+					d[0] += r * wb
+					d[1] += g * wb
+					d[2] += b * wb
+				}
 			}
-			o, wa := 4*int(xo[x]), xw[x]
-			d := row[o : o+4 : o+4]
-			d[0] += r * wa
-			d[1] += g * wa
-			d[2] += b * wa
-			d[3] += a * wa
-			if wb := utw - wa; wb != 0 {
-				d := row[o+4 : o+8 : o+8]
-				d[0] += r * wb
-				d[1] += g * wb
-				d[2] += b * wb
-				d[3] += a * wb
+		} else {
+			for x := range w {
+				p := px[4*x : 4*x+4 : 4*x+4]
+				a := uint32(p[3]) // premultiply, as image.RGBA holds colours
+				r, g, b := uint32(p[0])*a/255, uint32(p[1])*a/255, uint32(p[2])*a/255
+				o, wa := 4*int(xo[x]), xw[x]
+				d := row[o : o+4 : o+4]
+				d[0] += r * wa
+				d[1] += g * wa
+				d[2] += b * wa
+				d[3] += a * wa
+				if wb := utw - wa; wb != 0 {
+					d := row[o+4 : o+8 : o+8]
+					d[0] += r * wb
+					d[1] += g * wb
+					d[2] += b * wb
+					d[3] += a * wb
+				}
 			}
 		}
 		// Vertically the same: source row y gives wa of its th to output row oy.
@@ -182,6 +214,11 @@ func (s *pngStream) shrinkArea(tw, th int) (*image.RGBA, error) {
 			for i, v := range acc {
 				out[i] = uint8(float64(int64(v))*inv + 0.5)
 			}
+			if bpp == 3 {
+				for i := 3; i < len(out); i += 4 {
+					out[i] = 0xff
+				}
+			}
 			acc, next = next, acc
 			clear(next)
 		}
@@ -189,9 +226,14 @@ func (s *pngStream) shrinkArea(tw, th int) (*image.RGBA, error) {
 	return dst, nil
 }
 
+// inflaters keeps flate readers (with their 32 KB windows and Huffman tables) for reuse.
+var inflaters sync.Pool
+
 func (s *pngStream) close() {
 	if s.zr != nil {
 		s.zr.Close()
+		inflaters.Put(s.zr)
+		s.zr = nil
 	}
 }
 

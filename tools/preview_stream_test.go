@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -154,5 +155,11 @@ func TestPreviewStreamsTheSavedFile(t *testing.T) {
 	}
 	if _, err := makePreviewFile(path, o); err == nil {
 		t.Error("a truncated file made a preview")
+	}
+	bad := bytes.Clone(data)
+	at := bytes.Index(bad, []byte("IDAT")) + 4
+	bad[at] = 0x79 // no longer a deflate stream
+	if _, err := makePreview(bad, o); err == nil || !strings.Contains(err.Error(), "zlib header") {
+		t.Errorf("a bad zlib header: err = %v, want one naming it", err)
 	}
 }
