@@ -5,32 +5,11 @@ package tools
 import (
 	"bytes"
 	"fmt"
-	"image"
-	"image/color"
 	"image/png"
-	"math/rand/v2"
 	"syscall"
 	"testing"
 	"time"
 )
-
-// photoPNG makes a photo-like RGB PNG (gradients and noise compress about as badly as a
-// photograph), since real Gemini output is 24-bit PNG, megabytes at 4K.
-func photoPNG(b *testing.B, w, h int) []byte {
-	img := image.NewNRGBA(image.Rect(0, 0, w, h))
-	r := rand.New(rand.NewPCG(1, 2))
-	for y := range h {
-		for x := range w {
-			n := uint8(r.IntN(24))
-			img.SetNRGBA(x, y, color.NRGBA{uint8(x*255/w) + n, uint8(y*255/h) + n, uint8((x+y)*255/(w+h)) + n, 255})
-		}
-	}
-	var buf bytes.Buffer
-	if err := (&png.Encoder{CompressionLevel: png.BestSpeed}).Encode(&buf, img); err != nil {
-		b.Fatal(err)
-	}
-	return buf.Bytes()
-}
 
 // BenchmarkPreview: preview time and size per preset at 1K, 2K and 4K (16:9 sizes of Nano
 // Banana Pro). The 4K target in DESIGN.md is ≤ 300 ms of server time with the preview.

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"hash/crc32"
 	"image"
+	"image/color"
 	"image/png"
 	"math"
 	"math/rand/v2"
@@ -161,5 +162,43 @@ func TestPreviewStreamsTheSavedFile(t *testing.T) {
 	bad[at] = 0x79 // no longer a deflate stream
 	if _, err := makePreview(bad, o); err == nil || !strings.Contains(err.Error(), "zlib header") {
 		t.Errorf("a bad zlib header: err = %v, want one naming it", err)
+	}
+}
+
+// photoPNG makes a photo-like RGB PNG (gradients and noise compress about as badly as a
+// photograph), since real Gemini output is 24-bit PNG, megabytes at 4K.
+func photoPNG(b testing.TB, w, h int) []byte {
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	r := rand.New(rand.NewPCG(1, 2))
+	for y := range h {
+		for x := range w {
+			n := uint8(r.IntN(24))
+			img.SetNRGBA(x, y, color.NRGBA{uint8(x*255/w) + n, uint8(y*255/h) + n, uint8((x+y)*255/(w+h)) + n, 255})
+		}
+	}
+	var buf bytes.Buffer
+	if err := (&png.Encoder{CompressionLevel: png.BestSpeed}).Encode(&buf, img); err != nil {
+		b.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// Over budget, the preview's quality (and below quality 60 its size) is predicted from the
+// first encode: it fits in two encodes where stepping took up to five, and keeps its full
+// size while a quality of 60 or more fits.
+func TestPreviewPredictsWhatFits(t *testing.T) {
+	data := photoPNG(t, 1024, 1024) // 99 KiB at 768 px, quality 80
+	for _, tc := range []struct {
+		budget    int
+		fullWidth bool
+	}{{80 << 10, true}, {60 << 10, false}, {20 << 10, false}, {256 << 10, true}} {
+		pv, err := makePreview(data, PreviewOptions{MaxEdge: 768, Quality: 80, MaxBytes: tc.budget})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(pv.Data) > tc.budget || pv.encodes > 2 || (tc.fullWidth && pv.Width != 768) || pv.Width < 300 {
+			t.Errorf("budget %d KiB: %d×%d, %d bytes in %d encodes; want it to fit in at most 2 (full width: %v)",
+				tc.budget>>10, pv.Width, pv.Height, len(pv.Data), pv.encodes, tc.fullWidth)
+		}
 	}
 }
