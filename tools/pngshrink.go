@@ -94,7 +94,7 @@ func (s *pngStream) next() ([]byte, error) {
 func (s *pngStream) shrinkBox(k int) (*image.RGBA, error) {
 	w, bpp := s.w, s.bpp
 	ow, oh := w/k, s.h/k
-	dst := image.NewRGBA(image.Rect(0, 0, ow, oh))
+	dst := newRGBA(ow, oh)
 	sums := make([]uint32, 4*ow)
 	n := uint32(k * k)
 	for y := 0; y < oh*k; y++ {
@@ -148,7 +148,7 @@ func (s *pngStream) shrinkArea(tw, th int) (*image.RGBA, error) {
 		ox := from / w
 		xo[x], xw[x] = int32(ox), uint32(min(tw, (ox+1)*w-from))
 	}
-	dst := image.NewRGBA(image.Rect(0, 0, tw, th))
+	dst := newRGBA(tw, th)
 	row := make([]uint32, 4*tw)
 	acc, next := make([]uint64, 4*tw), make([]uint64, 4*tw)
 	inv := 1 / float64(w*h)

@@ -202,3 +202,40 @@ func TestPreviewPredictsWhatFits(t *testing.T) {
 		}
 	}
 }
+
+// Previews made at once, at an exact factor (the box-filtered image is the preview) and over
+// budget (scaled again), each come out as when made alone: pooled buffers are never shared.
+func TestConcurrentPreviewsShareNoBuffers(t *testing.T) {
+	o := PreviewOptions{MaxEdge: 768, Quality: 80, MaxBytes: 40 << 10}
+	var inputs [][]byte
+	var want []*Preview
+	for i := range 4 {
+		data := photoPNG(t, 1536+2*i, 1000)
+		pv, err := makePreview(data, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inputs, want = append(inputs, data), append(want, pv)
+	}
+	got := make([]*Preview, len(inputs))
+	errs := make(chan error, len(inputs))
+	for round := range 3 {
+		for i := range inputs {
+			go func() {
+				var err error
+				got[i], err = makePreview(inputs[i], o)
+				errs <- err
+			}()
+		}
+		for range inputs {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := range got {
+			if !bytes.Equal(got[i].Data, want[i].Data) {
+				t.Fatalf("round %d: preview %d differs from the one made alone", round, i)
+			}
+		}
+	}
+}
