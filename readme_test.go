@@ -20,10 +20,10 @@ func TestREADME(t *testing.T) {
 		t.Fatal(err)
 	}
 	sections := map[string]string{
-		"TOOLS":   tools.Reference(tools.All(&tools.Deps{Gemini: gc})),
+		"TOOLS":   reference(tools.All(&tools.Deps{Gemini: gc})),
 		"ERRORS":  apierrors.RenderMarkdown(),
-		"PRESETS": tools.PresetTable(),
-		"MODELS":  tools.ModelTable(gc.Registry()),
+		"PRESETS": presetTable(),
+		"MODELS":  modelTable(gc.Registry()),
 	}
 	raw, err := os.ReadFile("README.md")
 	if err != nil {

@@ -33,13 +33,6 @@ func RegisterSecret(values ...string) {
 	sort.Slice(secrets.values, func(i, j int) bool { return len(secrets.values[i]) > len(secrets.values[j]) })
 }
 
-// ForgetSecrets drops every registered value (for tests that register their own).
-func ForgetSecrets() {
-	secrets.mu.Lock()
-	secrets.values = nil
-	secrets.mu.Unlock()
-}
-
 // redactValues replaces every registered secret in s.
 func redactValues(s string) string {
 	secrets.mu.RLock()

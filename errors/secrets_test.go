@@ -30,3 +30,10 @@ func TestRegisteredSecretsAreRedactedByValue(t *testing.T) {
 		t.Errorf("log line = %s", buf.String())
 	}
 }
+
+// ForgetSecrets drops every registered value, for tests that register their own.
+func ForgetSecrets() {
+	secrets.mu.Lock()
+	secrets.values = nil
+	secrets.mu.Unlock()
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/geminitest"
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/resilience"
+	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/resilience/resiliencetest"
 )
 
 // maxInMinute is the most requests the simulator saw in any rolling minute [t, t+60 s).
@@ -31,7 +32,7 @@ func maxInMinute(at []time.Time) int {
 // rolling minute: six go at once, six a window later, and Gemini never answers 429. Even
 // spacing (the old token bucket) sent the 12th 111 s after the first.
 func TestBurstOfTwelveAtRPM6UsesTheWholeQuota(t *testing.T) {
-	clock := resilience.NewFakeClock(time.Now())
+	clock := resiliencetest.NewFakeClock(time.Now())
 	const model = "gemini-nano-banana-2.1"
 	sim, err := geminitest.New(geminitest.Config{Clock: clock.Now,
 		Quotas: map[string]geminitest.Quota{model: {RPM: 6}}})

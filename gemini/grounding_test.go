@@ -32,10 +32,13 @@ func TestSeedIsSentAndDecidesThePicture(t *testing.T) {
 	if bytes.Equal(a.Image.Data, other.Image.Data) {
 		t.Error("seeds 42 and 43 gave the same picture")
 	}
+	if far := gen(42 + 8*1000); bytes.Equal(a.Image.Data, far.Image.Data) {
+		t.Error("seeds 42 and 8042 gave the same picture")
+	}
 	reqs := sim.Requests()
 	cfg, _ := reqs[len(reqs)-1].Body["generationConfig"].(map[string]any)
-	if cfg["seed"] != float64(43) {
-		t.Errorf("generationConfig on the wire %v, want seed 43", cfg)
+	if cfg["seed"] != float64(8042) {
+		t.Errorf("generationConfig on the wire %v, want seed 8042", cfg)
 	}
 	_, err := c.Generate(context.Background(), Request{Prompt: "p", Seed: seedOf(1 << 40)})
 	if d := apierrors.Classify(err); d.Category != apierrors.InvalidRequest || !strings.Contains(d.Summary, "-2147483648 to 2147483647") {

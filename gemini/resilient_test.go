@@ -10,11 +10,12 @@ import (
 	apierrors "github.com/nanobanana-mcp/nanobanana-mcp/errors"
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/geminitest"
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/resilience"
+	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/resilience/resiliencetest"
 )
 
 // run calls Generate while moving the fake clock to each timer the executor waits on, so waits
 // of seconds take none; it returns the result and how far the clock moved.
-func runFake(t *testing.T, c *Client, clock *resilience.FakeClock, req Request) (*Result, error, time.Duration) {
+func runFake(t *testing.T, c *Client, clock *resiliencetest.FakeClock, req Request) (*Result, error, time.Duration) {
 	t.Helper()
 	start := clock.Now()
 	done := make(chan struct{})
@@ -38,9 +39,9 @@ func runFake(t *testing.T, c *Client, clock *resilience.FakeClock, req Request) 
 	}
 }
 
-func resilientClient(t *testing.T, fallbacks ...string) (*Client, *geminitest.Server, *resilience.FakeClock) {
+func resilientClient(t *testing.T, fallbacks ...string) (*Client, *geminitest.Server, *resiliencetest.FakeClock) {
 	t.Helper()
-	clock := resilience.NewFakeClock(time.Now())
+	clock := resiliencetest.NewFakeClock(time.Now())
 	c, sim := newTestClient(t, Config{Resilience: Resilience{Fallbacks: fallbacks, Clock: clock,
 		Breaker: resilience.NewBreaker(resilience.BreakerConfig{Clock: clock})}})
 	return c, sim, clock

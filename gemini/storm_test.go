@@ -7,6 +7,7 @@ import (
 
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/geminitest"
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/resilience"
+	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/resilience/resiliencetest"
 )
 
 // TestOverloadStorm: every call to Pro answers 503 for the whole run. Calls keep coming, one
@@ -18,7 +19,7 @@ func TestOverloadStorm(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = sim.Close() })
-	clock := resilience.NewFakeClock(time.Now())
+	clock := resiliencetest.NewFakeClock(time.Now())
 	c, err := NewClient(context.Background(), Config{APIKey: "k", BaseURL: sim.URL(), Resilience: Resilience{
 		Fallbacks: DefaultFallbacks, Clock: clock,
 		Breaker: resilience.NewBreaker(resilience.BreakerConfig{Clock: clock}),

@@ -35,7 +35,7 @@ func TestLoggingTitlesAndProgressDefaults(t *testing.T) {
 	if deps.ProgressEvery != tools.DefaultProgressEvery || tools.DefaultProgressEvery > 8e9 {
 		t.Errorf("progress every %v by default; clients give up after 10 s", deps.ProgressEvery)
 	}
-	c, err := client.NewInProcessClient(s.MCP())
+	c, err := client.NewInProcessClient(s.mcp)
 	if err != nil {
 		t.Fatal(err)
 	}

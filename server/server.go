@@ -71,6 +71,3 @@ func New(o Options) *Server {
 	}
 	return s
 }
-
-// MCP returns the underlying mcp-go server (for in-process clients in tests).
-func (s *Server) MCP() *mcpserver.MCPServer { return s.mcp }

@@ -296,7 +296,7 @@ func TestShutdownLetsCallsFinishThenCancels(t *testing.T) {
 func TestShutdownCancelsCallsPastGrace(t *testing.T) {
 	tt := newTestTools()
 	s := New(Options{Tools: tt.list(), Grace: 50 * time.Millisecond})
-	c, err := client.NewInProcessClient(s.MCP())
+	c, err := client.NewInProcessClient(s.mcp)
 	if err != nil {
 		t.Fatal(err)
 	}

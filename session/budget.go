@@ -27,15 +27,6 @@ type Budget struct {
 // still replay their history; an operator behind a smaller proxy lowers it with --history-mb.
 var DefaultBudget = Budget{MaxTurns: 20, MaxBytes: RequestLimit - 4<<20}
 
-// Exceeded reports whether appending a turn whose user content is nextBytes long (see
-// ContentBytes) to c would go past the budget.
-func (b Budget) Exceeded(c Conversation, nextBytes int64) bool {
-	if b.MaxTurns > 0 && len(c.Turns)+1 > b.MaxTurns {
-		return true
-	}
-	return b.MaxBytes > 0 && c.HistoryBytes()+nextBytes > b.MaxBytes
-}
-
 // Fit returns the history to replay before a user content of nextBytes so that the request
 // stays within the budget, and what was left out. It trims, in this order, only what Gemini
 // accepts a history without (shared/research/genai-sdk-and-wire.md §3.3; the simulator's

@@ -140,3 +140,10 @@ func (k *keyedLocks) refs(key string) int {
 	}
 	return 0
 }
+
+// size reports how many keys are held or awaited.
+func (k *keyedLocks) size() int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return len(k.m)
+}

@@ -55,10 +55,3 @@ func (k *keyedLocks) release(key string, l *keyedLock) {
 	}
 	k.mu.Unlock()
 }
-
-// size reports how many keys are held or awaited (for tests).
-func (k *keyedLocks) size() int {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return len(k.m)
-}

@@ -211,23 +211,7 @@ func TestList(t *testing.T) {
 	}
 }
 
-func TestBudget(t *testing.T) {
-	c := Conversation{Turns: []Turn{{Bytes: 600}, {Bytes: 300}}}
-	for _, tc := range []struct {
-		b    Budget
-		next int64
-		want bool
-	}{
-		{Budget{}, 1 << 40, false},
-		{Budget{MaxTurns: 3}, 0, false},
-		{Budget{MaxTurns: 2}, 0, true},
-		{Budget{MaxBytes: 1000}, 100, false},
-		{Budget{MaxBytes: 1000}, 101, true},
-	} {
-		if got := tc.b.Exceeded(c, tc.next); got != tc.want {
-			t.Errorf("%+v.Exceeded(900 bytes + %d) = %v", tc.b, tc.next, got)
-		}
-	}
+func TestContentBytes(t *testing.T) {
 	turn := newFixture(7, 3000).turn(0)
 	if n := ContentBytes(turn.Model); n < 4*(3008+758)/3 || n > 8000 {
 		t.Errorf("ContentBytes(model) = %d", n)

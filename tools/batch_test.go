@@ -14,7 +14,7 @@ import (
 
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini"
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/geminitest"
-	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/resilience"
+	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/resilience/resiliencetest"
 	"github.com/nanobanana-mcp/nanobanana-mcp/session"
 	"github.com/nanobanana-mcp/nanobanana-mcp/tools"
 )
@@ -23,7 +23,7 @@ import (
 // clock and the poller all move only when the test advances it.
 type batchRig struct {
 	*harness
-	clock *resilience.FakeClock
+	clock *resiliencetest.FakeClock
 	dir   string // batch records
 	gc    *gemini.Client
 	stop  func()
@@ -32,7 +32,7 @@ type batchRig struct {
 func newBatchRig(t *testing.T, run ...time.Duration) *batchRig {
 	t.Helper()
 	// Near the wall clock: usage_report looks back from the real now.
-	clock := resilience.NewFakeClock(time.Now().UTC().Truncate(time.Second))
+	clock := resiliencetest.NewFakeClock(time.Now().UTC().Truncate(time.Second))
 	run = append(run, 2*time.Minute)
 	sim, err := geminitest.New(geminitest.Config{Clock: clock.Now, BatchQueue: 10 * time.Second, BatchRun: run[0]})
 	if err != nil {

@@ -375,12 +375,3 @@ func (b *Batches) poke() {
 	default:
 	}
 }
-
-// State is a batch's state as stored, without asking Gemini.
-func (b *Batches) State(id string) (string, error) {
-	bt, err := b.store.GetBatch(id)
-	if err != nil {
-		return "", err
-	}
-	return batchState(bt), nil
-}

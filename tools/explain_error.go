@@ -89,3 +89,12 @@ func explainText(o ExplainErrorOutput) string {
 	}
 	return b.String()
 }
+
+func yesNo(b *bool) string {
+	if b != nil && *b {
+		return "yes"
+	}
+	return "no"
+}
+
+func ptr[T any](v T) *T { return &v }

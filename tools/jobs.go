@@ -134,9 +134,6 @@ func OpenJobs(dir string, ttl time.Duration) (*Jobs, error) {
 	return j, nil
 }
 
-// SetClock replaces the clock that dates jobs and decides their eviction; before first use.
-func (j *Jobs) SetClock(now func() time.Time) { j.now = now }
-
 func jobKey(owner, tool, key string) string { return owner + "\x00" + tool + "\x00" + key }
 
 // errKeyReused is an idempotency key sent again with different arguments.
@@ -260,13 +257,6 @@ func (j *Jobs) get(owner, id string) (*job, bool) {
 		return nil, false
 	}
 	return jb, true
-}
-
-// Len is the number of jobs kept, running or finished.
-func (j *Jobs) Len() int {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return len(j.jobs)
 }
 
 // wait waits up to d (or ctx's end) for a job and returns its result, or nil while it runs.

@@ -75,26 +75,3 @@ func (d *Deps) ApplyPreset(name, transport, explicitOutput string) error {
 	d.AsyncAfter = p.AsyncAfter
 	return nil
 }
-
-// PresetTable renders the presets for the README.
-func PresetTable() string {
-	var b strings.Builder
-	b.WriteString("| `--client` | output (stdio) | output (HTTP) | preview | async after | why | basis |\n|---|---|---|---|---|---|---|\n")
-	for _, n := range PresetNames() {
-		p := Presets[n]
-		httpOut := p.HTTP
-		if httpOut == "" {
-			httpOut = p.Output
-		}
-		stdioOut := p.Output
-		if stdioOut == OutputURL {
-			stdioOut = OutputResource
-		}
-		async := "never"
-		if p.AsyncAfter > 0 {
-			async = p.AsyncAfter.String()
-		}
-		fmt.Fprintf(&b, "| `%s` | `%s` | `%s` | %d px, %d KiB | %s | %s | %s |\n", n, stdioOut, httpOut, p.Preview.MaxEdge, p.Preview.MaxBytes>>10, async, p.Why, p.Basis)
-	}
-	return b.String()
-}

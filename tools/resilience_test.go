@@ -14,18 +14,19 @@ import (
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini"
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/geminitest"
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/resilience"
+	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/resilience/resiliencetest"
 	"github.com/nanobanana-mcp/nanobanana-mcp/tools"
 )
 
 // resilientHarness: the whole retry layer, on a fake clock that the test moves.
-func resilientHarness(t *testing.T) (*harness, *resilience.FakeClock) {
+func resilientHarness(t *testing.T) (*harness, *resiliencetest.FakeClock) {
 	t.Helper()
 	sim, err := geminitest.New(geminitest.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = sim.Close() })
-	clock := resilience.NewFakeClock(time.Now())
+	clock := resiliencetest.NewFakeClock(time.Now())
 	gc, err := gemini.NewClient(context.Background(), gemini.Config{APIKey: "k", BaseURL: sim.URL(),
 		Resilience: gemini.Resilience{Fallbacks: gemini.DefaultFallbacks, Clock: clock,
 			Breaker: resilience.NewBreaker(resilience.BreakerConfig{Clock: clock})}})
@@ -37,7 +38,7 @@ func resilientHarness(t *testing.T) (*harness, *resilience.FakeClock) {
 
 // callDriven makes a tool call with a progress token while moving the fake clock to every
 // timer the server waits on; it returns the result and the progress messages.
-func callDriven(t *testing.T, h *harness, clock *resilience.FakeClock, name string, args map[string]any) (*mcp.CallToolResult, []string) {
+func callDriven(t *testing.T, h *harness, clock *resiliencetest.FakeClock, name string, args map[string]any) (*mcp.CallToolResult, []string) {
 	t.Helper()
 	var mu sync.Mutex
 	var msgs []string

@@ -18,6 +18,7 @@ import (
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini"
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/geminitest"
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/resilience"
+	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/resilience/resiliencetest"
 	"github.com/nanobanana-mcp/nanobanana-mcp/tools"
 )
 
@@ -140,7 +141,7 @@ func TestNAllFailingIsOneDiagnosedError(t *testing.T) {
 
 // n images at --rpm 2 pace instead of meeting Gemini's 429, with "k of n done" progress.
 func TestNPacesAtRPM2(t *testing.T) {
-	clock := resilience.NewFakeClock(time.Now())
+	clock := resiliencetest.NewFakeClock(time.Now())
 	const model = "gemini-nano-banana-2.1"
 	sim, err := geminitest.New(geminitest.Config{Clock: clock.Now, Quotas: map[string]geminitest.Quota{model: {RPM: 2}}})
 	if err != nil {
@@ -264,7 +265,7 @@ func jsonOf(v any) string {
 }
 
 // callParked is callDriven for n parallel generations (see driveParked).
-func callParked(t *testing.T, h *harness, clock *resilience.FakeClock, n int, name string, args map[string]any) (*mcp.CallToolResult, []string) {
+func callParked(t *testing.T, h *harness, clock *resiliencetest.FakeClock, n int, name string, args map[string]any) (*mcp.CallToolResult, []string) {
 	t.Helper()
 	var mu sync.Mutex
 	var msgs []string
@@ -294,7 +295,7 @@ func callParked(t *testing.T, h *harness, clock *resilience.FakeClock, n int, na
 // driveParked runs f while moving the clock, but only when each of the n generations f makes
 // that the simulator has not answered yet is parked on a timer: never under a request that is
 // on the wire (the simulator would count it late).
-func driveParked(sim *geminitest.Server, clock *resilience.FakeClock, n int, f func()) {
+func driveParked(sim *geminitest.Server, clock *resiliencetest.FakeClock, n int, f func()) {
 	done := make(chan struct{})
 	go func() { defer close(done); f() }()
 	for {
@@ -320,7 +321,7 @@ func driveParked(sim *geminitest.Server, clock *resilience.FakeClock, n int, f f
 // Twelve clients of one server fire at once with --rpm 6: six go at once and six a window later,
 // never more than six in a rolling minute at the simulator, and no 429.
 func TestTwelveCallsAtRPM6ShareTheWindow(t *testing.T) {
-	clock := resilience.NewFakeClock(time.Now())
+	clock := resiliencetest.NewFakeClock(time.Now())
 	const model = "gemini-nano-banana-2.1"
 	sim, err := geminitest.New(geminitest.Config{Clock: clock.Now, Quotas: map[string]geminitest.Quota{model: {RPM: 6}}})
 	if err != nil {

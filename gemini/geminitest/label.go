@@ -19,7 +19,13 @@ func (s *Server) label(prefix string, g *genRequest) string {
 		return ""
 	}
 	prompt := strings.Join(strings.Fields(g.lastPrompt), " ")
-	return fmt.Sprintf("%s%s\n%s | %s %s | turn %d", prefix, prompt, g.model.ID, g.size, g.ratio, g.turn)
+	label := fmt.Sprintf("%s%s\n%s | %s %s | turn %d", prefix, prompt, g.model.ID, g.size, g.ratio, g.turn)
+	if g.seed != nil {
+		// The seed is drawn too, so two seeds never give the same picture (the palette
+		// variants alone repeat every numVariants seeds).
+		label += fmt.Sprintf(" | seed %d", *g.seed)
+	}
+	return label
 }
 
 // drawLabel lays the label out in the lower part of a W×H picture: a band with

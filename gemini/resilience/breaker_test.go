@@ -5,10 +5,11 @@ import (
 	"time"
 
 	apierrors "github.com/nanobanana-mcp/nanobanana-mcp/errors"
+	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/resilience/resiliencetest"
 )
 
 func TestBreakerStateMachine(t *testing.T) {
-	clock := NewFakeClock(t0)
+	clock := resiliencetest.NewFakeClock(t0)
 	var changes []string
 	b := NewBreaker(BreakerConfig{Clock: clock, OnChange: func(m string, from, to BreakerState) {
 		changes = append(changes, string(from)+">"+string(to))
@@ -70,7 +71,7 @@ func TestBreakerStateMachine(t *testing.T) {
 }
 
 func TestBreakerOneProbe(t *testing.T) {
-	clock := NewFakeClock(t0)
+	clock := resiliencetest.NewFakeClock(t0)
 	b := NewBreaker(BreakerConfig{Clock: clock, Threshold: 1, Cooldown: time.Minute})
 	b.Record("m", apierrors.Overloaded)
 	clock.Advance(time.Minute)

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/genai"
 
 	apierrors "github.com/nanobanana-mcp/nanobanana-mcp/errors"
+	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/resilience/resiliencetest"
 )
 
 // t0 is a fixed start for tests that need no deadline.
@@ -18,15 +19,15 @@ var t0 = time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
 
 // newClock returns a fake clock reading the wall time, so that a real context deadline set
 // relative to it means the same instant (the test finishes long before it passes for real).
-func newClock() *FakeClock { return NewFakeClock(time.Now()) }
+func newClock() *resiliencetest.FakeClock { return resiliencetest.NewFakeClock(time.Now()) }
 
 // drive runs f on a goroutine and keeps advancing c to its next timer until f returns.
-func drive(t *testing.T, c *FakeClock, f func()) { driveQuiet(t, c, nil, f) }
+func drive(t *testing.T, c *resiliencetest.FakeClock, f func()) { driveQuiet(t, c, nil, f) }
 
 // driveQuiet is drive that advances only once parked() timers are pending, i.e. when every
 // goroutine of f that should be waiting is waiting: the clock never moves under a goroutine
 // that is still working.
-func driveQuiet(t *testing.T, c *FakeClock, parked func() int, f func()) {
+func driveQuiet(t *testing.T, c *resiliencetest.FakeClock, parked func() int, f func()) {
 	t.Helper()
 	done := make(chan struct{})
 	go func() { defer close(done); f() }()

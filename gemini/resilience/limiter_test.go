@@ -13,6 +13,7 @@ import (
 	"time"
 
 	apierrors "github.com/nanobanana-mcp/nanobanana-mcp/errors"
+	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/resilience/resiliencetest"
 )
 
 // maxInWindow is the most events in any half-open window [t, t+w).
@@ -32,7 +33,7 @@ func maxInWindow(at []time.Time, w time.Duration) int {
 
 func TestLimiterNeverExceedsRollingMinute(t *testing.T) {
 	for _, q := range []int{1, 10, 30, 60} {
-		clock := NewFakeClock(t0)
+		clock := resiliencetest.NewFakeClock(t0)
 		lim, _ := NewLimiter(LimiterConfig{Override: Limits{RPM: q}, Concurrency: -1, Clock: clock})
 		const n = 90
 		var mu sync.Mutex
@@ -143,7 +144,7 @@ func TestLimiterDailyResetPacificMidnight(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			clock := NewFakeClock(tc.spend)
+			clock := resiliencetest.NewFakeClock(tc.spend)
 			lim, _ := NewLimiter(LimiterConfig{Override: Limits{RPD: 2}, Clock: clock})
 			for i := 0; i < 2; i++ {
 				r, _, err := lim.Acquire(context.Background(), "m", 1)
@@ -171,7 +172,7 @@ func TestLimiterDailyResetPacificMidnight(t *testing.T) {
 
 func TestLimiterStateSurvivesRestart(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "state", "limits.json")
-	clock := NewFakeClock(t0)
+	clock := resiliencetest.NewFakeClock(t0)
 	cfg := LimiterConfig{Override: Limits{RPD: 3}, Clock: clock, StatePath: path}
 	lim, _ := NewLimiter(cfg)
 	for i := 0; i < 2; i++ {
@@ -202,7 +203,7 @@ func TestLimiterDamagedState(t *testing.T) {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	lim, err := NewLimiter(LimiterConfig{Override: Limits{RPD: 5}, Clock: NewFakeClock(t0), StatePath: path,
+	lim, err := NewLimiter(LimiterConfig{Override: Limits{RPD: 5}, Clock: resiliencetest.NewFakeClock(t0), StatePath: path,
 		Logger: slog.New(slog.NewTextHandler(&buf, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -219,7 +220,7 @@ func TestLimiterDamagedState(t *testing.T) {
 }
 
 func TestLimiterLearn(t *testing.T) {
-	clock := NewFakeClock(t0)
+	clock := resiliencetest.NewFakeClock(t0)
 	lim, _ := NewLimiter(LimiterConfig{Tier: "3", Clock: clock, Logger: slog.New(slog.DiscardHandler)})
 	m := "gemini-3-pro-image"
 	if got := lim.Limits(m); got != (Limits{RPM: 60, IPM: 60, RPD: 10000}) {
@@ -257,7 +258,7 @@ func TestLimiterLearn(t *testing.T) {
 }
 
 func TestLimiterConcurrency(t *testing.T) {
-	clock := NewFakeClock(t0)
+	clock := resiliencetest.NewFakeClock(t0)
 	lim, _ := NewLimiter(LimiterConfig{Concurrency: 2, Clock: clock})
 	r1, _, _ := lim.Acquire(context.Background(), "m", 1)
 	r2, _, _ := lim.Acquire(context.Background(), "m", 1)
@@ -317,7 +318,7 @@ func TestTierPresets(t *testing.T) {
 }
 
 func TestLimiterImagesPerMinuteBurst(t *testing.T) {
-	clock := NewFakeClock(t0)
+	clock := resiliencetest.NewFakeClock(t0)
 	lim, _ := NewLimiter(LimiterConfig{Override: Limits{RPM: 10, IPM: 4}, Concurrency: -1, Clock: clock})
 	// Four single-image calls (n = 4 variants) at an IPM of 4 go at once; a fifth waits a
 	// whole window, and says it waits for the image quota.
@@ -368,7 +369,7 @@ func TestWindowBooksTogetherAndGivesBack(t *testing.T) {
 // Two limiters on one Window (as two replicas would share a Redis log) keep the quota between
 // them: a burst of the limit in total, the rest a window later.
 func TestLimitersSharingAWindowShareTheQuota(t *testing.T) {
-	clock := NewFakeClock(t0)
+	clock := resiliencetest.NewFakeClock(t0)
 	w := NewMemoryWindow()
 	a, _ := NewLimiter(LimiterConfig{Override: Limits{RPM: 4}, Concurrency: -1, Clock: clock, Window: w})
 	b, _ := NewLimiter(LimiterConfig{Override: Limits{RPM: 4}, Concurrency: -1, Clock: clock, Window: w})

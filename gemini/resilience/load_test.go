@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/resilience/resiliencetest"
 )
 
 // upstreamQuota is a fake Gemini quota: at most q requests in any rolling minute, else a 429.
@@ -41,7 +43,7 @@ func (u *upstreamQuota) call(context.Context, string, int) error {
 // the quota achieved and the upstream 429s our own bursts caused.
 func TestLoadShareOfQuota(t *testing.T) {
 	for _, tc := range []struct{ q, clients int }{{10, 50}, {60, 200}} {
-		clock := NewFakeClock(t0)
+		clock := resiliencetest.NewFakeClock(t0)
 		lim, _ := NewLimiter(LimiterConfig{Override: Limits{RPM: tc.q, IPM: tc.q}, Concurrency: -1, Clock: clock})
 		ex := &Executor{Clock: clock, Limiter: lim}
 		up := &upstreamQuota{q: tc.q, clock: clock}

@@ -20,16 +20,6 @@ const (
 	Fallback               // move to the next model in the chain at once
 )
 
-func (a Action) String() string {
-	switch a {
-	case Retry:
-		return "retry"
-	case Fallback:
-		return "fallback"
-	}
-	return "stop"
-}
-
 // Decision is the policy's answer to one failure.
 type Decision struct {
 	Action Action
