@@ -61,7 +61,7 @@ func TestPreviewRefusesAbsurdDimensions(t *testing.T) {
 	}
 }
 
-// pngShrink gives exactly what decoding the whole PNG and box-filtering it gives, for the
+// shrinkBox gives exactly what decoding the whole PNG and box-filtering it gives, for the
 // kinds of PNG it handles (every row filter occurs in a noisy picture), and declines the rest.
 func TestPNGShrinkMatchesFullDecode(t *testing.T) {
 	for _, tc := range []struct {
@@ -83,9 +83,10 @@ func TestPNGShrinkMatchesFullDecode(t *testing.T) {
 			if err := png.Encode(&buf, src); err != nil {
 				t.Fatal(err)
 			}
-			got, ok, err := pngShrink(buf.Bytes(), tc.k)
-			if err != nil || !ok {
-				t.Fatalf("ok=%v err=%v", ok, err)
+			s := streamPNG(t, buf.Bytes())
+			got, err := s.shrinkBox(tc.k)
+			if err != nil {
+				t.Fatal(err)
 			}
 			full, err := png.Decode(bytes.NewReader(buf.Bytes()))
 			if err != nil {
@@ -105,7 +106,20 @@ func TestPNGShrinkMatchesFullDecode(t *testing.T) {
 	gray := image.NewGray(image.Rect(0, 0, 64, 64))
 	var buf bytes.Buffer
 	_ = png.Encode(&buf, gray)
-	if _, ok, _ := pngShrink(buf.Bytes(), 2); ok {
+	if _, ok, _ := openPNG(newChunkReader(nil, buf.Bytes())); ok {
 		t.Error("a greyscale PNG is for the standard decoder")
 	}
+}
+
+func streamPNG(t *testing.T, data []byte) *pngStream {
+	t.Helper()
+	s, ok, err := openPNG(newChunkReader(nil, data))
+	if err != nil || !ok {
+		t.Fatalf("ok=%v err=%v", ok, err)
+	}
+	t.Cleanup(s.close)
+	if err := s.start(); err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

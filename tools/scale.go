@@ -22,7 +22,7 @@ func scale(src image.Image, edge int) image.Image {
 	if k := min(w/tw, h/th); k >= 2 {
 		rgba = boxShrink(rgba, k)
 	}
-	dst := image.NewRGBA(image.Rect(0, 0, tw, th))
+	dst := newRGBA(tw, th)
 	draw.ApproxBiLinear.Scale(dst, dst.Bounds(), rgba, rgba.Bounds(), draw.Src, nil)
 	return dst
 }
