@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -224,11 +223,7 @@ func batchResult(bt *session.Batch, text string, d *Deps, output string) *mcp.Ca
 			if spent >= previewBudget {
 				continue
 			}
-			data, err := os.ReadFile(it.Path)
-			if err != nil {
-				continue
-			}
-			pv, err := makePreview(data, d.Preview)
+			pv, err := makePreviewFile(it.Path, d.Preview)
 			if err != nil || spent+len(pv.Data) > previewBudget {
 				continue
 			}

@@ -305,14 +305,15 @@ func (j *Jobs) persist(jb *job) error {
 
 // renderInline rebuilds the inline image of a stored result from the saved file.
 func (d *Deps) renderInline(ref *inlineRef) (mcp.Content, error) {
-	data, err := os.ReadFile(ref.Path)
-	if err != nil {
-		return nil, err
-	}
 	if ref.Full {
+		data, err := os.ReadFile(ref.Path)
+		if err != nil {
+			return nil, err
+		}
 		return mcp.NewImageContent(base64.StdEncoding.EncodeToString(data), ref.MIME), nil
 	}
-	pv, err := makePreview(data, d.Preview)
+	// Streamed from the file within the decode bound, as a fresh call's preview is.
+	pv, err := makePreviewFile(ref.Path, d.Preview)
 	if err != nil {
 		return nil, err
 	}

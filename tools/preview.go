@@ -56,20 +56,6 @@ const maxPreviewPixels = 64 << 20
 // CPU-bound, so more decodes than cores would not finish sooner anyway.
 var decodeSlots = make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))
 
-// makePreview decodes an image, scales it so its longest side fits MaxEdge, and encodes a
-// JPEG, stepping size and quality down until it fits MaxBytes.
-func makePreview(data []byte, o PreviewOptions) (*Preview, error) {
-	start := time.Now()
-	decodeSlots <- struct{}{}
-	src, err := previewSource(nil, data, o.MaxEdge)
-	<-decodeSlots
-	if err != nil {
-		return nil, err
-	}
-	defer recycleRGBA(src)
-	return encodePreview(src, o, start)
-}
-
 // makePreviewFile makes the preview of a saved image, opening it only once a decode slot is
 // free and streaming it: a call waiting for its preview holds no image bytes, and one making
 // it holds a 64 KB buffer instead of the whole file (20 MB at 4K).
