@@ -221,7 +221,7 @@ func (b *bench) peak4K(ctx context.Context) error {
 
 // edit4K: a conversation of three 4K turns, so the last edit replays two 4K images.
 func (b *bench) edit4K(ctx context.Context) error {
-	p, _, err := start(ctx, b.bin, b.sim, "--history-mb", "100")
+	p, _, err := start(ctx, b.bin, b.sim) // the default history budget, near Gemini's 100 MB limit
 	if err != nil {
 		return err
 	}
