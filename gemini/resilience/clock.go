@@ -40,8 +40,9 @@ type realTimer struct{ t *time.Timer }
 func (r realTimer) C() <-chan time.Time { return r.t.C }
 func (r realTimer) Stop() bool          { return r.t.Stop() }
 
-// ProgressInterval is how often a wait reports its remaining time: clients that keep a call
-// alive only while progress arrives (Cherry Studio, Claude Code) need one at least every 10 s.
+// ProgressInterval is how often a wait reports its remaining time. Clients that keep a call
+// alive only while progress arrives (Cherry Studio resets a 10 s timer) are covered by the
+// tools' heartbeat (--progress-every, 8 s by default), which runs during waits too.
 const ProgressInterval = 10 * time.Second
 
 // sleep waits d on clock, returning ctx.Err() at once if ctx ends first. When tick is not nil
