@@ -1,13 +1,16 @@
 package tools
 
 import (
-	"compress/flate"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"image"
 	"io"
 	"sync"
+
+	// The same DEFLATE as compress/flate with a faster decoder: inflate is most of a
+	// preview's CPU (≈80 % at 4K), and this cuts a 4K preview from 267 to 236 ms.
+	"github.com/klauspost/compress/flate"
 )
 
 // pngStream reads the rows of an 8-bit, non-interlaced RGB or RGBA PNG — what Gemini returns —
