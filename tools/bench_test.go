@@ -25,8 +25,9 @@ func BenchmarkGenerateImage(b *testing.B) {
 				}
 				defer sim.Close()
 				h := newHarnessWithSim(t, sim)
-				args := map[string]any{"prompt": "bench", "model": "nano-banana-pro", "image_size": size, "output": mode, "seed": 1} // one seed: the simulator draws once
-				h.call(t, "generate_image", args)                                                                                    // warm the simulator's PNG cache
+				// One seed, so the simulator draws its picture once (in the warm-up call below).
+				args := map[string]any{"prompt": "bench", "model": "nano-banana-pro", "image_size": size, "output": mode, "seed": 1}
+				h.call(t, "generate_image", args) // warm the simulator's PNG cache
 				b.ResetTimer()
 				for b.Loop() {
 					if res := h.call(t, "generate_image", args); res.IsError {
