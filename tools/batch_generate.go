@@ -84,7 +84,7 @@ func (d *Deps) batchGenerate(ctx context.Context, _ mcp.CallToolRequest, in Batc
 		return d.failure(ctx, tool, "", apierrors.Localf(apierrors.InvalidRequest,
 			"A batch needs 1 to %d requests, not %d; split larger work into several batches.", maxBatchRequests, n))
 	}
-	owner := batchOwner(ctx)
+	owner := ownerOf(ctx)
 	b := d.Batches
 	b.submit.Lock() // one submission at a time: the idempotency check and the record are one step
 	defer b.submit.Unlock()
@@ -201,7 +201,3 @@ func requestError(i int, err error) error {
 	out.Diagnosis.Summary = fmt.Sprintf("Request %d of the batch is invalid: %s", i, s)
 	return &out
 }
-
-// batchOwner is who a batch belongs to: the authenticated principal, as for conversations,
-// jobs and idempotency keys.
-func batchOwner(ctx context.Context) string { return ownerOf(ctx) }

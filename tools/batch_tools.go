@@ -72,7 +72,7 @@ func ListBatches(d *Deps) Tool {
 // owned returns the caller's batch, refreshed from Gemini unless it is finished.
 func (d *Deps) owned(ctx context.Context, id string) (*session.Batch, error) {
 	bt, err := d.Batches.store.GetBatch(id)
-	if err != nil || bt.Owner != batchOwner(ctx) {
+	if err != nil || bt.Owner != ownerOf(ctx) {
 		// Another owner's batch is reported exactly like a missing one.
 		return nil, apierrors.Localf(apierrors.InvalidRequest, "No batch has the id %q; list_batches shows your batches.", id)
 	}
@@ -144,7 +144,7 @@ func (d *Deps) listBatches(ctx context.Context, _ mcp.CallToolRequest, _ ListBat
 	if err != nil {
 		return d.failure(ctx, "list_batches", "", err)
 	}
-	owner := batchOwner(ctx)
+	owner := ownerOf(ctx)
 	out := BatchListOutput{Batches: []BatchOutput{}}
 	var lines []string
 	for _, bt := range list {

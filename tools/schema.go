@@ -92,26 +92,32 @@ func acceptDiagnosis(schema map[string]any) {
 // on a field added or left empty in a later version, and they were 940 bytes of tools/list.
 // Types, enums and the fields themselves stay.
 func loosen(v any) {
-	switch x := v.(type) {
-	case map[string]any:
+	eachSchema(v, func(x map[string]any) {
 		delete(x, "required")
 		if ap, ok := x["additionalProperties"].(bool); ok && !ap {
 			delete(x, "additionalProperties")
 		}
+	})
+}
+
+// eachSchema calls f on a schema and on each of its subschemas. The map under "properties"
+// is not a schema (its keys are field names), so f sees its values, not the map itself.
+func eachSchema(v any, f func(map[string]any)) {
+	switch x := v.(type) {
+	case map[string]any:
+		f(x)
 		for k, sub := range x {
-			if k == "properties" {
-				if props, ok := sub.(map[string]any); ok {
-					for _, p := range props {
-						loosen(p)
-					}
+			if props, ok := sub.(map[string]any); ok && k == "properties" {
+				for _, p := range props {
+					eachSchema(p, f)
 				}
 				continue
 			}
-			loosen(sub)
+			eachSchema(sub, f)
 		}
 	case []any:
 		for _, e := range x {
-			loosen(e)
+			eachSchema(e, f)
 		}
 	}
 }
@@ -125,27 +131,11 @@ const describesDiagnosis = "explain_error"
 // stripDescriptions removes the descriptions of a schema and its subschemas (not properties
 // that happen to be named "description").
 func stripDescriptions(v any) {
-	switch x := v.(type) {
-	case map[string]any:
+	eachSchema(v, func(x map[string]any) {
 		if _, ok := x["description"].(string); ok {
 			delete(x, "description")
 		}
-		for k, sub := range x {
-			if k == "properties" {
-				if props, ok := sub.(map[string]any); ok {
-					for _, p := range props {
-						stripDescriptions(p)
-					}
-				}
-				continue
-			}
-			stripDescriptions(sub)
-		}
-	case []any:
-		for _, e := range x {
-			stripDescriptions(e)
-		}
-	}
+	})
 }
 
 // diagnosisNote heads every output schema: a result is either the tool's output or a
