@@ -23,7 +23,7 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 	case "/_simulator/quota":
 		s.serveQuota(w, r)
 	case "/_simulator/stats":
-		writeJSON(w, http.StatusOK, Stats{Generate: s.stats.snapshot()})
+		writeJSON(w, http.StatusOK, s.stats.snapshot())
 	default:
 		writeStatus(w, rpcStatus{Code: 404, Status: "NOT_FOUND", Message: "Unknown simulator control; use advance, enqueue, quota or stats."})
 	}
@@ -81,42 +81,52 @@ func (e controlError) Error() string { return string(e) }
 const errControl = controlError("a POST with a model and no @probability is needed")
 
 // Stats is what GET /_simulator/stats answers: how many generateContent calls (unary and
-// streamed) were answered with each HTTP status, by model id; status "0" is a call that got
-// no answer (a hang the client gave up on, a reset).
+// streamed) were answered with each HTTP status, by model id (status "0" is a call that got no
+// answer: a hang the client gave up on, a reset), and how many are being answered now (a test
+// waits for a hung call to arrive before killing the server that made it).
 type Stats struct {
 	Generate map[string]map[string]int `json:"generate"`
+	InFlight int                       `json:"in_flight"`
 }
 
 // callStats counts every generateContent answer, even with recording off (RecordLimit < 0),
 // so a long run can still be checked for 429s.
 type callStats struct {
-	mu sync.Mutex
-	by map[string]map[string]int
+	mu       sync.Mutex
+	by       map[string]map[string]int
+	inFlight int
 }
 
-func (c *callStats) count(rt route, code int) {
+// begin counts a generateContent call in flight; the returned func counts its answer.
+func (c *callStats) begin(rt route) (answered func(code int)) {
 	if rt.action != "generateContent" && rt.action != "streamGenerateContent" {
-		return
+		return func(int) {}
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.by == nil {
-		c.by = map[string]map[string]int{}
+	c.inFlight++
+	c.mu.Unlock()
+	return func(code int) {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.inFlight--
+		if c.by == nil {
+			c.by = map[string]map[string]int{}
+		}
+		if c.by[rt.model] == nil {
+			c.by[rt.model] = map[string]int{}
+		}
+		c.by[rt.model][strconv.Itoa(code)]++
 	}
-	if c.by[rt.model] == nil {
-		c.by[rt.model] = map[string]int{}
-	}
-	c.by[rt.model][strconv.Itoa(code)]++
 }
 
-func (c *callStats) snapshot() map[string]map[string]int {
+func (c *callStats) snapshot() Stats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := make(map[string]map[string]int, len(c.by))
+	out := Stats{Generate: make(map[string]map[string]int, len(c.by)), InFlight: c.inFlight}
 	for m, codes := range c.by {
-		out[m] = make(map[string]int, len(codes))
+		out.Generate[m] = make(map[string]int, len(codes))
 		for k, v := range codes {
-			out[m][k] = v
+			out.Generate[m][k] = v
 		}
 	}
 	return out

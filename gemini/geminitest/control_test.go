@@ -52,20 +52,30 @@ func TestControlEndpoints(t *testing.T) {
 	if !errors.As(errs[3], &api) || api.Code != 429 {
 		t.Errorf("call 4 is over rpm=2: %v", errs[3])
 	}
-	_, body := control(t, srv, http.MethodGet, "_simulator/stats")
-	var st Stats
-	if err := json.Unmarshal([]byte(body), &st); err != nil {
-		t.Fatal(err)
-	}
-	if got := st.Generate[model]; got["200"] != 2 || got["429"] != 1 || got["503"] != 1 {
-		t.Errorf("stats %s, want 2×200, 1×429, 1×503", body)
+	if st := stats(t, srv); st.Generate[model]["200"] != 2 || st.Generate[model]["429"] != 1 || st.Generate[model]["503"] != 1 || st.InFlight != 0 {
+		t.Errorf("stats %+v, want 2×200, 1×429, 1×503 and none in flight", st)
 	}
 
 	control(t, srv, http.MethodPost, "_simulator/enqueue?fault="+model+":hang")
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	defer cancel()
-	if _, err := c.Models.GenerateContent(ctx, model, genai.Text("a pear"), nil); err == nil {
+	ctx, cancel := context.WithCancel(context.Background())
+	hung := make(chan error, 1)
+	go func() {
+		_, err := c.Models.GenerateContent(ctx, model, genai.Text("a pear"), nil)
+		hung <- err
+	}()
+	for deadline := time.Now().Add(5 * time.Second); stats(t, srv).InFlight != 1; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the hung call is not counted in flight")
+		}
+	}
+	cancel()
+	if err := <-hung; err == nil {
 		t.Error("a queued hang answered")
+	}
+	for deadline := time.Now().Add(5 * time.Second); stats(t, srv).Generate[model]["0"] != 1; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the abandoned call is not counted as unanswered: %+v", stats(t, srv))
+		}
 	}
 
 	for _, bad := range []string{"enqueue?fault=hang", "enqueue?fault=m:503@0.5", "enqueue?fault=m:teapot", "quota?rpm=1", "quota?model=m&rpm=-1", "nope"} {
@@ -74,4 +84,14 @@ func TestControlEndpoints(t *testing.T) {
 			t.Errorf("%s: %d %s, want a refusal saying how to call it", bad, code, body)
 		}
 	}
+}
+
+func stats(t *testing.T, srv *Server) Stats {
+	t.Helper()
+	_, body := control(t, srv, http.MethodGet, "_simulator/stats")
+	var st Stats
+	if err := json.Unmarshal([]byte(body), &st); err != nil {
+		t.Fatal(err)
+	}
+	return st
 }

@@ -421,7 +421,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	s.record(rec)
 	sw := &statusWriter{ResponseWriter: w}
-	defer func() { s.setStatus(rec, sw.code); s.stats.count(rt, sw.code) }()
+	answered := s.stats.begin(rt)
+	defer func() { s.setStatus(rec, sw.code); answered(sw.code) }()
 	s.log.Debug("simulator request", "method", r.Method, "path", r.URL.Path, "model", rt.model, "action", rt.action)
 
 	if !ok {
