@@ -355,7 +355,7 @@ func assertTurns(t *testing.T, c *client.Client, conv string, want int) {
 			Turns          int    `json:"turns"`
 		} `json:"conversations"`
 	}
-	raw, _ := json.Marshal(call(t, c, "list_conversations", map[string]any{"all": true}))
+	raw, _ := json.Marshal(call(t, c, "list_conversations", map[string]any{"all": true, "limit": 100}))
 	_ = json.Unmarshal(raw, &listed)
 	for _, cv := range listed.Conversations {
 		if cv.ConversationID == conv {
