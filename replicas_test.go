@@ -107,13 +107,26 @@ func TestReplicasShareOneRedis(t *testing.T) {
 		}
 	}
 
-	// Two principals stay apart on every replica: alice's ids answer bob as unknown ids do.
-	for range replicas {
-		sameAsUnknownID(t, bob, "edit_image", func(id string) map[string]any {
+	// Two principals stay apart on every replica: alice's ids answer bob as unknown ids do,
+	// while alice reads her image, made on one replica, as a resource on each.
+	for _, r := range replicas {
+		aliceAt := statelessClient(t, "http://"+r.addr, "alice-token-0123456789")
+		bobAt := statelessClient(t, "http://"+r.addr, "bob-token-0123456789")
+		sameAsUnknownID(t, bobAt, "edit_image", func(id string) map[string]any {
 			return map[string]any{"conversation_id": id, "prompt": "steal it"}
-		}, conv, "c_unknown00000000")
-		sameAsUnknownID(t, bob, "get_generation", func(id string) map[string]any { return map[string]any{"job_id": id} },
-			str(job, "job_id"), "j_unknown00000000")
+		}, conv, "c_bbbbbbbbbbbbbbbb")
+		sameAsUnknownID(t, bobAt, "get_generation", func(id string) map[string]any { return map[string]any{"job_id": id} },
+			str(job, "job_id"), "job_bbbbbbbbbbbbbbbb")
+		img := str(gen, "image_id")
+		_, errTheirs := readImage(aliceAt, img)
+		if errTheirs != nil {
+			t.Errorf("alice cannot read image://%s on replica %s: %v", img, r.addr, errTheirs)
+		}
+		_, errTheirs = readImage(bobAt, img)
+		_, errUnknown := readImage(bobAt, "img_bbbbbbbbbbbbbbbb")
+		if errTheirs == nil || errUnknown == nil || strings.ReplaceAll(errTheirs.Error(), img, "img_bbbbbbbbbbbbbbbb") != errUnknown.Error() {
+			t.Errorf("bob read alice's image://%s on replica %s: %v (an unknown image: %v)", img, r.addr, errTheirs, errUnknown)
+		}
 	}
 	if listed := call(t, bob, "list_conversations", map[string]any{"all": true}); strings.Contains(fmt.Sprint(listed), conv) {
 		t.Errorf("bob lists alice's conversation: %v", listed)
@@ -344,6 +357,14 @@ func sameAsUnknownID(t *testing.T, c *client.Client, name string, args func(id s
 	if !got.IsError || strings.ReplaceAll(resultText(got), theirs, unknown) != resultText(want) {
 		t.Errorf("%s with another principal's id answered\n  %q\nan unknown id answers\n  %q", name, resultText(got), resultText(want))
 	}
+}
+
+func readImage(c *client.Client, id string) (*mcp.ReadResourceResult, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var req mcp.ReadResourceRequest
+	req.Params.URI = "image://" + id
+	return c.ReadResource(ctx, req)
 }
 
 // assertTurns checks the conversation's recorded turns as its owner lists them.
