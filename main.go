@@ -177,7 +177,7 @@ func wire(ctx context.Context, cfg *Config, logger *slog.Logger) (_ *app, err er
 		Gemini:        client,
 		Images:        &session.Images{Dir: cfg.OutputDir, Shared: cfg.ShareImages},
 		Store:         store,
-		Budget:        session.Budget{MaxTurns: cfg.HistTurns, MaxBytes: int64(cfg.HistMB) << 20},
+		Budget:        cfg.Budget(),
 		AllowedRoots:  cfg.AllowedRoots,
 		Logger:        logger,
 		KeepDrafts:    cfg.KeepDrafts,
