@@ -80,7 +80,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.DurationVar(&c.URLTTL, "url-ttl", c.URLTTL, "how long signed image URLs work")
 	fs.StringVar(&c.URLSecret, "url-secret", "", "secret for signing image URLs, so links survive a restart (default: random per start)")
 	fs.BoolVar(&c.TrustForwardedHost, "trust-forwarded-host", false, "build image URLs from X-Forwarded-Host (only behind your own reverse proxy, which must set it)")
-	fs.StringVar(&c.Model, "model", "", "default model alias or id (default nano-banana-2.1); an id the registry lacks (gemini-…) runs with conservative options")
+	fs.StringVar(&c.Model, "model", "", "default model alias or id (default "+gemini.DefaultRegistry().Default()+"); an id the registry lacks (gemini-…) runs with conservative options")
 	fs.StringVar(&c.Models, "models-file", "", "a JSON model registry replacing the built-in one")
 	fs.BoolVar(&c.Simulate, "simulate", false, "answer from the built-in Gemini simulator: no key, no network")
 	fs.StringVar(&c.SimulateFaults, "simulate-faults", "", "simulator faults, e.g. 503@0.3,429@0.1 or gemini-3-pro-image:503x5")
