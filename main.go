@@ -79,11 +79,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if cfg.Transport == "stdio" {
 		return app.srv.ServeStdio(ctx, stdin, stdout)
 	}
-	http := cfg.HTTPOptions
-	http.Health = app.health
-	http.Images = tools.ImageHandler(app.deps)
-	http.Ready = func(addr string) { app.addr.Store(addr) }
-	return app.srv.ServeHTTP(ctx, http)
+	opts := cfg.HTTPOptions // the operator's choices, plus what only the wired server knows
+	opts.Health = app.health
+	opts.Images = tools.ImageHandler(app.deps)
+	opts.Ready = func(addr string) { app.addr.Store(addr) }
+	return app.srv.ServeHTTP(ctx, opts)
 }
 
 type app struct {
