@@ -44,7 +44,7 @@ type BreakerConfig struct {
 	// OnChange, when set, is told of every state change (for logs and metrics).
 	OnChange func(model string, from, to BreakerState)
 	// Shared, when set, tells the other replicas when a breaker opens here and opens it
-	// here when a peer's is open (NewRedisBreakerShare); nil keeps every breaker to itself.
+	// here when a peer's is open (RedisShared.Breakers); nil keeps every breaker to itself.
 	Shared BreakerShare
 }
 

@@ -32,7 +32,7 @@ type LimiterConfig struct {
 	// them in memory only.
 	StatePath string
 	// Daily counts the requests per day; nil means the file-backed counter at StatePath.
-	// NewRedisDailyCounter shares the count between replicas.
+	// RedisShared.Daily shares the count between replicas.
 	Daily DailyCounter
 	// Window is the log of sends the per-minute limits are kept in; nil means an in-memory
 	// one, shared by every caller of this Limiter.

@@ -3,6 +3,7 @@ package resilience
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -10,16 +11,39 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// RedisOptions configures the quota and breaker state that replicas share through Redis
-// (NewRedisWindow, NewRedisDailyCounter, NewRedisBreakerShare). Every timestamp written comes
-// from the caller's Clock, not Redis TIME, so the replicas' clocks must agree (NTP) and tests
-// drive a fake one.
+// RedisShared is the quota and breaker state that replicas share through one Redis: every
+// replica whose pieces use the same Redis and Prefix keeps within one quota together.
 //
-// When Redis does not answer, each piece falls back to this replica alone (fails open) and
-// logs one warning, then tries Redis again every RedisRetryEvery: a call is never stalled or
-// refused because the shared store is down. While it is down, N replicas may together send up
-// to N times the per-minute quota; Gemini's own 429 stays the authority and the executor
-// retries it. Bookings made alone are not copied to Redis when it answers again.
+//	shared := resilience.NewRedisShared(resilience.RedisOptions{Client: rdb, Logger: logger})
+//	limiter, err := resilience.NewLimiter(resilience.LimiterConfig{..., Window: shared.Window, Daily: shared.Daily})
+//	breaker := resilience.NewBreaker(resilience.BreakerConfig{..., Shared: shared.Breakers})
+//
+// Every timestamp written comes from the caller's Clock, not Redis TIME, so the replicas'
+// clocks must agree (NTP) and tests drive a fake one.
+//
+// When Redis does not answer, the pieces fall back to this replica alone (fail open), log one
+// warning, and try Redis again every RedisRetryEvery: a call is never stalled or refused
+// because the shared store is down. Meanwhile N replicas may together send up to N times the
+// per-minute quota; Gemini's own 429 stays the authority and the executor retries it.
+// Bookings made alone are not copied to Redis when it answers again.
+type RedisShared struct {
+	Window   Window       // for LimiterConfig.Window: RPM and IPM
+	Daily    DailyCounter // for LimiterConfig.Daily: RPD and UsedToday
+	Breakers BreakerShare // for BreakerConfig.Shared
+}
+
+// NewRedisShared returns the shared pieces on o.Client. They share one view of Redis's
+// health, so an outage costs one timeout per RedisRetryEvery, not one per piece.
+func NewRedisShared(o RedisOptions) RedisShared {
+	link := newRedisLink(o)
+	return RedisShared{
+		Window:   &redisWindow{link: link, alone: NewMemoryWindow()},
+		Daily:    &redisDays{link: link, alone: loadDays("", link.log)},
+		Breakers: &redisBreakers{link: link},
+	}
+}
+
+// RedisOptions configures RedisShared.
 type RedisOptions struct {
 	// Client is the Redis connection; required. A cluster needs Prefix to hold a hash tag
 	// ("{nanobanana}:") so that one booking's keys share a slot.
@@ -47,7 +71,6 @@ type redisLink struct {
 	prefix  string
 	timeout time.Duration
 	log     *slog.Logger
-	what    string // names the piece in logs: "the per-minute quota"
 
 	mu        sync.Mutex
 	down      bool
@@ -57,8 +80,8 @@ type redisLink struct {
 // errRedisSkipped says that Redis was not tried: it failed less than RedisRetryEvery ago.
 var errRedisSkipped = errors.New("redis was unreachable moments ago")
 
-func newRedisLink(o RedisOptions, what string) *redisLink {
-	l := &redisLink{client: o.Client, prefix: o.Prefix, timeout: o.Timeout, log: o.Logger, what: what}
+func newRedisLink(o RedisOptions) *redisLink {
+	l := &redisLink{client: o.Client, prefix: o.Prefix, timeout: o.Timeout, log: o.Logger}
 	if l.prefix == "" {
 		l.prefix = "nanobanana:"
 	}
@@ -71,24 +94,44 @@ func newRedisLink(o RedisOptions, what string) *redisLink {
 	return l
 }
 
-// do runs f with a bounded context, unless Redis failed moments ago. A failure (other than
-// redis.Nil, which is an answer) starts an outage: one warning, then RedisRetryEvery alone.
-// The first success after an outage logs that Redis is back.
-func (l *redisLink) do(now time.Time, f func(ctx context.Context) error) error {
+// roundTrip runs f with a bounded context, unless Redis failed moments ago. A failure (other
+// than redis.Nil, which is an answer) starts an outage: one warning, then RedisRetryEvery
+// alone. The first success after an outage logs that Redis is back.
+func roundTrip[T any](l *redisLink, now time.Time, f func(ctx context.Context) (T, error)) (T, error) {
+	var zero T
 	if l.client == nil {
-		return errRedisSkipped
+		return zero, errRedisSkipped
 	}
 	l.mu.Lock()
 	skip := l.down && now.Before(l.downUntil)
 	l.mu.Unlock()
 	if skip {
-		return errRedisSkipped
+		return zero, errRedisSkipped
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), l.timeout)
 	defer cancel()
-	err := f(ctx)
+	// go-redis ignores the context's deadline unless the client was built with
+	// ContextTimeoutEnabled; without it a Redis that accepts but never answers would hold the
+	// call for its read timeout times its retries. So the wait is bounded here, and f is left
+	// to finish on its own (a booking it still makes only keeps a slot taken for a span).
+	type result struct {
+		v   T
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		v, err := f(ctx)
+		done <- result{v, err}
+	}()
+	var r result
+	select {
+	case r = <-done:
+	case <-ctx.Done():
+		r.err = fmt.Errorf("redis did not answer within %v: %w", l.timeout, ctx.Err())
+	}
+	err := r.err
 	if errors.Is(err, redis.Nil) {
-		err = nil
+		err, r.v = nil, zero
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -96,13 +139,13 @@ func (l *redisLink) do(now time.Time, f func(ctx context.Context) error) error {
 	case err != nil:
 		if !l.down {
 			// go-redis errors name the address, never the password.
-			l.log.Warn("Redis is unreachable; "+l.what+" is kept by this replica alone until Redis answers again",
+			l.log.Warn("Redis is unreachable; this replica keeps its own rate limits and circuit breakers until Redis answers again",
 				"err", err, "retry_every", RedisRetryEvery)
 		}
 		l.down, l.downUntil = true, now.Add(RedisRetryEvery)
 	case l.down:
-		l.log.Info("Redis answers again; " + l.what + " is shared with the other replicas again")
+		l.log.Info("Redis answers again; rate limits and circuit breakers are shared with the other replicas again")
 		l.down = false
 	}
-	return err
+	return r.v, err
 }

@@ -29,13 +29,9 @@ end
 return 0
 `)
 
-// NewRedisBreakerShare returns a BreakerShare on Redis: one key per model holding when its
-// cool-down ends, expiring shortly after. While Redis is unreachable nothing is shared and
-// every breaker works on its own (see RedisOptions).
-func NewRedisBreakerShare(o RedisOptions) BreakerShare {
-	return &redisBreakers{link: newRedisLink(o, "circuit breaker state")}
-}
-
+// redisBreakers is the BreakerShare on Redis: one key per model holding when its cool-down
+// ends, expiring shortly after. While Redis is unreachable nothing is shared and every breaker
+// works on its own (see RedisShared).
 type redisBreakers struct{ link *redisLink }
 
 func (r *redisBreakers) key(model string) string { return r.link.prefix + "breaker/" + key(model) }
@@ -45,21 +41,18 @@ func (r *redisBreakers) Opened(model string, until, now time.Time) {
 	if ttl <= time.Second {
 		return
 	}
-	_ = r.link.do(now, func(ctx context.Context) error { // a failure is logged by do
+	_, _ = roundTrip(r.link, now, func(ctx context.Context) (any, error) { // a failure is logged there
 		err := openScript.Run(ctx, r.link.client, []string{r.key(model)}, until.UnixMilli(), ttl.Milliseconds()).Err()
 		if err != nil {
-			return fmt.Errorf("publishing the open breaker of %s: %w", model, err)
+			return nil, fmt.Errorf("publishing the open breaker of %s: %w", model, err)
 		}
-		return nil
+		return nil, nil
 	})
 }
 
 func (r *redisBreakers) OpenUntil(model string, now time.Time) time.Time {
-	var ms int64
-	err := r.link.do(now, func(ctx context.Context) error {
-		var err error
-		ms, err = r.link.client.Get(ctx, r.key(model)).Int64()
-		return err
+	ms, err := roundTrip(r.link, now, func(ctx context.Context) (int64, error) {
+		return r.link.client.Get(ctx, r.key(model)).Int64()
 	})
 	if err != nil || ms == 0 {
 		return time.Time{}

@@ -10,7 +10,7 @@ import (
 
 // DailyCounter counts each model's requests per Pacific day, for the RPD limit and
 // Limiter.UsedToday. The file-backed counter (LimiterConfig.StatePath) is the default;
-// NewRedisDailyCounter shares the count between replicas.
+// RedisShared.Daily shares the count between replicas.
 type DailyCounter interface {
 	// take counts one request, or returns errDaySpent when the day's limit (0: none) is reached.
 	take(model string, limit int, now time.Time) error
@@ -41,13 +41,9 @@ end
 return 0
 `)
 
-// NewRedisDailyCounter returns a DailyCounter that every replica using the same Redis and
-// Prefix shares: one key per model per Pacific day, expiring an hour after the day's reset.
-// While Redis is unreachable it counts in memory, for this replica alone (see RedisOptions).
-func NewRedisDailyCounter(o RedisOptions) DailyCounter {
-	return &redisDays{link: newRedisLink(o, "the daily request count"), alone: loadDays("", o.Logger)}
-}
-
+// redisDays is the DailyCounter that every replica using the same Redis and Prefix shares: one
+// key per model per Pacific day, expiring an hour after the day's reset. While Redis is
+// unreachable it counts in memory, for this replica alone (see RedisShared).
 type redisDays struct {
 	link  *redisLink
 	alone *dayCounter
@@ -60,14 +56,12 @@ func (d *redisDays) key(model string, now time.Time) string {
 func (d *redisDays) take(model string, limit int, now time.Time) error {
 	// An hour past the reset, so that a replica whose clock lags a little still finds it.
 	ttl := untilPacificMidnight(now) + time.Hour
-	var n int64
-	err := d.link.do(now, func(ctx context.Context) error {
-		var err error
-		n, err = takeScript.Run(ctx, d.link.client, []string{d.key(model, now)}, limit, ttl.Milliseconds()).Int64()
+	n, err := roundTrip(d.link, now, func(ctx context.Context) (int64, error) {
+		n, err := takeScript.Run(ctx, d.link.client, []string{d.key(model, now)}, limit, ttl.Milliseconds()).Int64()
 		if err != nil {
-			return fmt.Errorf("counting today's requests to %s: %w", model, err)
+			return 0, fmt.Errorf("counting today's requests to %s: %w", model, err)
 		}
-		return nil
+		return n, nil
 	})
 	switch {
 	case err != nil:
@@ -79,8 +73,8 @@ func (d *redisDays) take(model string, limit int, now time.Time) error {
 }
 
 func (d *redisDays) give(model string, now time.Time) {
-	err := d.link.do(now, func(ctx context.Context) error {
-		return giveScript.Run(ctx, d.link.client, []string{d.key(model, now)}).Err()
+	_, err := roundTrip(d.link, now, func(ctx context.Context) (any, error) {
+		return nil, giveScript.Run(ctx, d.link.client, []string{d.key(model, now)}).Err()
 	})
 	if err != nil {
 		d.alone.give(model, now)
@@ -88,11 +82,8 @@ func (d *redisDays) give(model string, now time.Time) {
 }
 
 func (d *redisDays) used(model string, now time.Time) int {
-	var n int
-	err := d.link.do(now, func(ctx context.Context) error {
-		var err error
-		n, err = d.link.client.Get(ctx, d.key(model, now)).Int()
-		return err
+	n, err := roundTrip(d.link, now, func(ctx context.Context) (int, error) {
+		return d.link.client.Get(ctx, d.key(model, now)).Int()
 	})
 	if err != nil {
 		return d.alone.used(model, now)

@@ -4,11 +4,14 @@ import (
 	"context"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	apierrors "github.com/nanobanana-mcp/nanobanana-mcp/errors"
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/resilience/resiliencetest"
@@ -24,7 +27,7 @@ func redisOpts(s *redisServer) RedisOptions {
 func TestRedisWindowBooksLikeMemory(t *testing.T) {
 	srv := startRedis(t)
 	mem := NewMemoryWindow()
-	replicas := []Window{NewRedisWindow(redisOpts(srv)), NewRedisWindow(redisOpts(srv)), NewRedisWindow(redisOpts(srv))}
+	replicas := []Window{NewRedisShared(redisOpts(srv)).Window, NewRedisShared(redisOpts(srv)).Window, NewRedisShared(redisOpts(srv)).Window}
 	rng := rand.New(rand.NewPCG(1, 2))
 	now := t0
 	type booking struct{ mem, red func() }
@@ -62,8 +65,9 @@ func TestRedisWindowThreeReplicas(t *testing.T) {
 	clock := resiliencetest.NewFakeClock(t0)
 	var lims []*Limiter
 	for range 3 {
+		shared := NewRedisShared(redisOpts(srv)) // one replica
 		lim, err := NewLimiter(LimiterConfig{Override: Limits{RPM: q}, Concurrency: -1, Clock: clock,
-			Window: NewRedisWindow(redisOpts(srv)), Daily: NewRedisDailyCounter(redisOpts(srv))})
+			Window: shared.Window, Daily: shared.Daily})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -141,7 +145,7 @@ func TestRedisWindowThreeReplicas(t *testing.T) {
 // back to the callers on the others.
 func TestRedisWindowCancelReturnsSlot(t *testing.T) {
 	srv := startRedis(t)
-	a, b := NewRedisWindow(redisOpts(srv)), NewRedisWindow(redisOpts(srv))
+	a, b := NewRedisShared(redisOpts(srv)).Window, NewRedisShared(redisOpts(srv)).Window
 	rpm := []Want{{Key: "rpm/m", Limit: 2, N: 1}}
 	if at, _ := a.Book(t0, Span, rpm); !at.Equal(t0) {
 		t.Fatalf("first booking at +%v", at.Sub(t0))
@@ -171,7 +175,7 @@ func TestRedisDailyCountAddsUp(t *testing.T) {
 	srv := startRedis(t)
 	clock := resiliencetest.NewFakeClock(t0)
 	newLim := func() *Limiter {
-		lim, err := NewLimiter(LimiterConfig{Override: Limits{RPD: 3}, Clock: clock, Daily: NewRedisDailyCounter(redisOpts(srv))})
+		lim, err := NewLimiter(LimiterConfig{Override: Limits{RPD: 3}, Clock: clock, Daily: NewRedisShared(redisOpts(srv)).Daily})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -193,7 +197,7 @@ func TestRedisDailyCountAddsUp(t *testing.T) {
 		t.Fatalf("the fourth request of an RPD of 3 over two replicas: %v", err)
 	}
 	// A request counted but never sent is given back for every replica.
-	days := NewRedisDailyCounter(redisOpts(srv))
+	days := NewRedisShared(redisOpts(srv)).Daily
 	days.give("m", clock.Now())
 	if a.UsedToday("m") != 2 {
 		t.Errorf("after a give: %d, want 2", a.UsedToday("m"))
@@ -219,7 +223,7 @@ func TestRedisBreakerSeenByPeers(t *testing.T) {
 	var mu sync.Mutex
 	var changes []string
 	newBreaker := func(name string) *Breaker {
-		return NewBreaker(BreakerConfig{Clock: clock, Shared: NewRedisBreakerShare(redisOpts(srv)),
+		return NewBreaker(BreakerConfig{Clock: clock, Shared: NewRedisShared(redisOpts(srv)).Breakers,
 			OnChange: func(_ string, from, to BreakerState) {
 				mu.Lock()
 				changes = append(changes, name+":"+string(from)+">"+string(to))
@@ -266,10 +270,10 @@ func TestRedisOutageFailsOpen(t *testing.T) {
 	srv := startRedis(t)
 	clock := resiliencetest.NewFakeClock(t0)
 	var logs logBuffer
-	opts := RedisOptions{Client: srv.client(), Logger: logs.logger()}
+	shared := NewRedisShared(RedisOptions{Client: srv.client(), Logger: logs.logger()})
 	lim, _ := NewLimiter(LimiterConfig{Override: Limits{RPM: 2, RPD: 100}, Clock: clock,
-		Window: NewRedisWindow(opts), Daily: NewRedisDailyCounter(opts)})
-	br := NewBreaker(BreakerConfig{Clock: clock, Shared: NewRedisBreakerShare(opts)})
+		Window: shared.Window, Daily: shared.Daily})
+	br := NewBreaker(BreakerConfig{Clock: clock, Shared: shared.Breakers})
 	acquire := func() time.Duration {
 		t.Helper()
 		ctx, cancel := context.WithDeadline(context.Background(), clock.Now().Add(time.Second))
@@ -293,8 +297,8 @@ func TestRedisOutageFailsOpen(t *testing.T) {
 	if ok, _ := br.Allow("m"); !ok {
 		t.Error("with Redis down, a closed breaker refused")
 	}
-	if n := strings.Count(logs.String(), "Redis is unreachable"); n != 3 {
-		t.Errorf("%d outage warnings (want one per piece: window, daily, breaker):\n%s", n, logs.String())
+	if n := strings.Count(logs.String(), "Redis is unreachable; this replica keeps its own rate limits and circuit breakers"); n != 1 {
+		t.Errorf("%d outage warnings, want one:\n%s", n, logs.String())
 	}
 	if strings.Contains(logs.String(), "level=ERROR") {
 		t.Errorf("an outage is not an error here:\n%s", logs.String())
@@ -302,14 +306,65 @@ func TestRedisOutageFailsOpen(t *testing.T) {
 	srv.start()
 	clock.Advance(RedisRetryEvery)
 	acquire()
-	if !strings.Contains(logs.String(), "Redis answers again; the per-minute quota is shared") {
+	if !strings.Contains(logs.String(), "Redis answers again; rate limits and circuit breakers are shared") {
 		t.Errorf("no recovery notice:\n%s", logs.String())
 	}
 	// Shared again: what this replica books now, another replica sees.
-	other := NewRedisWindow(redisOpts(srv))
+	other := NewRedisShared(redisOpts(srv)).Window
 	at, _ := other.Book(clock.Now(), Span, []Want{{Key: "rpm/m", Limit: 1, N: 1}})
 	if !at.After(clock.Now()) {
 		t.Error("after the outage a second replica does not see the first one's booking")
+	}
+}
+
+// TestRedisSilentFailsOpen: a Redis that accepts connections but never answers (a hung server,
+// a black-holed network) holds a call no longer than RedisOptions.Timeout, even though
+// go-redis by default ignores context deadlines; the next calls do not wait at all.
+func TestRedisSilentFailsOpen(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c) // read nothing, answer nothing
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	client := redis.NewClient(&redis.Options{Addr: ln.Addr().String()})
+	t.Cleanup(func() { client.Close() })
+	var logs logBuffer
+	shared := NewRedisShared(RedisOptions{Client: client, Timeout: 200 * time.Millisecond, Logger: logs.logger()})
+	clock := resiliencetest.NewFakeClock(t0)
+	lim, _ := NewLimiter(LimiterConfig{Override: Limits{RPM: 5, RPD: 10}, Clock: clock, Window: shared.Window, Daily: shared.Daily})
+	start := time.Now()
+	for range 5 {
+		release, waited, err := lim.Acquire(context.Background(), "m", 1)
+		if err != nil || waited != 0 {
+			t.Fatalf("with Redis silent: waited %v, %v", waited, err)
+		}
+		release()
+	}
+	if real := time.Since(start); real > 2*time.Second {
+		t.Errorf("five calls with a silent Redis took %v of real time, want about one 200 ms timeout", real)
+	}
+	if !strings.Contains(logs.String(), "redis did not answer within 200ms") {
+		t.Errorf("the warning does not say Redis did not answer:\n%s", logs.String())
 	}
 }
 
@@ -317,7 +372,7 @@ func TestRedisOutageFailsOpen(t *testing.T) {
 // (one round trip and the script), with logs of about a minute's sends.
 func BenchmarkRedisBook(b *testing.B) {
 	srv := startRedis(b)
-	w := NewRedisWindow(redisOpts(srv))
+	w := NewRedisShared(redisOpts(srv)).Window
 	wants := []Want{{Key: "rpm/m", Limit: 100, N: 1}, {Key: "ipm/m", Limit: 100, N: 1}}
 	now := t0
 	b.ResetTimer()

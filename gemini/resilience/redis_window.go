@@ -49,13 +49,9 @@ end
 return at
 `)
 
-// NewRedisWindow returns a Window that every replica using the same Redis and Prefix shares:
+// redisWindow is the Window that every replica using the same Redis and Prefix shares:
 // together they never send more than a limit in any Span, and a burst up to the limit goes at
-// once. It falls back to an in-process window while Redis is unreachable (see RedisOptions).
-func NewRedisWindow(o RedisOptions) Window {
-	return &redisWindow{link: newRedisLink(o, "the per-minute quota"), alone: NewMemoryWindow()}
-}
-
+// once. It falls back to an in-process window while Redis is unreachable (see RedisShared).
 type redisWindow struct {
 	link  *redisLink
 	alone Window // while Redis is unreachable
@@ -68,14 +64,12 @@ func (w *redisWindow) Book(now time.Time, span time.Duration, wants []Want) (tim
 		keys[i] = w.link.prefix + "quota:" + x.Key
 		args = append(args, x.Limit, clampN(x))
 	}
-	var atUS int64
-	err := w.link.do(now, func(ctx context.Context) error {
-		var err error
-		atUS, err = bookScript.Run(ctx, w.link.client, keys, args...).Int64()
+	atUS, err := roundTrip(w.link, now, func(ctx context.Context) (int64, error) {
+		at, err := bookScript.Run(ctx, w.link.client, keys, args...).Int64()
 		if err != nil {
-			return fmt.Errorf("booking %s: %w", wants[0].Key, err)
+			return 0, fmt.Errorf("booking %s: %w", wants[0].Key, err)
 		}
-		return nil
+		return at, nil
 	})
 	if err != nil {
 		return w.alone.Book(now, span, wants)
@@ -89,8 +83,8 @@ func (w *redisWindow) Book(now time.Time, span time.Duration, wants []Want) (tim
 	return at, func() {
 		once.Do(func() {
 			// A failed removal only keeps the slot taken until it leaves the span.
-			_ = w.link.do(now, func(ctx context.Context) error {
-				_, err := w.link.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+			_, _ = roundTrip(w.link, now, func(ctx context.Context) ([]redis.Cmder, error) {
+				return w.link.client.Pipelined(ctx, func(p redis.Pipeliner) error {
 					for _, x := range wants {
 						members := make([]any, clampN(x))
 						for j := range members {
@@ -100,7 +94,6 @@ func (w *redisWindow) Book(now time.Time, span time.Duration, wants []Want) (tim
 					}
 					return nil
 				})
-				return err
 			})
 		})
 	}
