@@ -57,15 +57,15 @@ type RedisOptions struct {
 }
 
 // DefaultRedisTimeout bounds one round trip to Redis. The scripts are a few dozen operations
-// on keys of at most a few hundred members, well under a millisecond; a slower answer means
+// on sets of at most a minute's sends, well under a millisecond; a slower answer means
 // Redis is in trouble, and waiting longer would only delay the call it guards.
 const DefaultRedisTimeout = 500 * time.Millisecond
 
-// RedisRetryEvery is how long a piece that found Redis unreachable works alone before it
-// tries Redis again, so that an outage costs one timeout per interval, not one per call.
+// RedisRetryEvery is how long the shared pieces work alone after Redis failed to answer before
+// they try it again, so that an outage costs one timeout per interval, not one per call.
 const RedisRetryEvery = 5 * time.Second
 
-// redisLink is one piece's view of Redis: its keys, and whether Redis answered lately.
+// redisLink is the shared pieces' view of Redis: its keys, and whether Redis answered lately.
 type redisLink struct {
 	client  redis.UniversalClient
 	prefix  string
