@@ -141,6 +141,57 @@ func TestRedisWindowThreeReplicas(t *testing.T) {
 	}
 }
 
+// TestRedisReplicasZero429s: three replicas with 40 busy clients each, sharing one RPM and
+// IPM through Redis for five simulated minutes against an upstream that allows Q requests in
+// any rolling minute: no self-caused 429, and nearly all of the quota used.
+func TestRedisReplicasZero429s(t *testing.T) {
+	srv := startRedis(t)
+	const q, clients, minutes = 20, 120, 5
+	clock := resiliencetest.NewFakeClock(t0)
+	var lims []*Limiter
+	for range 3 {
+		shared := NewRedisShared(redisOpts(srv))
+		lim, _ := NewLimiter(LimiterConfig{Override: Limits{RPM: q, IPM: q}, Concurrency: -1, Clock: clock,
+			Window: shared.Window, Daily: shared.Daily})
+		lims = append(lims, lim)
+	}
+	up := &upstreamQuota{q: q, clock: clock}
+	end := t0.Add(minutes * time.Minute)
+	var live atomic.Int64
+	live.Store(clients)
+	driveQuiet(t, clock, func() int { return int(live.Load()) }, func() {
+		var wg sync.WaitGroup
+		for i := range clients {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer live.Add(-1)
+				for clock.Now().Before(end) {
+					release, _, err := lims[i%3].Acquire(context.Background(), "m", 1)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					_ = up.call(context.Background(), "m", 1) // a 429 is counted in up.rejected
+					release()
+				}
+			}()
+		}
+		wg.Wait()
+	})
+	inTime := 0
+	for _, s := range up.sent {
+		if s.Before(end) {
+			inTime++
+		}
+	}
+	share := float64(inTime) / float64(q*minutes)
+	t.Logf("3 replicas, Q=%d/min, %d clients, %d simulated min: %.1f%% of the quota, %d upstream 429s", q, clients, minutes, 100*share, up.rejected)
+	if up.rejected != 0 || share < 0.95 {
+		t.Errorf("%d upstream 429s, %.1f%% of the quota used", up.rejected, 100*share)
+	}
+}
+
 // TestRedisWindowCancelReturnsSlot: a caller on one replica that stops waiting gives its slot
 // back to the callers on the others.
 func TestRedisWindowCancelReturnsSlot(t *testing.T) {
