@@ -345,6 +345,15 @@ func TestRedisOutageFailsOpen(t *testing.T) {
 	if w := acquire(); w != 0 {
 		t.Errorf("with Redis down, the second request of an RPM of 2 waited %v", w)
 	}
+	// Alone, the replica still keeps the limit of 2: its second request alone goes, its third
+	// must wait a minute.
+	acquire()
+	ctx, cancel := context.WithDeadline(context.Background(), clock.Now().Add(time.Second))
+	defer cancel()
+	_, _, err := lim.Acquire(ctx, "m", 1)
+	if ae, ok := apierrors.As(err); !ok || ae.Diagnosis.Category != apierrors.RateLimited {
+		t.Errorf("with Redis down, the third request alone within a minute: %v, want rate_limited", err)
+	}
 	if ok, _ := br.Allow("m"); !ok {
 		t.Error("with Redis down, a closed breaker refused")
 	}
