@@ -108,8 +108,8 @@ func (d *Deps) batchGenerate(ctx context.Context, _ mcp.CallToolRequest, in Batc
 			return d.failure(ctx, tool, r.Model, apierrors.Localf(apierrors.InvalidRequest,
 				"Request %d of the batch is invalid: seed %d is out of range; use a 32-bit integer.", i, *r.Seed))
 		}
-		reqs[i] = gemini.Request{Model: r.Model, Prompt: r.Prompt, AspectRatio: r.AspectRatio, ImageSize: r.ImageSize,
-			References: refs, ThinkingLevel: r.ThinkingLevel}
+		reqs[i] = gemini.Request{Prompt: r.Prompt, References: refs, Options: gemini.Options{Model: r.Model,
+			AspectRatio: r.AspectRatio, ImageSize: r.ImageSize, ThinkingLevel: r.ThinkingLevel}}
 	}
 	plans, err := b.api.ValidateBatch(reqs)
 	if err != nil {
