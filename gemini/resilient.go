@@ -89,17 +89,12 @@ func (c *Client) generate(ctx context.Context, plan *Plan) (*Result, error) {
 		},
 	}
 	start := c.now()
-	var result *Result
-	out, err := c.exec.Do(ctx, rp, func(ctx context.Context, model string, _ int) error {
-		p := plans[model]
+	result, out, err := resilience.Do(ctx, c.exec, rp, func(ctx context.Context, m resilience.Candidate) (*Result, error) {
+		p := plans[m.ID]
 		if p == nil {
-			return fmt.Errorf("no plan for %s", model) // cannot happen: the chain comes from plans
+			return nil, fmt.Errorf("no plan for %s", m.ID) // cannot happen: the chain comes from plans
 		}
-		res, err := c.send(ctx, p)
-		if err == nil {
-			result = res
-		}
-		return err
+		return c.send(ctx, p)
 	})
 	rec := CallRecord{At: start, Owner: usageOwner(ctx), Model: out.Model, FallbackFrom: out.FallbackFrom, Attempts: out.Attempts,
 		Waited: out.Waited, Latency: c.now().Sub(start), Tries: out.Tries}
