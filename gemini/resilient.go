@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	apierrors "github.com/nanobanana-mcp/nanobanana-mcp/errors"
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/resilience"
 )
 
@@ -99,7 +98,9 @@ func (c *Client) generate(ctx context.Context, plan *Plan) (*Result, error) {
 	rec := CallRecord{At: start, Owner: usageOwner(ctx), Model: out.Model, FallbackFrom: out.FallbackFrom, Attempts: out.Attempts,
 		Waited: out.Waited, Latency: c.now().Sub(start), Tries: out.Tries}
 	if err != nil {
-		rec.Category = apierrors.Classify(err, apierrors.ForModel(out.Model)).Category
+		if out.Diagnosis != nil {
+			rec.Category = out.Diagnosis.Category // classified once, where the executor met it
+		}
 		c.usage.Record(rec)
 		if pinned && !c.usable(plan.UpstreamID) {
 			return nil, conversationGone(plan.UpstreamID, succ)

@@ -91,8 +91,11 @@ type Executor struct {
 	Breaker     *Breaker // nil: no breaker
 	Clock       Clock    // nil: RealClock
 	MaxAttempts int      // 0: DefaultMaxAttempts
-	// Classify explains a failure; nil means apierrors.Classify for the model.
-	Classify func(err error, model string) apierrors.Diagnosis
+	// ClassifyWith are the options a failed attempt is classified with, after the model's
+	// (gemini adds the registry's replacements); nil means the Clock's time. Each failure is
+	// classified once, here, where it becomes known: the Diagnosis travels up in the returned
+	// *apierrors.Error and in Outcome.Diagnosis.
+	ClassifyWith []apierrors.Option
 }
 
 // Do calls until one call succeeds, the policy stops, the attempts run out or the next wait
@@ -318,8 +321,8 @@ func (r *run) triesOf(m Candidate) *modelTries {
 }
 
 func (r *run) classify(err error, model string) apierrors.Diagnosis {
-	if r.e.Classify != nil {
-		return r.e.Classify(err, model)
+	if r.e.ClassifyWith != nil {
+		return apierrors.Classify(err, append([]apierrors.Option{apierrors.ForModel(model)}, r.e.ClassifyWith...)...)
 	}
 	return apierrors.Classify(err, apierrors.ForModel(model), apierrors.WithClock(r.clock.Now))
 }
