@@ -28,21 +28,6 @@ type Resilience struct {
 // new keys (Nano Banana 2 is deprecated, Nano Banana restricted to earlier users).
 var DefaultFallbacks = []string{"nano-banana-pro", "nano-banana-2.1", "nano-banana-2-lite"}
 
-type progressKey struct{}
-
-// WithProgress returns a context whose generations report what they are doing ("waiting
-// 37 s for the per-minute quota of gemini-3-pro-image, attempt 2 of 4") to report.
-func WithProgress(ctx context.Context, report func(message string)) context.Context {
-	return context.WithValue(ctx, progressKey{}, report)
-}
-
-func progressOf(ctx context.Context) func(string) {
-	if f, ok := ctx.Value(progressKey{}).(func(string)); ok {
-		return f
-	}
-	return func(string) {}
-}
-
 // generate runs a validated plan through the executor: breaker, limiter, call, classify,
 // retry or fall back. A conversation (history, or a pinned upstream id) never falls back.
 func (c *Client) generate(ctx context.Context, plan *Plan) (*Result, error) {
@@ -72,7 +57,10 @@ func (c *Client) generate(ctx context.Context, plan *Plan) (*Result, error) {
 			fallbacks = append(fallbacks, resilience.Candidate{ID: fp.UpstreamID, Family: fp.Model.Family})
 		}
 	}
-	report := progressOf(ctx)
+	report := plan.Progress
+	if report == nil {
+		report = func(string) {}
+	}
 	rp := resilience.Plan{
 		Model:           resilience.Candidate{ID: plan.UpstreamID, Family: plan.Model.Family},
 		Fallbacks:       fallbacks,

@@ -141,12 +141,9 @@ func TestProgressMessagesDuringWaits(t *testing.T) {
 	c, sim, clock := resilientClient(t)
 	sim.Enqueue("", geminitest.RateLimited(37*time.Second))
 	var msgs []string
-	ctx := WithProgress(context.Background(), func(m string) { msgs = append(msgs, m) })
+	req := Request{Prompt: "p", Options: Options{Model: "nano-banana-pro"}, Progress: func(m string) { msgs = append(msgs, m) }}
 	done := make(chan error)
-	go func() {
-		_, err := c.Generate(ctx, Request{Prompt: "p", Options: Options{Model: "nano-banana-pro"}})
-		done <- err
-	}()
+	go func() { _, err := c.Generate(context.Background(), req); done <- err }()
 	for finished := false; !finished; {
 		select {
 		case err := <-done:
