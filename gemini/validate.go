@@ -40,7 +40,7 @@ type Request struct {
 	History    []*genai.Content // earlier turns, replayed byte for byte
 	KeepDrafts bool             // keep thought images in the Result
 	// Progress, when set, hears what the call is doing ("waiting 37 s for the per-minute
-	// quota of gemini-3-pro-image, attempt 2 of 4"); it is called on the calling goroutine.
+	// quota of gemini-3-pro-image, attempt 2 of 4"); it must not block long.
 	Progress func(message string)
 }
 

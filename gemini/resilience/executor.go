@@ -91,10 +91,10 @@ type Executor struct {
 	Breaker     *Breaker // nil: no breaker
 	Clock       Clock    // nil: RealClock
 	MaxAttempts int      // 0: DefaultMaxAttempts
-	// ClassifyWith are the options a failed attempt is classified with, after the model's
-	// (gemini adds the registry's replacements); nil means the Clock's time. Each failure is
-	// classified once, here, where it becomes known: the Diagnosis travels up in the returned
-	// *apierrors.Error and in Outcome.Diagnosis.
+	// ClassifyWith are the options a failed attempt is classified with besides its model
+	// (gemini adds the registry's replacements); nil: the Clock, for daily-quota resets. Each
+	// failure is classified once, here, where it becomes known: the Diagnosis travels up in
+	// the returned *apierrors.Error and in Outcome.Diagnosis.
 	ClassifyWith []apierrors.Option
 }
 
