@@ -13,9 +13,10 @@ import (
 
 var ctx = context.Background()
 
-func TestTenTurnRoundTrip(t *testing.T) {
-	dir := t.TempDir()
-	s := openStore(t, dir, newClock())
+func TestTenTurnRoundTrip(t *testing.T) { forEachStore(t, testTenTurnRoundTrip) }
+
+func testTenTurnRoundTrip(t *testing.T, open func(*fakeClock) Store) {
+	s := open(newClock())
 	c, err := s.Create(ctx, Conversation{Model: "gemini-3-pro-image-preview", Owner: "mcp-1", ImageSize: "2K"})
 	if err != nil {
 		t.Fatal(err)
@@ -56,24 +57,22 @@ func TestTenTurnRoundTrip(t *testing.T) {
 	}
 
 	// No image bytes in the record; each image stored once although later turns resend it.
-	record, err := os.ReadFile(s.conversationPath(c.ID))
-	if err != nil {
-		t.Fatal(err)
-	}
+	record := storedRecord(t, s, c.ID)
 	final := sent[1].Parts[3].InlineData.Data
 	if bytes.Contains(record, []byte(base64.StdEncoding.EncodeToString(final)[:64])) {
 		t.Fatal("the conversation record contains image bytes")
 	}
-	if n := countFiles(t, filepath.Join(dir, blobsDir)); n != 20 {
+	if n := blobCount(t, s); n != 20 {
 		t.Fatalf("%d blobs, want 20 (10 final + 10 thought images)", n)
 	}
 	t.Logf("record %d bytes for 10 turns; history %d bytes on the wire", len(record), meta.HistoryBytes())
 }
 
-func TestRestartInTheMiddle(t *testing.T) {
-	dir := t.TempDir()
+func TestRestartInTheMiddle(t *testing.T) { forEachStore(t, testRestartInTheMiddle) }
+
+func testRestartInTheMiddle(t *testing.T, open func(*fakeClock) Store) {
 	clock := newClock()
-	s := openStore(t, dir, clock)
+	s := open(clock)
 	c, err := s.Create(ctx, Conversation{Model: "m", Owner: "client-a", Session: "s1"})
 	if err != nil {
 		t.Fatal(err)
@@ -84,7 +83,7 @@ func TestRestartInTheMiddle(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	s = openStore(t, dir, clock)
+	s = open(clock)
 	// Appends may land while the index is still loading; the index ends up current.
 	sent = append(sent, appendTurns(t, s, c.ID, f, 5, 5)...)
 	list, err := s.List(ctx, Query{Owner: "client-a", AllSessions: true})
@@ -102,8 +101,10 @@ func TestRestartInTheMiddle(t *testing.T) {
 	sameHistory(t, got, sent)
 }
 
-func TestBranch(t *testing.T) {
-	s := openStore(t, t.TempDir(), newClock())
+func TestBranch(t *testing.T) { forEachStore(t, testBranch) }
+
+func testBranch(t *testing.T, open func(*fakeClock) Store) {
+	s := open(newClock())
 	c, _ := s.Create(ctx, Conversation{Model: "m", Owner: "o", AspectRatio: "1:1"})
 	f := newFixture(3, 512)
 	sent := appendTurns(t, s, c.ID, f, 0, 5)
@@ -147,8 +148,10 @@ func TestBranch(t *testing.T) {
 	}
 }
 
-func TestBadIDs(t *testing.T) {
-	s := openStore(t, t.TempDir(), newClock())
+func TestBadIDs(t *testing.T) { forEachStore(t, testBadIDs) }
+
+func testBadIDs(t *testing.T, open func(*fakeClock) Store) {
+	s := open(newClock())
 	for _, id := range []string{"", "../../etc/passwd", "c_abc", NewID("img"), NewID("c")} {
 		if _, err := s.Get(ctx, id); !errors.Is(err, ErrNotFound) {
 			t.Errorf("Get(%q) = %v", id, err)
@@ -171,8 +174,10 @@ func TestBadIDs(t *testing.T) {
 	}
 }
 
-func TestList(t *testing.T) {
-	s := openStore(t, t.TempDir(), newClock())
+func TestList(t *testing.T) { forEachStore(t, testList) }
+
+func testList(t *testing.T, open func(*fakeClock) Store) {
+	s := open(newClock())
 	var ids []string
 	for i := range 5 {
 		owner, sess := "a", "s1"
@@ -216,6 +221,15 @@ func TestContentBytes(t *testing.T) {
 	if n := ContentBytes(turn.Model); n < 4*(3008+758)/3 || n > 8000 {
 		t.Errorf("ContentBytes(model) = %d", n)
 	}
+}
+
+func readFile(t testing.TB, path string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }
 
 func countFiles(t testing.TB, root string) int {
