@@ -61,7 +61,9 @@ func testLockSerialisesEdits(t *testing.T, open func(*fakeClock) Store) {
 
 // Concurrent AppendTurn calls without Lock all land, and history keeps the order of the
 // turn records.
-func TestConcurrentAppendLosesNothing(t *testing.T) { forEachStore(t, testConcurrentAppendLosesNothing) }
+func TestConcurrentAppendLosesNothing(t *testing.T) {
+	forEachStore(t, testConcurrentAppendLosesNothing)
+}
 
 func testConcurrentAppendLosesNothing(t *testing.T, open func(*fakeClock) Store) {
 	s := open(newClock())
