@@ -45,6 +45,7 @@ type RedisOptions struct {
 // package documentation for the keys and the reasons).
 type RedisStore struct {
 	rdb      *redis.Client
+	health   *redis.Client // one connection, no retries: Ping answers within pingTimeout
 	where    string // host:port/db, for messages: never the password
 	prefix   string
 	now      func() time.Time
@@ -66,7 +67,9 @@ func OpenRedis(ctx context.Context, rawURL string, opts RedisOptions) (*RedisSto
 	if err != nil {
 		return nil, err
 	}
-	s := &RedisStore{rdb: redis.NewClient(cfg), where: where, prefix: opts.Prefix, now: opts.Now,
+	hcfg := *cfg
+	hcfg.MaxRetries, hcfg.DialerRetries, hcfg.PoolSize, hcfg.MinIdleConns, hcfg.MaxIdleConns = -1, 1, 1, 0, 1
+	s := &RedisStore{rdb: redis.NewClient(cfg), health: redis.NewClient(&hcfg), where: where, prefix: opts.Prefix, now: opts.Now,
 		ttl: opts.TTL, lease: opts.LockLease, maxBlob: opts.MaxBlobBytes, closing: make(chan struct{})}
 	if s.prefix == "" {
 		s.prefix = DefaultRedisPrefix
@@ -84,7 +87,7 @@ func OpenRedis(ctx context.Context, rawURL string, opts RedisOptions) (*RedisSto
 		s.maxBlob = DefaultMaxBlobBytes
 	}
 	if err := s.Ping(ctx); err != nil {
-		_ = s.rdb.Close()
+		_ = s.Close()
 		return nil, err
 	}
 	return s, nil
@@ -125,11 +128,18 @@ func redact(msg, rawURL string) string {
 	return msg
 }
 
+// pingTimeout bounds a health check: a load balancer's probe wants an answer, not retries.
+const pingTimeout = 2 * time.Second
+
 // Ping checks that Redis answers, for /healthz: one clear sentence when it does not.
 func (s *RedisStore) Ping(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, pingTimeout)
 	defer cancel()
-	if err := s.rdb.Ping(ctx).Err(); err != nil {
+	err := s.health.Ping(ctx).Err()
+	if err != nil && (strings.Contains(err.Error(), "WRONGPASS") || strings.Contains(err.Error(), "NOAUTH")) {
+		return fmt.Errorf("the Redis store at %s refused the credentials (%s); check the user and password in the URL", s.where, redact(err.Error(), s.where))
+	}
+	if err != nil {
 		return fmt.Errorf("the Redis store at %s does not answer (%s); check that Redis is running there and the URL, password and TLS setting are right", s.where, redact(err.Error(), s.where))
 	}
 	return nil
@@ -142,6 +152,7 @@ func (s *RedisStore) String() string { return s.where }
 // lease, as they would if the process had died.
 func (s *RedisStore) Close() error {
 	s.closeOne.Do(func() { close(s.closing) })
+	_ = s.health.Close()
 	return s.rdb.Close()
 }
 

@@ -22,17 +22,18 @@ import (
 // gone (evicted between upload and commit); the writer uploads again.
 //
 // KEYS: conversation hash, turn list, then the sorted sets that index it.
-// ARGV: mode, expected turns, header, summary, score, ttl ms, id, prefix, image count, image
-// ids…, blob count, blob names…, turns to push….
+// ARGV: mode, expected turns, header, summary, score, ttl ms, id, prefix, commit id, image
+// count, image ids…, blob count, blob names…, turns to push….
 var commitScript = redis.NewScript(`
-local mode, p, id, ttl = ARGV[1], ARGV[8], ARGV[7], ARGV[6]
+local mode, p, id, ttl, cid = ARGV[1], ARGV[8], ARGV[7], ARGV[6], 'x:' .. ARGV[9]
+if redis.call('HEXISTS', KEYS[1], cid) == 1 then return 0 end
 if mode == 'append' then
   if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
   if redis.call('LLEN', KEYS[2]) ~= tonumber(ARGV[2]) then return -2 end
 elseif redis.call('EXISTS', KEYS[1]) == 1 then
   return -4
 end
-local i = 9
+local i = 10
 local images = {}
 for j = 1, tonumber(ARGV[i]) do images[j] = ARGV[i + j] end
 i = i + #images + 1
@@ -44,7 +45,7 @@ for _, b in ipairs(blobs) do
 end
 local ixs = ''
 if #KEYS >= 5 then ixs = KEYS[5] end
-redis.call('HSET', KEYS[1], 'head', ARGV[3], 'sum', ARGV[4], 'ixo', KEYS[4], 'ixs', ixs)
+redis.call('HSET', KEYS[1], 'head', ARGV[3], 'sum', ARGV[4], 'ixo', KEYS[4], 'ixs', ixs, cid, 1)
 redis.call('PEXPIRE', KEYS[1], ttl)
 for j = i, #ARGV do redis.call('RPUSH', KEYS[2], ARGV[j]) end
 if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('PEXPIRE', KEYS[2], ttl) end
@@ -78,7 +79,7 @@ const (
 const maxCommitAttempts = 100
 
 // commit runs commitScript for the record of c (whose header lists blobs) pushing turns.
-func (s *RedisStore) commit(ctx context.Context, mode string, expected int, c Conversation, blobs []string, images []string, turns []json.RawMessage) (int, error) {
+func (s *RedisStore) commit(ctx context.Context, mode, commitID string, expected int, c Conversation, blobs []string, images []string, turns []json.RawMessage) (int, error) {
 	head, err := json.Marshal(header{Format: recordFormat, Conversation: c, Blobs: blobs})
 	if err != nil {
 		return 0, fmt.Errorf("encoding conversation header: %w", err)
@@ -88,7 +89,7 @@ func (s *RedisStore) commit(ctx context.Context, mode string, expected int, c Co
 	if c.Session != "" {
 		keys = append(keys, s.sessionKey(c.Owner, c.Session))
 	}
-	args := []any{mode, expected, head, sum, score(c.Updated), s.ttl.Milliseconds(), c.ID, s.prefix, len(images)}
+	args := []any{mode, expected, head, sum, score(c.Updated), s.ttl.Milliseconds(), c.ID, s.prefix, commitID, len(images)}
 	for _, img := range images {
 		args = append(args, img)
 	}
@@ -119,7 +120,7 @@ func (s *RedisStore) Create(ctx context.Context, c Conversation) (Conversation, 
 	if c.Owner == "" {
 		c.Owner = LocalUser
 	}
-	n, err := s.commit(ctx, "create", 0, c, nil, nil, nil)
+	n, err := s.commit(ctx, "create", NewID("commit"), 0, c, nil, nil, nil)
 	if err != nil {
 		return Conversation{}, fmt.Errorf("creating conversation: %w", err)
 	}
@@ -314,6 +315,7 @@ func (s *RedisStore) AppendTurn(ctx context.Context, id string, t Turn) (Convers
 	for i := range t.Images {
 		imageIDs[i] = t.Images[i].ID
 	}
+	commitID := NewID("commit") // the same for every attempt: this turn lands once
 	for attempt := 0; ; attempt++ {
 		if err := s.uploadBlobs(ctx, blobs); err != nil {
 			return Conversation{}, fmt.Errorf("appending to %s: %w", id, err)
@@ -338,7 +340,7 @@ func (s *RedisStore) AppendTurn(ctx context.Context, id string, t Turn) (Convers
 		if turn.ImageSize != "" {
 			c.ImageSize = turn.ImageSize
 		}
-		n, err := s.commit(ctx, "append", expected, c, sortedUnique(h.Blobs, names), imageIDs, []json.RawMessage{raw})
+		n, err := s.commit(ctx, "append", commitID, expected, c, sortedUnique(h.Blobs, names), imageIDs, []json.RawMessage{raw})
 		if err != nil {
 			return Conversation{}, fmt.Errorf("appending to %s: %w", id, err)
 		}
@@ -419,7 +421,7 @@ func (s *RedisStore) Branch(ctx context.Context, from, imageID string) (Conversa
 		}
 		blobs = sortedUnique(blobs, refs)
 	}
-	n, err := s.commit(ctx, "create", 0, b, blobs, nil, src.body[:cut])
+	n, err := s.commit(ctx, "create", NewID("commit"), 0, b, blobs, nil, src.body[:cut])
 	if err != nil {
 		return Conversation{}, fmt.Errorf("branching %s: %w", from, err)
 	}

@@ -51,7 +51,7 @@ func URL(t testing.TB) string {
 	if db >= databases {
 		t.Fatalf("redistest: more than %d tests asked for a database; raise databases", databases-1)
 	}
-	t.Cleanup(func() { _ = shared.command("-n", strconv.FormatInt(db, 10), "FLUSHDB") })
+	t.Cleanup(func() { _ = shared.Do("-n", strconv.FormatInt(db, 10), "FLUSHDB") })
 	return fmt.Sprintf("redis://%s/%d", shared.Addr, db)
 }
 
@@ -196,8 +196,9 @@ func (s *Server) ping() error {
 	return nil
 }
 
-// command runs one command with redis-cli-style arguments over RESP ("-n DB" selects first).
-func (s *Server) command(args ...string) error {
+// Do runs one command with redis-cli-style arguments ("-n DB" selects a database first), for
+// setting a server up (CONFIG SET requirepass …); it returns the server's error, if any.
+func (s *Server) Do(args ...string) error {
 	conn, err := net.DialTimeout("tcp", s.Addr, time.Second)
 	if err != nil {
 		return err

@@ -18,7 +18,7 @@ func TestURLAndStart(t *testing.T) {
 	if err := s.ping(); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.command("-n", "3", "SET", "k", "v"); err != nil {
+	if err := s.Do("-n", "3", "SET", "k", "v"); err != nil {
 		t.Fatal(err)
 	}
 	s.Kill()
