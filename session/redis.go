@@ -46,7 +46,7 @@ type RedisOptions struct {
 type RedisStore struct {
 	rdb      *redis.Client
 	health   *redis.Client // one connection, no retries: Ping answers within pingTimeout
-	where    string // host:port/db, for messages: never the password
+	where    string        // host:port/db, for messages: never the password
 	prefix   string
 	now      func() time.Time
 	ttl      time.Duration
