@@ -47,14 +47,21 @@ var ErrNoRecord = errors.New("no such record")
 // checkRecord refuses names that could leave the kind's directory or key space, and values
 // that are not JSON.
 func checkRecord(kind, key string, value []byte) error {
-	if !validKind(kind) {
-		return fmt.Errorf("record kind %q is not a lower-case word", kind)
+	if err := checkKind(kind); err != nil {
+		return err
 	}
-	if key != "" && !validRecordKey(key) {
+	if !validRecordKey(key) {
 		return fmt.Errorf("record key %q must be letters, digits, '.', '_' or '-', at most 128, not starting with '.' or '-'", key)
 	}
 	if value != nil && !json.Valid(value) {
 		return fmt.Errorf("record %s/%s: the value is not JSON", kind, key)
+	}
+	return nil
+}
+
+func checkKind(kind string) error {
+	if !validKind(kind) {
+		return fmt.Errorf("record kind %q must be a lower-case word (letters, digits, '-')", kind)
 	}
 	return nil
 }
@@ -209,7 +216,7 @@ func (r *FileRecords) Keys(ctx context.Context, kind string) ([]string, error) {
 
 // scan lists the record files of a kind with their keys.
 func (r *FileRecords) scan(kind string) (keys, paths []string, err error) {
-	if err := checkRecord(kind, "", nil); err != nil {
+	if err := checkKind(kind); err != nil {
 		return nil, nil, err
 	}
 	entries, err := os.ReadDir(filepath.Join(r.dir, kind))

@@ -102,7 +102,7 @@ func (r *RedisRecords) Delete(ctx context.Context, kind, key string) error {
 
 // Keys lists the keys of a kind, sorted.
 func (r *RedisRecords) Keys(ctx context.Context, kind string) ([]string, error) {
-	if err := checkRecord(kind, "", nil); err != nil {
+	if err := checkKind(kind); err != nil {
 		return nil, err
 	}
 	keys, err := r.s.rdb.ZRange(ctx, r.s.recIndex(kind), 0, -1).Result()
@@ -192,7 +192,7 @@ return #keys`)
 
 // EvictOlderThan removes the records of kind last written before t.
 func (r *RedisRecords) EvictOlderThan(ctx context.Context, kind string, t time.Time) (int, error) {
-	if err := checkRecord(kind, "", nil); err != nil {
+	if err := checkKind(kind); err != nil {
 		return 0, err
 	}
 	n, err := evictRecordsScript.Run(ctx, r.s.rdb, []string{r.s.recIndex(kind)},
