@@ -243,3 +243,67 @@ func countFiles(t testing.TB, root string) int {
 	})
 	return n
 }
+
+// Owners stay apart, across clients of one store (replicas) and whatever characters their
+// names hold: List never returns another owner's conversation, and Get and FindImage report
+// the owner so that callers refuse a stranger's ids (the store does not check principals).
+func TestOwnerIsolation(t *testing.T) { forEachStore(t, testOwnerIsolation) }
+
+func testOwnerIsolation(t *testing.T, open func(*fakeClock) Store) {
+	clock := newClock()
+	one, two := open(clock), open(clock)
+	type who struct{ owner, session string }
+	people := []who{{"x", "y:z"}, {"x:y", "z"}, {"x", "s"}, {"team b", "s"}}
+	ids := map[who]string{}
+	images := map[who]string{}
+	for i, p := range people {
+		s := []Store{one, two}[i%2]
+		c, err := s.Create(ctx, Conversation{Model: "m", Owner: p.owner, Session: p.session})
+		if err != nil {
+			t.Fatal(err)
+		}
+		appendTurns(t, s, c.ID, newFixture(uint64(30+i), 64), 0, 1)
+		meta, _ := s.Get(ctx, c.ID)
+		ids[p], images[p] = c.ID, meta.Turns[0].Images[0].ID
+	}
+	// A client opened after the writes (a new replica; for FileStore, whose List index covers
+	// its own writes and what was on disk at Open, a restarted process) sees them all.
+	three := open(clock)
+	for _, p := range people {
+		s := three
+		list, err := s.List(ctx, Query{Owner: p.owner, Session: p.session})
+		if err != nil || len(list) != 1 || list[0].ID != ids[p] {
+			t.Fatalf("List(%q, %q) = %+v, %v", p.owner, p.session, list, err)
+		}
+		latest, err := s.LatestForOwner(ctx, p.owner, p.session)
+		if err != nil || latest.ID != ids[p] {
+			t.Fatalf("LatestForOwner(%q, %q) = %s, %v", p.owner, p.session, latest.ID, err)
+		}
+		if c, err := s.Get(ctx, ids[p]); err != nil || c.Owner != p.owner {
+			t.Fatalf("Get of %q's conversation: owner %q, %v", p.owner, c.Owner, err)
+		}
+		img, err := s.FindImage(ctx, images[p])
+		if err != nil || img.Conversation != ids[p] {
+			t.Fatalf("FindImage of %q's image = %+v, %v", p.owner, img, err)
+		}
+	}
+	if _, shared := one.(*RedisStore); shared { // replicas see each other's writes at once
+		for i, p := range people {
+			reader := []Store{two, one}[i%2]
+			if l, err := reader.List(ctx, Query{Owner: p.owner, Session: p.session}); err != nil || len(l) != 1 || l[0].ID != ids[p] {
+				t.Fatalf("List(%q, %q) on the other replica = %+v, %v", p.owner, p.session, l, err)
+			}
+		}
+	}
+	for owner, want := range map[string]int{"x": 2, "x:y": 1, "team b": 1, "team": 0} {
+		list, _ := three.List(ctx, Query{Owner: owner, AllSessions: true})
+		if len(list) != want {
+			t.Fatalf("List(%q, all sessions) has %d conversations, want %d", owner, len(list), want)
+		}
+		for _, sum := range list {
+			if sum.Owner != owner {
+				t.Fatalf("List(%q) returned a conversation of %q", owner, sum.Owner)
+			}
+		}
+	}
+}
