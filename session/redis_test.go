@@ -297,11 +297,15 @@ func TestOpenRedisErrors(t *testing.T) {
 			t.Errorf("OpenRedis(%q) = %v", strings.ReplaceAll(u, password, "…"), err)
 		}
 	}
+	cfg, where, err := parseRedisURL("rediss://user:" + password + "@redis.example:6380/2")
+	if err != nil || cfg.TLSConfig == nil || cfg.TLSConfig.ServerName != "redis.example" || cfg.DB != 2 || cfg.Password != password || where != "rediss://redis.example:6380/2" {
+		t.Fatalf("rediss URL parsed as %+v, %q, %v", cfg, where, err)
+	}
 	srv := redistest.Start(t)
 	if err := srv.Do("CONFIG", "SET", "requirepass", password); err != nil {
 		t.Fatal(err)
 	}
-	_, err := OpenRedis(ctx, "redis://:wrong-"+password+"@"+srv.Addr+"/0", RedisOptions{})
+	_, err = OpenRedis(ctx, "redis://:wrong-"+password+"@"+srv.Addr+"/0", RedisOptions{})
 	if err == nil || strings.Contains(err.Error(), password) {
 		t.Fatalf("OpenRedis with a wrong password = %v", err)
 	}
