@@ -270,6 +270,12 @@ func TestRedisDamagedBlob(t *testing.T) {
 	if _, err := s.History(ctx, c.ID); !errors.Is(err, ErrDamaged) {
 		t.Fatalf("History with a lost blob: %v", err)
 	}
+	// The next turn resends the lost final image (its reference image), which heals that blob;
+	// a lost thought image is never resent, so appending after it is refused.
+	raw.Del(ctx, s.blobKey(blobName(sent[1].Parts[1].InlineData.Data)))
+	if _, err := s.AppendTurn(ctx, c.ID, f.turn(1)); !errors.Is(err, ErrDamaged) {
+		t.Fatalf("AppendTurn to a conversation with a lost blob: %v", err)
+	}
 	raw.HSet(ctx, s.convKey(c.ID), "head", "{")
 	if _, err := s.Get(ctx, c.ID); !errors.Is(err, ErrDamaged) {
 		t.Fatalf("Get of a damaged header: %v", err)

@@ -316,6 +316,7 @@ func (s *RedisStore) AppendTurn(ctx context.Context, id string, t Turn) (Convers
 		imageIDs[i] = t.Images[i].ID
 	}
 	commitID := NewID("commit") // the same for every attempt: this turn lands once
+	missedBlob := false
 	for attempt := 0; ; attempt++ {
 		if err := s.uploadBlobs(ctx, blobs); err != nil {
 			return Conversation{}, fmt.Errorf("appending to %s: %w", id, err)
@@ -349,7 +350,16 @@ func (s *RedisStore) AppendTurn(ctx context.Context, id string, t Turn) (Convers
 			return c, nil
 		case commitGone:
 			return Conversation{}, fmt.Errorf("%s: %w", id, ErrNotFound)
+		case commitNoBlob:
+			// This turn's blobs were uploaded just before, so a second miss in a row is a
+			// blob of the earlier history: the conversation is damaged, retrying cannot help.
+			if missedBlob {
+				return Conversation{}, fmt.Errorf("appending to %s: %w: an image blob of its history is missing", id, ErrDamaged)
+			}
+			missedBlob = true
+			continue
 		}
+		missedBlob = false
 		if attempt+1 >= maxCommitAttempts {
 			return Conversation{}, fmt.Errorf("appending to %s: %d other writers committed first, one after another; try again", id, attempt+1)
 		}
