@@ -42,7 +42,8 @@ func TestReplicasShareOneRedis(t *testing.T) {
 	redisURL := redistest.URL(t) // skips with one line without redis-server, fails under NANOBANANA_REDIS=1
 	requireStoreFlag(t)
 	simURL := startSimulatorProcess(t)
-	const burstModel, burstRPM = "gemini-2.5-flash-image", 4
+	// The other steps make 7 calls to the default model, within the same --rpm.
+	const burstModel, burstRPM = "gemini-2.5-flash-image", 10
 	sim := simControl{t: t, url: strings.TrimSuffix(simURL, "/")}
 	sim.post(fmt.Sprintf("/_simulator/quota?model=%s&rpm=%d", burstModel, burstRPM))
 
