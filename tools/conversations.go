@@ -33,7 +33,7 @@ func (tc *turnContext) release() {
 }
 
 // openConversation locks a conversation and reads its history.
-func (d *Deps) openConversation(ctx context.Context, id string) (*turnContext, error) {
+func (d *Turns) openConversation(ctx context.Context, id string) (*turnContext, error) {
 	if d.Store == nil {
 		return nil, apierrors.Local(apierrors.InvalidRequest, "Conversations are not available: no conversation store is configured.")
 	}
@@ -41,7 +41,7 @@ func (d *Deps) openConversation(ctx context.Context, id string) (*turnContext, e
 	if err != nil {
 		return nil, convError(id, err)
 	}
-	conv, err := d.ownConversation(ctx, id)
+	conv, err := ownConversation(ctx, d.Store, id)
 	if err != nil {
 		unlock()
 		return nil, convError(id, err)
@@ -70,7 +70,7 @@ func convError(id string, err error) error {
 
 // record stores a successful turn: appended to the conversation it continued, or as the first
 // turn of a new one. It returns the conversation id and the turn number (1-based).
-func (d *Deps) record(ctx context.Context, tc *turnContext, res *gemini.Result, out *ImageOutput, prompt string) (string, int, error) {
+func (d *Turns) record(ctx context.Context, tc *turnContext, res *gemini.Result, out *ImageOutput, prompt string) (string, int, error) {
 	if d.Store == nil {
 		return session.NewID("c"), 1, nil
 	}
@@ -102,7 +102,7 @@ func (d *Deps) record(ctx context.Context, tc *turnContext, res *gemini.Result, 
 }
 
 // latestImage reads the bytes of a conversation's latest image, to seed a fresh context.
-func (d *Deps) latestImage(conv *session.Conversation) (gemini.Image, string, error) {
+func (d *Turns) latestImage(conv *session.Conversation) (gemini.Image, string, error) {
 	img, ok := conv.LatestImage()
 	if !ok {
 		return gemini.Image{}, "", apierrors.Localf(apierrors.InvalidRequest, "Conversation %s has no image yet.", conv.ID)

@@ -33,7 +33,7 @@ type EditImageInput struct {
 
 // EditImage is the edit_image tool: multi-turn editing whose history, thought signatures
 // included, stays on the server.
-func EditImage(d *Deps) Tool {
+func EditImage(turns *Turns) Tool {
 	tool := mcp.NewTool("edit_image",
 		mcp.WithDescription("Edit in conversation: continue one (conversation_id), start from an image (image) or branch "+
 			"(from_image_id). The server keeps the history; pass ids."),
@@ -41,15 +41,15 @@ func EditImage(d *Deps) Tool {
 		mcp.WithOutputSchema[ImageOutput](),
 		annotations("Edit image", false, false, false, true),
 	)
-	return Tool{Tool: tool, Handler: typed(d, "edit_image", d.editImage)}
+	return Tool{Tool: tool, Handler: typed(turns.Failures, "edit_image", turns.editImage)}
 }
 
-func (d *Deps) editImage(ctx context.Context, req mcp.CallToolRequest, in EditImageInput) *mcp.CallToolResult {
+func (d *Turns) editImage(ctx context.Context, req mcp.CallToolRequest, in EditImageInput) *mcp.CallToolResult {
 	return d.asyncTurn(ctx, "edit_image", in, in.IdempotencyKey, in.Async, expectedSeconds(in.Model, in.ImageSize),
 		func(ctx context.Context) *mcp.CallToolResult { return d.editTurn(ctx, req, in) })
 }
 
-func (d *Deps) editTurn(ctx context.Context, req mcp.CallToolRequest, in EditImageInput) *mcp.CallToolResult {
+func (d *Turns) editTurn(ctx context.Context, req mcp.CallToolRequest, in EditImageInput) *mcp.CallToolResult {
 	args := turnArgs{Prompt: in.Prompt, Model: in.Model, AspectRatio: in.AspectRatio, ImageSize: in.ImageSize,
 		ThinkingLevel: in.ThinkingLevel, Output: in.Output, GoogleSearch: in.GoogleSearch, ImageSearch: in.ImageSearch,
 		Images: in.Images, N: in.N, Seed: in.Seed}
@@ -82,13 +82,13 @@ func (d *Deps) editTurn(ctx context.Context, req mcp.CallToolRequest, in EditIma
 }
 
 // continuation finds and locks the conversation an edit continues.
-func (d *Deps) continuation(ctx context.Context, in EditImageInput) (*turnContext, error) {
+func (d *Turns) continuation(ctx context.Context, in EditImageInput) (*turnContext, error) {
 	if d.Store == nil {
 		return nil, apierrors.Local(apierrors.InvalidRequest, "Conversations are not available: no conversation store is configured.")
 	}
 	switch {
 	case in.FromImageID != "":
-		img, err := d.ownImage(ctx, in.FromImageID)
+		img, err := d.owners.ownImage(ctx, in.FromImageID)
 		if err != nil {
 			return nil, apierrors.Localf(apierrors.InvalidRequest,
 				"No conversation image has the id %s; use an image_id from an earlier generate_image or edit_image result.", in.FromImageID)
@@ -129,7 +129,7 @@ func (d *Deps) continuation(ctx context.Context, in EditImageInput) (*turnContex
 
 // checkPinned refuses another model for a conversation: thought signatures are bound to the
 // model that made them, so switching mid-conversation fails upstream.
-func (d *Deps) checkPinned(conv *session.Conversation, model string) error {
+func (d *Turns) checkPinned(conv *session.Conversation, model string) error {
 	if model == "" {
 		return nil
 	}

@@ -28,13 +28,14 @@ var oneShot = gemini.Resilience{MaxAttempts: 1}
 // simulator over HTTP on loopback.
 type harness struct {
 	sim     *geminitest.Server
-	deps    *tools.Deps
+	opts    tools.Options // what the tools were built from
+	set     *tools.Set
 	client  *client.Client
 	outDir  string
 	schemas map[string]*jsonschema.Schema // output schema per tool
 }
 
-func newHarness(t *testing.T, configure ...func(*tools.Deps)) *harness {
+func newHarness(t *testing.T, configure ...func(*tools.Options)) *harness {
 	t.Helper()
 	sim, err := geminitest.New(geminitest.Config{})
 	if err != nil {
@@ -49,7 +50,7 @@ func newHarness(t *testing.T, configure ...func(*tools.Deps)) *harness {
 }
 
 // newHarnessWithSim builds a harness around an existing simulator.
-func newHarnessWithSim(t *testing.T, sim *geminitest.Server, configure ...func(*tools.Deps)) *harness {
+func newHarnessWithSim(t *testing.T, sim *geminitest.Server, configure ...func(*tools.Options)) *harness {
 	t.Helper()
 	gc, err := gemini.NewClient(context.Background(), gemini.Config{APIKey: "test-key", BaseURL: sim.URL(), Resilience: oneShot})
 	if err != nil {
@@ -58,14 +59,14 @@ func newHarnessWithSim(t *testing.T, sim *geminitest.Server, configure ...func(*
 	return newHarnessWith(t, sim, gc, configure...)
 }
 
-func newHarnessWith(t *testing.T, sim *geminitest.Server, gen tools.Generator, configure ...func(*tools.Deps)) *harness {
+func newHarnessWith(t *testing.T, sim *geminitest.Server, gen tools.Gemini, configure ...func(*tools.Options)) *harness {
 	t.Helper()
 	return newHarnessAs(t, "", sim, gen, configure...)
 }
 
 // newHarnessAs is newHarnessWith for a client authenticated as principal ("" for the local
 // user), as the HTTP guard would mark its calls.
-func newHarnessAs(t *testing.T, principal string, sim *geminitest.Server, gen tools.Generator, configure ...func(*tools.Deps)) *harness {
+func newHarnessAs(t *testing.T, principal string, sim *geminitest.Server, gen tools.Gemini, configure ...func(*tools.Options)) *harness {
 	t.Helper()
 	out := t.TempDir()
 	store, err := session.Open(filepath.Join(t.TempDir(), "store"), session.Options{NoSync: true})
@@ -73,16 +74,17 @@ func newHarnessAs(t *testing.T, principal string, sim *geminitest.Server, gen to
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = store.Close() })
-	deps := &tools.Deps{
-		Gemini:       gen,
-		Store:        store,
-		Images:       &session.Images{Dir: out},
-		AllowedRoots: []string{out},
-		Logger:       slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
+	opts := tools.Options{
+		Gemini: gen,
+		Store:  store,
+		Images: &session.Images{Dir: out},
+		Inputs: tools.InputOptions{AllowedRoots: []string{out}},
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
 	}
 	for _, f := range configure {
-		f(deps)
+		f(&opts)
 	}
+	set := tools.New(opts)
 	s := mcpserver.NewMCPServer("test", "0", mcpserver.WithToolCapabilities(false), mcpserver.WithResourceCapabilities(false, false))
 	as := func(ctx context.Context) context.Context {
 		if principal == "" {
@@ -90,16 +92,16 @@ func newHarnessAs(t *testing.T, principal string, sim *geminitest.Server, gen to
 		}
 		return session.WithPrincipal(ctx, principal)
 	}
-	for _, tl := range tools.All(deps) {
+	for _, tl := range set.All() {
 		h := tl.Handler
 		s.AddTool(tl.Tool, func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			return h(as(ctx), req)
 		})
 	}
-	for _, r := range tools.Resources(deps) {
+	for _, r := range tools.Resources() {
 		s.AddResource(r.Resource, r.Handler)
 	}
-	for _, r := range tools.ResourceTemplates(deps) {
+	for _, r := range set.ResourceTemplates() {
 		h := r.Handler
 		s.AddResourceTemplate(r.Template, func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
 			return h(as(ctx), req)
@@ -120,7 +122,7 @@ func newHarnessAs(t *testing.T, principal string, sim *geminitest.Server, gen to
 	if _, err := c.Initialize(ctx, init); err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{sim: sim, deps: deps, client: c, outDir: out, schemas: map[string]*jsonschema.Schema{}}
+	h := &harness{sim: sim, opts: opts, set: set, client: c, outDir: out, schemas: map[string]*jsonschema.Schema{}}
 	list, err := c.ListTools(ctx, mcp.ListToolsRequest{})
 	if err != nil {
 		t.Fatal(err)

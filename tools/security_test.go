@@ -14,13 +14,14 @@ import (
 // A signed link serves its image only under the image's own extension, with the content type
 // taken from the bytes: renaming it to .html cannot make a browser render it as a page.
 func TestSignedURLBindsTheExtension(t *testing.T) {
-	var deps *tools.Deps
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { tools.ImageHandler(deps).ServeHTTP(w, r) }))
+	var set *tools.Set
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { set.ImageHandler().ServeHTTP(w, r) }))
 	t.Cleanup(srv.Close)
-	h := newHarness(t, func(d *tools.Deps) {
-		d.Transport, d.URLs, d.ServerURL = "http", tools.NewURLSigner([]byte("secret"), time.Hour), func() string { return srv.URL }
-		deps = d
+	h := newHarness(t, func(d *tools.Options) {
+		d.Delivery.Transport, d.Delivery.URLs = "http", tools.NewURLSigner([]byte("secret"), time.Hour)
+		d.Delivery.ServerURL = func() string { return srv.URL }
 	})
+	set = h.set
 	var out tools.ImageOutput
 	structured(t, h.call(t, "generate_image", map[string]any{"prompt": "a kite", "output": "url"}), &out)
 	get := func(u string) (int, string) {

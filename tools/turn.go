@@ -30,7 +30,7 @@ type turnArgs struct {
 // n times in parallel (replaying the conversation's history, if any), save the images, record
 // the turns, and deliver. Some images failing is still success, with notes; all failing is
 // one diagnosed error. seed images (an edit's starting image) go before the reference images.
-func (d *Deps) runTurn(ctx context.Context, req mcp.CallToolRequest, tool string, tc *turnContext, seed []gemini.Image, a turnArgs) *mcp.CallToolResult {
+func (d *Turns) runTurn(ctx context.Context, req mcp.CallToolRequest, tool string, tc *turnContext, seed []gemini.Image, a turnArgs) *mcp.CallToolResult {
 	defer quiet.busy()()
 	fail := func(model string, err error) *mcp.CallToolResult {
 		if tc != nil && tc.branched {
@@ -112,13 +112,13 @@ const keepBound = 2 * time.Minute
 // after the first save (recording, preview, delivery) turns the result into an error that
 // loses the ids. The first image continues tc (or starts the conversation); the others get
 // conversations of their own, each preview its share of the budget.
-func (d *Deps) keep(ctx context.Context, prog *progress, tc *turnContext, ok []*gemini.Result, notes []string, n int, a turnArgs, output delivery) *mcp.CallToolResult {
+func (d *Turns) keep(ctx context.Context, prog *progress, tc *turnContext, ok []*gemini.Result, notes []string, n int, a turnArgs, output outputChoice) *mcp.CallToolResult {
 	kctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), keepBound)
 	defer cancel()
 	prog.report(2, "saving")
 	// Save every image first and start its preview from the file, so the previews run while
 	// the turns are recorded; a first image the disk refused ends the call below.
-	dls := make([]delivery, len(ok))
+	dls := make([]outputChoice, len(ok))
 	saved, saveErrs := make([]*ImageOutput, len(ok)), make([]error, len(ok))
 	for i, res := range ok {
 		dls[i] = output
@@ -202,7 +202,7 @@ func (d *Deps) keep(ctx context.Context, prog *progress, tc *turnContext, ok []*
 
 // recordFirst records the first image's turn: in the conversation it continues, or a new one.
 // A failure to record leaves the image saved and says how to go on from it.
-func (d *Deps) recordFirst(kctx context.Context, tc *turnContext, res *gemini.Result, out *ImageOutput, prompt string) {
+func (d *Turns) recordFirst(kctx context.Context, tc *turnContext, res *gemini.Result, out *ImageOutput, prompt string) {
 	if tc != nil {
 		out.Notes = append(out.Notes, tc.notes...)
 	}

@@ -84,7 +84,7 @@ type attempt struct {
 // generateAll runs one request per seed in parallel. The limiter paces them like any other
 // requests (a burst up to the quota goes at once, the rest wait their turn), and progress says
 // how many are done.
-func (d *Deps) generateAll(ctx context.Context, prog *progress, greq gemini.Request, seeds []int64) []attempt {
+func (d *Turns) generateAll(ctx context.Context, prog *progress, greq gemini.Request, seeds []int64) []attempt {
 	n := len(seeds)
 	out := make([]attempt, n)
 	if n == 1 {
@@ -136,7 +136,7 @@ func (d *Deps) generateAll(ctx context.Context, prog *progress, greq gemini.Requ
 
 // recordVariant records image i > 0 of an edit: a branch from the same turn as the first, so
 // each variant can be edited on while the first continues the conversation.
-func (d *Deps) recordVariant(ctx context.Context, tc *turnContext, res *gemini.Result, out *ImageOutput, prompt string) (string, int, string, error) {
+func (d *Turns) recordVariant(ctx context.Context, tc *turnContext, res *gemini.Result, out *ImageOutput, prompt string) (string, int, string, error) {
 	if d.Store == nil || tc == nil || tc.conv == nil || tc.fresh {
 		id, turn, err := d.record(ctx, tc, res, out, prompt) // a new conversation of its own
 		return id, turn, "", err
@@ -162,7 +162,7 @@ func (d *Deps) recordVariant(ctx context.Context, tc *turnContext, res *gemini.R
 
 // partialFailure explains one failed image of a set in a sentence with its category, and
 // keeps it for explain_error like any failure.
-func (d *Deps) partialFailure(ctx context.Context, tool, model string, i, n int, err error) string {
+func (d *Turns) partialFailure(ctx context.Context, tool, model string, i, n int, err error) string {
 	dg := apierrors.Classify(err, apierrors.ForModel(model))
 	if d.Failures != nil {
 		d.Failures.record(ctx, tool, dg)
