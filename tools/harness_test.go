@@ -4,18 +4,21 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
-	mcpserver "github.com/mark3labs/mcp-go/server"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini"
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/geminitest"
+	"github.com/nanobanana-mcp/nanobanana-mcp/server"
 	"github.com/nanobanana-mcp/nanobanana-mcp/session"
 	"github.com/nanobanana-mcp/nanobanana-mcp/tools"
 )
@@ -24,8 +27,8 @@ import (
 // retries (resilience_test.go is, on a fake clock).
 var oneShot = gemini.Resilience{MaxAttempts: 1}
 
-// harness is the real path: an MCP client in process, the tools, the genai SDK, and the
-// simulator over HTTP on loopback.
+// harness is the real path: a real MCP client, the server as the binary builds it
+// (server.New), the tools, the genai SDK, and the simulator over HTTP on loopback.
 type harness struct {
 	sim     *geminitest.Server
 	opts    tools.Options // what the tools were built from
@@ -65,7 +68,7 @@ func newHarnessWith(t *testing.T, sim *geminitest.Server, gen tools.Gemini, conf
 }
 
 // newHarnessAs is newHarnessWith for a client authenticated as principal ("" for the local
-// user), as the HTTP guard would mark its calls.
+// user, over stdio); a principal connects over HTTP with its bearer token.
 func newHarnessAs(t *testing.T, principal string, sim *geminitest.Server, gen tools.Gemini, configure ...func(*tools.Options)) *harness {
 	t.Helper()
 	out := t.TempDir()
@@ -85,37 +88,17 @@ func newHarnessAs(t *testing.T, principal string, sim *geminitest.Server, gen to
 		f(&opts)
 	}
 	set := tools.New(opts)
-	s := mcpserver.NewMCPServer("test", "0", mcpserver.WithToolCapabilities(false), mcpserver.WithResourceCapabilities(false, false))
-	as := func(ctx context.Context) context.Context {
-		if principal == "" {
-			return ctx
-		}
-		return session.WithPrincipal(ctx, principal)
-	}
-	for _, tl := range set.All() {
-		h := tl.Handler
-		s.AddTool(tl.Tool, func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-			return h(as(ctx), req)
-		})
-	}
-	for _, r := range tools.Resources() {
-		s.AddResource(r.Resource, r.Handler)
-	}
-	for _, r := range set.ResourceTemplates() {
-		h := r.Handler
-		s.AddResourceTemplate(r.Template, func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
-			return h(as(ctx), req)
-		})
-	}
-	c, err := client.NewInProcessClient(s)
-	if err != nil {
-		t.Fatal(err)
+	// The tools go through server.New, as the binary serves them: the local user over stdio, a
+	// named principal over Streamable HTTP with its bearer token (as the HTTP guard knows it).
+	srv := server.New(server.Options{Name: "test", Version: "0", Tools: set.All(), Resources: tools.Resources(),
+		Templates: set.ResourceTemplates(), Logger: opts.Logger, Grace: time.Second})
+	var c *client.Client
+	if principal == "" {
+		c = stdioClient(t, srv)
+	} else {
+		c = httpClient(t, srv, principal)
 	}
 	ctx := context.Background()
-	if err := c.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
 	var init mcp.InitializeRequest
 	init.Params.ProtocolVersion = mcp.LATEST_LEGACY_PROTOCOL_VERSION
 	init.Params.ClientInfo = mcp.Implementation{Name: "test", Version: "0"}
@@ -139,6 +122,66 @@ func newHarnessAs(t *testing.T, principal string, sim *geminitest.Server, gen to
 		h.schemas[tl.Name] = compileSchema(t, tl.Name, def.OutputSchema)
 	}
 	return h
+}
+
+// stdioClient serves srv over a pair of pipes, as on a client's stdin and stdout, and
+// connects a real mcp-go client to it.
+func stdioClient(t *testing.T, srv *server.Server) *client.Client {
+	t.Helper()
+	clientIn, serverOut := io.Pipe()
+	serverIn, clientOut := io.Pipe()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.ServeStdio(ctx, serverIn, serverOut) }()
+	c := client.NewClient(transport.NewIO(clientIn, clientOut, nil))
+	t.Cleanup(func() {
+		_ = c.Close() // the end of input ends ServeStdio
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serving stdio: %v", err)
+		}
+		_ = serverOut.Close()
+	})
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// httpClient serves srv over Streamable HTTP on loopback with one principal, and connects a
+// real mcp-go client with that principal's token.
+func httpClient(t *testing.T, srv *server.Server, principal string) *client.Client {
+	t.Helper()
+	token := "token-" + principal
+	ctx, cancel := context.WithCancel(context.Background())
+	addr, done := make(chan string, 1), make(chan error, 1)
+	go func() {
+		done <- srv.ServeHTTP(ctx, server.HTTPOptions{Addr: "127.0.0.1:0", KeepAlive: time.Hour,
+			Security: server.Security{Principals: []server.Principal{{Name: principal, Token: token}}},
+			Ready:    func(a string) { addr <- a }})
+	}()
+	var url string
+	select {
+	case url = <-addr:
+	case err := <-done:
+		t.Fatalf("serving HTTP: %v", err)
+	}
+	c, err := client.NewStreamableHttpClient("http://"+url+"/mcp",
+		transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + token}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = c.Close()
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serving HTTP: %v", err)
+		}
+	})
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 func compileSchema(t *testing.T, name string, raw json.RawMessage) *jsonschema.Schema {

@@ -135,4 +135,8 @@ func TestPendingResultCarriesOnlyTheJob(t *testing.T) {
 			t.Errorf("pending result carries %q: %v", k, got)
 		}
 	}
+	// The job ends before the test removes the directories it writes in.
+	if done := h.call(t, "get_generation", map[string]any{"job_id": got["job_id"], "wait_seconds": 50}); done.IsError {
+		t.Errorf("the job failed: %s", text(done))
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
 
@@ -113,7 +114,15 @@ func TestClientCancelAfterGeminiStillRecords(t *testing.T) {
 	_, _ = h.client.CallTool(ctx, req) // the caller has gone; whatever it got does not matter
 
 	after.then = nil // the edit below goes through untouched
-	list, err := h.opts.Store.List(context.Background(), session.Query{Owner: session.LocalUser, AllSessions: true})
+	// Nobody waits for the answer over stdio: the server goes on saving and recording.
+	var list []session.Summary
+	var err error
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		list, err = h.opts.Store.List(context.Background(), session.Query{Owner: session.LocalUser, AllSessions: true})
+		if err != nil || len(list) == 1 && list[0].Turns == 1 || time.Now().After(deadline) {
+			break
+		}
+	}
 	if err != nil || len(list) != 1 || list[0].Turns != 1 {
 		t.Fatalf("the paid turn was not recorded: %+v %v", list, err)
 	}
