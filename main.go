@@ -186,7 +186,7 @@ func wire(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.tools = tools.New(tools.Options{
+	a.tools = tools.New(tools.Wiring{
 		Gemini: client, Images: images, Store: store, Logger: logger, Jobs: jobs, Batches: batches, Simulated: cfg.Simulate,
 		Inputs:   tools.InputOptions{AllowedRoots: cfg.AllowedRoots, Fetch: tools.FetchOptions{AllowPrivate: cfg.AllowPrivateURLs}},
 		Delivery: delivery,

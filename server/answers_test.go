@@ -16,7 +16,7 @@ import (
 // resource is -32002.
 func TestHTTPDoesNotAnswerCancelledRequests(t *testing.T) {
 	tt := newTestTools()
-	set := tools.New(tools.Options{Images: &session.Images{Dir: t.TempDir()}})
+	set := tools.New(tools.Wiring{Images: &session.Images{Dir: t.TempDir()}})
 	s := New(Options{Name: "t", Version: "1", Tools: tt.list(), Templates: set.ResourceTemplates()})
 	ctx, cancel := context.WithCancel(context.Background())
 	addr, done := make(chan string, 1), make(chan error, 1)

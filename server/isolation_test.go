@@ -43,7 +43,7 @@ func serveTools(t *testing.T, sec Security) (url string, images *session.Images)
 	out := t.TempDir()
 	addr := make(chan string, 1)
 	images = &session.Images{Dir: out}
-	set := tools.New(tools.Options{Gemini: gc, Store: store, Images: images, Logger: slog.New(slog.DiscardHandler),
+	set := tools.New(tools.Wiring{Gemini: gc, Store: store, Images: images, Logger: slog.New(slog.DiscardHandler),
 		Inputs: tools.InputOptions{AllowedRoots: []string{out}},
 		Delivery: tools.DeliveryOptions{Transport: "http", URLs: tools.NewURLSigner([]byte("secret"), time.Hour),
 			ServerURL: func() string { return url }}})

@@ -30,7 +30,7 @@ func TestLoggingTitlesAndProgressDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := New(Options{Name: "t", Version: "1", Tools: tools.New(tools.Options{Gemini: gc, Images: &session.Images{Dir: t.TempDir()}}).All()})
+	s := New(Options{Name: "t", Version: "1", Tools: tools.New(tools.Wiring{Gemini: gc, Images: &session.Images{Dir: t.TempDir()}}).All()})
 	// That an unset interval takes this default is TestProgressEveryDefault in tools.
 	if tools.DefaultProgressEvery > 8e9 {
 		t.Errorf("progress every %v by default; clients give up after 10 s", tools.DefaultProgressEvery)

@@ -135,7 +135,7 @@ func TestStdioWritesNothingAfterEndOfInput(t *testing.T) {
 
 // resources/read of an image that does not exist is -32002, resource not found.
 func TestStdioUnknownImageIsResourceNotFound(t *testing.T) {
-	set := tools.New(tools.Options{Images: &session.Images{Dir: t.TempDir()}})
+	set := tools.New(tools.Wiring{Images: &session.Images{Dir: t.TempDir()}})
 	p := startStdioServer(t, Options{Templates: set.ResourceTemplates()})
 	for i, uri := range []string{"image://" + session.NewID("img"), "image://not-an-id"} {
 		p.send(fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"resources/read","params":{"uri":%q}}`, 10+i, uri))
@@ -164,7 +164,7 @@ func TestStdioClosingStillKeepsThePaidImage(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = store.Close() })
 	closing := &closeAfter{Gemini: gc}
-	set := tools.New(tools.Options{Gemini: closing, Store: store, Images: &session.Images{Dir: t.TempDir()}})
+	set := tools.New(tools.Wiring{Gemini: closing, Store: store, Images: &session.Images{Dir: t.TempDir()}})
 	p := startStdioServer(t, Options{Tools: set.All()})
 	closing.close = func() { _ = p.in.Close() }
 	p.send(`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"generate_image","arguments":{"prompt":"a kite","output":"path"}}}`)

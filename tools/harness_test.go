@@ -31,14 +31,14 @@ var oneShot = gemini.Resilience{MaxAttempts: 1}
 // (server.New), the tools, the genai SDK, and the simulator over HTTP on loopback.
 type harness struct {
 	sim     *geminitest.Server
-	opts    tools.Options // what the tools were built from
+	opts    tools.Wiring // what the tools were built from
 	set     *tools.Set
 	client  *client.Client
 	outDir  string
 	schemas map[string]*jsonschema.Schema // output schema per tool
 }
 
-func newHarness(t *testing.T, configure ...func(*tools.Options)) *harness {
+func newHarness(t *testing.T, configure ...func(*tools.Wiring)) *harness {
 	t.Helper()
 	sim, err := geminitest.New(geminitest.Config{})
 	if err != nil {
@@ -53,7 +53,7 @@ func newHarness(t *testing.T, configure ...func(*tools.Options)) *harness {
 }
 
 // newHarnessWithSim builds a harness around an existing simulator.
-func newHarnessWithSim(t *testing.T, sim *geminitest.Server, configure ...func(*tools.Options)) *harness {
+func newHarnessWithSim(t *testing.T, sim *geminitest.Server, configure ...func(*tools.Wiring)) *harness {
 	t.Helper()
 	gc, err := gemini.NewClient(context.Background(), gemini.Config{APIKey: "test-key", BaseURL: sim.URL(), Resilience: oneShot})
 	if err != nil {
@@ -62,14 +62,14 @@ func newHarnessWithSim(t *testing.T, sim *geminitest.Server, configure ...func(*
 	return newHarnessWith(t, sim, gc, configure...)
 }
 
-func newHarnessWith(t *testing.T, sim *geminitest.Server, gen tools.Gemini, configure ...func(*tools.Options)) *harness {
+func newHarnessWith(t *testing.T, sim *geminitest.Server, gen tools.Gemini, configure ...func(*tools.Wiring)) *harness {
 	t.Helper()
 	return newHarnessAs(t, "", sim, gen, configure...)
 }
 
 // newHarnessAs is newHarnessWith for a client authenticated as principal ("" for the local
 // user, over stdio); a principal connects over HTTP with its bearer token.
-func newHarnessAs(t *testing.T, principal string, sim *geminitest.Server, gen tools.Gemini, configure ...func(*tools.Options)) *harness {
+func newHarnessAs(t *testing.T, principal string, sim *geminitest.Server, gen tools.Gemini, configure ...func(*tools.Wiring)) *harness {
 	t.Helper()
 	out := t.TempDir()
 	store, err := session.Open(filepath.Join(t.TempDir(), "store"), session.Options{NoSync: true})
@@ -77,7 +77,7 @@ func newHarnessAs(t *testing.T, principal string, sim *geminitest.Server, gen to
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = store.Close() })
-	opts := tools.Options{
+	opts := tools.Wiring{
 		Gemini: gen,
 		Store:  store,
 		Images: &session.Images{Dir: out},

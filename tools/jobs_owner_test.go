@@ -50,7 +50,7 @@ func TestJobsEvictedWhileRunning(t *testing.T) {
 	}
 	clock := &jobClock{t: time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)}
 	jobs.SetClock(clock.Now)
-	h := newHarness(t, func(d *tools.Options) { d.Jobs = jobs })
+	h := newHarness(t, func(d *tools.Wiring) { d.Jobs = jobs })
 	old := startJob(t, h, map[string]any{"prompt": "old", "output": "path"})
 	if res := h.call(t, "get_generation", map[string]any{"job_id": old, "wait_seconds": 20}); res.IsError {
 		t.Fatal(text(res))
@@ -77,7 +77,7 @@ func TestJobResultsKeptByReference(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := newHarness(t, func(d *tools.Options) { d.Jobs = jobs })
+	h := newHarness(t, func(d *tools.Wiring) { d.Jobs = jobs })
 	for _, mode := range []string{"full", "preview"} {
 		id := startJob(t, h, map[string]any{"prompt": "a " + mode + " kite", "output": mode})
 		res := h.call(t, "get_generation", map[string]any{"job_id": id, "wait_seconds": 20})
@@ -109,7 +109,7 @@ type panicky struct{ tools.Gemini }
 func (panicky) Generate(context.Context, gemini.Request) (*gemini.Result, error) { panic("boom") }
 
 func TestPanicInAJobFailsTheJobNotTheServer(t *testing.T) {
-	h := newHarness(t, func(d *tools.Options) { d.Gemini = panicky{d.Gemini} })
+	h := newHarness(t, func(d *tools.Wiring) { d.Gemini = panicky{d.Gemini} })
 	id := startJob(t, h, map[string]any{"prompt": "doomed", "output": "path"})
 	res := h.call(t, "get_generation", map[string]any{"job_id": id, "wait_seconds": 20})
 	if !res.IsError || !strings.Contains(text(res), "internal error") {

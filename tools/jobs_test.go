@@ -51,7 +51,7 @@ func (g *gated) Generate(ctx context.Context, req gemini.Request) (*gemini.Resul
 
 func TestAsyncAfterAnswersWithAJob(t *testing.T) {
 	gate := make(chan struct{})
-	h := newHarness(t, func(d *tools.Options) {
+	h := newHarness(t, func(d *tools.Wiring) {
 		d.Turns.AsyncAfter = 50 * time.Millisecond
 		d.Gemini = &gated{Gemini: d.Gemini, release: gate}
 	})
@@ -69,7 +69,7 @@ func TestAsyncAfterAnswersWithAJob(t *testing.T) {
 		t.Errorf("%s", text(res))
 	}
 
-	h = newHarness(t, func(d *tools.Options) { d.Turns.AsyncAfter = time.Minute })
+	h = newHarness(t, func(d *tools.Wiring) { d.Turns.AsyncAfter = time.Minute })
 	fast := h.call(t, "generate_image", map[string]any{"prompt": "fast", "output": "path"})
 	var direct tools.ImageOutput
 	structured(t, fast, &direct)
@@ -95,7 +95,7 @@ func TestJobsSurviveRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := newHarness(t, func(d *tools.Options) { d.Jobs = jobs })
+	h := newHarness(t, func(d *tools.Wiring) { d.Jobs = jobs })
 	res := h.call(t, "generate_image", map[string]any{"prompt": "kept", "async": true, "output": "path"})
 	var out tools.ImageOutput
 	structured(t, res, &out)
@@ -118,7 +118,7 @@ func TestJobsSurviveRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h2 := newHarness(t, func(d *tools.Options) { d.Jobs = reopened })
+	h2 := newHarness(t, func(d *tools.Wiring) { d.Jobs = reopened })
 	res = h2.call(t, "get_generation", map[string]any{"job_id": out.JobID})
 	var after tools.ImageOutput
 	structured(t, res, &after)

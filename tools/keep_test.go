@@ -57,7 +57,7 @@ func paid(t *testing.T, res *mcp.CallToolResult) tools.ImageOutput {
 // A full image larger than the transport carries is delivered as a preview, with a note, never
 // as an error that hides the ids of an image Gemini made and billed.
 func TestFullTooLargeFallsBackToAPreview(t *testing.T) {
-	h := newHarness(t, func(d *tools.Options) { d.Delivery.Transport, d.Delivery.MaxInline = "stdio", 1024 })
+	h := newHarness(t, func(d *tools.Wiring) { d.Delivery.Transport, d.Delivery.MaxInline = "stdio", 1024 })
 	res := h.call(t, "generate_image", map[string]any{"prompt": "a kite", "output": "full"})
 	out := paid(t, res)
 	if out.ConversationID == "" {
@@ -78,7 +78,7 @@ func TestFullTooLargeFallsBackToAPreview(t *testing.T) {
 
 // A preview that cannot be made falls back to a resource link and the path.
 func TestPreviewFailureKeepsTheImage(t *testing.T) {
-	h := newHarness(t, func(d *tools.Options) {
+	h := newHarness(t, func(d *tools.Wiring) {
 		d.Gemini = &afterGemini{Gemini: d.Gemini, then: func(r *gemini.Result) {
 			r.Image.Data = []byte("not a picture anyone can decode")
 		}}
@@ -92,7 +92,7 @@ func TestPreviewFailureKeepsTheImage(t *testing.T) {
 
 // A turn that cannot be recorded still answers with the saved image and says how to go on.
 func TestRecordingFailureKeepsTheImage(t *testing.T) {
-	h := newHarness(t, func(d *tools.Options) { d.Store = failingAppend{d.Store} })
+	h := newHarness(t, func(d *tools.Wiring) { d.Store = failingAppend{d.Store} })
 	res := h.call(t, "generate_image", map[string]any{"prompt": "a kite", "output": "path"})
 	out := paid(t, res)
 	if !strings.Contains(strings.Join(out.Notes, " "), "could not be recorded") {
@@ -104,7 +104,7 @@ func TestRecordingFailureKeepsTheImage(t *testing.T) {
 // image is on disk and the conversation can be continued.
 func TestClientCancelAfterGeminiStillRecords(t *testing.T) {
 	after := &afterGemini{}
-	h := newHarness(t, func(d *tools.Options) { after.Gemini, d.Gemini = d.Gemini, after })
+	h := newHarness(t, func(d *tools.Wiring) { after.Gemini, d.Gemini = d.Gemini, after })
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	after.then = func(*gemini.Result) { cancel() }

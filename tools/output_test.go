@@ -52,7 +52,7 @@ func TestOutputURLSignedAndExpiring(t *testing.T) {
 	var set *tools.Set
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { set.ImageHandler().ServeHTTP(w, r) }))
 	t.Cleanup(srv.Close)
-	h := newHarness(t, func(d *tools.Options) {
+	h := newHarness(t, func(d *tools.Wiring) {
 		d.Delivery.Transport, d.Delivery.URLs, d.Delivery.ServerURL = "http", signer, func() string { return srv.URL }
 	})
 	set = h.set
@@ -97,7 +97,7 @@ func TestOutputURLSignedAndExpiring(t *testing.T) {
 }
 
 func TestOutputURLRefusedOverStdio(t *testing.T) {
-	h := newHarness(t, func(d *tools.Options) { d.Delivery.Transport = "stdio" })
+	h := newHarness(t, func(d *tools.Wiring) { d.Delivery.Transport = "stdio" })
 	res := h.call(t, "generate_image", map[string]any{"prompt": "a kite", "output": "url"})
 	if !res.IsError || !strings.Contains(text(res), "--transport http") {
 		t.Errorf("got %s", text(res))
@@ -108,7 +108,7 @@ func TestOutputURLRefusedOverStdio(t *testing.T) {
 }
 
 func TestOutputFullAndItsLimit(t *testing.T) {
-	h := newHarness(t, func(d *tools.Options) { d.Delivery.Transport = "stdio" })
+	h := newHarness(t, func(d *tools.Wiring) { d.Delivery.Transport = "stdio" })
 	res := h.call(t, "generate_image", map[string]any{"prompt": "a kite", "output": "full"})
 	var out tools.ImageOutput
 	structured(t, res, &out)
@@ -131,7 +131,7 @@ func TestFourKStaysUnderStdioLimit(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		h := newHarness(t, func(d *tools.Options) {
+		h := newHarness(t, func(d *tools.Wiring) {
 			d.Delivery.Transport, d.Delivery.Output, d.Delivery.Preview = "stdio", cs.Output, cs.Preview
 			d.Turns.AsyncAfter = cs.AsyncAfter
 		})

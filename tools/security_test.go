@@ -17,7 +17,7 @@ func TestSignedURLBindsTheExtension(t *testing.T) {
 	var set *tools.Set
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { set.ImageHandler().ServeHTTP(w, r) }))
 	t.Cleanup(srv.Close)
-	h := newHarness(t, func(d *tools.Options) {
+	h := newHarness(t, func(d *tools.Wiring) {
 		d.Delivery.Transport, d.Delivery.URLs = "http", tools.NewURLSigner([]byte("secret"), time.Hour)
 		d.Delivery.ServerURL = func() string { return srv.URL }
 	})

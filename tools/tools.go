@@ -60,9 +60,10 @@ type Gemini interface {
 
 var _ Gemini = (*gemini.Client)(nil)
 
-// Options is everything New needs. It is read once and never changed; a client preset is
-// resolved into it beforehand (ResolvePreset).
-type Options struct {
+// Wiring is what New builds the tools from: the shared pieces (Gemini, the stores) and each
+// component's options. New reads it once and never changes it; a client preset is resolved
+// into it beforehand (ResolvePreset).
+type Wiring struct {
 	Gemini  Gemini
 	Images  *session.Images
 	Store   session.Store // conversations; nil: each call stands alone
@@ -92,7 +93,7 @@ type Set struct {
 }
 
 // New builds the components from o, each with only what it uses.
-func New(o Options) *Set {
+func New(o Wiring) *Set {
 	logger := o.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)

@@ -9,7 +9,7 @@ import (
 // Unset options take their defaults when the tools are built: progress at least every 8 s
 // (clients give up on a call silent for 10 s), the default history budget, preview output.
 func TestProgressEveryDefault(t *testing.T) {
-	s := New(Options{})
+	s := New(Wiring{})
 	if s.turns.ProgressEvery != DefaultProgressEvery || DefaultProgressEvery > 8e9 {
 		t.Errorf("progress every %v by default; clients give up after 10 s", s.turns.ProgressEvery)
 	}

@@ -210,7 +210,7 @@ func TestNWithIdempotencyKeyReturnsTheSameSet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := newHarness(t, func(d *tools.Options) { d.Jobs = jobs })
+	h := newHarness(t, func(d *tools.Wiring) { d.Jobs = jobs })
 	args := map[string]any{"prompt": "a kite", "n": 2, "idempotency_key": "set-1", "output": "path"}
 	var a, b tools.ImageOutput
 	structured(t, h.call(t, "generate_image", args), &a)
@@ -400,7 +400,7 @@ func TestEditVariantsFromAnEarlierImageBranchWhereItDid(t *testing.T) {
 
 // A panic in one of n generations fails the call, not the server.
 func TestNPanicFailsTheCallNotTheServer(t *testing.T) {
-	h := newHarness(t, func(d *tools.Options) { d.Gemini = panicky{d.Gemini} })
+	h := newHarness(t, func(d *tools.Wiring) { d.Gemini = panicky{d.Gemini} })
 	res := h.call(t, "generate_image", map[string]any{"prompt": "doomed", "n": 2, "output": "path"})
 	if !res.IsError {
 		t.Errorf("a panicking set: %s", text(res))
