@@ -8,13 +8,15 @@
 //     dial policy, image ids the caller owns (inputs.go, dialpolicy.go).
 //   - Delivery saves what Gemini made and answers with it: output modes, previews, signed
 //     URLs, image:// resources (output.go, urls.go, resources.go).
-//   - Turns runs a generation as one turn of a conversation, in the foreground or as a job
-//     (turn.go, conversations.go, history.go, variants.go, jobs.go).
+//   - Turns runs a generation as one turn of a conversation, in the foreground or as a
+//     background job (turn.go, conversations.go, history.go, variants.go); Jobs keeps those
+//     jobs (jobs.go) and Batches the batch records (batches.go).
 //   - Failures diagnoses what fails and remembers it for explain_error (errors.go,
-//     failures.go).
+//     failures.go); every tool answers its failures through it.
 //
-// What the tools read from Gemini is split the same way: Generation for the calls that make
-// images, Status for what check_config, list_models and usage_report report.
+// Each tool's constructor takes the components it uses, so its signature says what it
+// touches. What the tools read from Gemini is split the same way: Generation for the calls
+// that make images, Status for what check_config, list_models and usage_report report.
 package tools
 
 import (
