@@ -69,10 +69,10 @@ func ResolvePreset(name, transport, explicitOutput string) (ClientSettings, erro
 		return ClientSettings{}, fmt.Errorf("--client %q is not known; use one of %s", name, strings.Join(PresetNames(), ", "))
 	}
 	cs := ClientSettings{Output: p.Output, Preview: p.Preview, AsyncAfter: p.AsyncAfter}
-	if transport != "stdio" && p.HTTP != "" {
+	if ServesURLs(transport) && p.HTTP != "" {
 		cs.Output = p.HTTP
 	}
-	if cs.Output == OutputURL && transport == "stdio" {
+	if cs.Output == OutputURL && !ServesURLs(transport) {
 		cs.Output = OutputResource // no HTTP server to serve the link
 	}
 	if explicitOutput != "" {

@@ -18,7 +18,10 @@ import (
 )
 
 func redisOpts(s *redisServer) RedisOptions {
-	return RedisOptions{Client: s.client(), Logger: slog.New(slog.DiscardHandler)}
+	// A generous round-trip bound: on a loaded CI machine (the race detector, other packages'
+	// tests) a 500 ms default can expire, and the replica would then fail open and count alone,
+	// which is the outage tests' subject, not these.
+	return RedisOptions{Client: s.client(), Timeout: 10 * time.Second, Logger: slog.New(slog.DiscardHandler)}
 }
 
 // TestRedisWindowBooksLikeMemory feeds the same random bookings and cancellations to the
