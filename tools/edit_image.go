@@ -83,7 +83,7 @@ func (d *Turns) editTurn(ctx context.Context, req mcp.CallToolRequest, in EditIm
 
 // continuation finds and locks the conversation an edit continues.
 func (d *Turns) continuation(ctx context.Context, in EditImageInput) (*turnContext, error) {
-	if d.Store == nil {
+	if d.store == nil {
 		return nil, apierrors.Local(apierrors.InvalidRequest, "Conversations are not available: no conversation store is configured.")
 	}
 	switch {
@@ -97,13 +97,13 @@ func (d *Turns) continuation(ctx context.Context, in EditImageInput) (*turnConte
 			return nil, apierrors.Localf(apierrors.InvalidRequest,
 				"Image %s belongs to conversation %s, not %s; pass only from_image_id.", in.FromImageID, img.Conversation, in.ConversationID)
 		}
-		branch, err := d.Store.Branch(ctx, img.Conversation, in.FromImageID)
+		branch, err := d.store.Branch(ctx, img.Conversation, in.FromImageID)
 		if err != nil {
 			return nil, convError(img.Conversation, err)
 		}
 		tc, err := d.openConversation(ctx, branch.ID)
 		if err != nil {
-			_ = d.Store.Delete(context.WithoutCancel(ctx), branch.ID)
+			_ = d.store.Delete(context.WithoutCancel(ctx), branch.ID)
 			return nil, err
 		}
 		tc.branched = true
@@ -116,7 +116,7 @@ func (d *Turns) continuation(ctx context.Context, in EditImageInput) (*turnConte
 		return nil, apierrors.Local(apierrors.InvalidRequest,
 			"This client has no MCP session, so there is no \"latest conversation\" to continue; pass conversation_id from an earlier result, or image to start from an image.")
 	}
-	latest, err := d.Store.LatestForOwner(ctx, ownerOf(ctx), sess)
+	latest, err := d.store.LatestForOwner(ctx, ownerOf(ctx), sess)
 	if errors.Is(err, session.ErrNotFound) {
 		return nil, apierrors.Local(apierrors.InvalidRequest,
 			"There is no conversation to continue in this session; pass conversation_id from an earlier result, or image to start from an image.")
@@ -133,7 +133,7 @@ func (d *Turns) checkPinned(conv *session.Conversation, model string) error {
 	if model == "" {
 		return nil
 	}
-	reg := d.Gemini.Registry()
+	reg := d.gen.Registry()
 	want, err := reg.Lookup(model)
 	if err != nil {
 		return err

@@ -375,13 +375,13 @@ func gateFrom(ctx context.Context) *progressGate {
 // when it runs past AsyncAfter (then a job_id), or at once (async); an idempotency key
 // returns the job a previous call started.
 func (d *Turns) asyncTurn(ctx context.Context, tool string, in any, key string, async bool, expected int, run func(ctx context.Context) *mcp.CallToolResult) *mcp.CallToolResult {
-	if d.Jobs == nil || (!async && key == "" && d.AsyncAfter <= 0) {
+	if d.jobs == nil || (!async && key == "" && d.AsyncAfter <= 0) {
 		return run(ctx)
 	}
 	gate := &progressGate{}
 	reqCtx := context.WithValue(ctx, progressGateKey{}, gate)
 	// A key is the principal's: another principal's key never returns its image.
-	jb, existing, err := d.Jobs.start(ownerOf(ctx), tool, key, requestDigest(tool, in), expected, func(context.Context) *mcp.CallToolResult {
+	jb, existing, err := d.jobs.start(ownerOf(ctx), tool, key, requestDigest(tool, in), expected, func(context.Context) *mcp.CallToolResult {
 		// The job outlives the request that started it (the client may give up at 60 s).
 		return run(context.WithoutCancel(reqCtx))
 	})
@@ -404,12 +404,12 @@ func (d *Turns) asyncTurn(ctx context.Context, tool string, in any, key string, 
 	case wait <= 0:
 		wait = 24 * time.Hour // no async-after: only the idempotency key made this a job
 	}
-	if res := d.Jobs.wait(ctx, jb, wait, d.Delivery); res != nil {
+	if res := d.jobs.wait(ctx, jb, wait, d.Delivery); res != nil {
 		return res
 	}
 	gate.closed.Store(true)
 	if errors.Is(ctx.Err(), context.Canceled) {
-		d.Logger.InfoContext(ctx, "client left; the job goes on", "job", jb.ID)
+		d.log.InfoContext(ctx, "client left; the job goes on", "job", jb.ID)
 	}
 	return pendingResult(jb)
 }

@@ -34,7 +34,7 @@ func (d *Turns) runTurn(ctx context.Context, req mcp.CallToolRequest, tool strin
 	defer quiet.busy()()
 	fail := func(model string, err error) *mcp.CallToolResult {
 		if tc != nil && tc.branched {
-			_ = d.Store.Delete(context.WithoutCancel(ctx), tc.conv.ID) // a failed first turn leaves no branch behind
+			_ = d.store.Delete(context.WithoutCancel(ctx), tc.conv.ID) // a failed first turn leaves no branch behind
 		}
 		if gone := (*gemini.GoneError)(nil); tc != nil && tc.conv != nil && errors.As(err, &gone) {
 			// Name the image that starts the new conversation, so it is one step.
@@ -136,7 +136,7 @@ func (d *Turns) keep(ctx context.Context, prog *progress, tc *turnContext, ok []
 		if err != nil && i == 0 {
 			// The one loss we cannot avoid: the disk refused the image. Say so plainly.
 			if tc != nil && tc.branched {
-				_ = d.Store.Delete(kctx, tc.conv.ID)
+				_ = d.store.Delete(kctx, tc.conv.ID)
 			}
 			return d.failure(kctx, a.tool, res.Model, fmt.Errorf("saving the image Gemini made: %w", err))
 		}
@@ -153,7 +153,7 @@ func (d *Turns) keep(ctx context.Context, prog *progress, tc *turnContext, ok []
 			continue
 		}
 		if out.ConversationID, out.Turn, out.BranchOf, err = d.recordVariant(kctx, tc, res, out, a.Prompt); err != nil {
-			d.Logger.ErrorContext(kctx, "recording a variant failed; the image is saved", "image_id", out.ImageID, "error", apierrors.Sanitize(err.Error()))
+			d.log.ErrorContext(kctx, "recording a variant failed; the image is saved", "image_id", out.ImageID, "error", apierrors.Sanitize(err.Error()))
 			notes = append(notes, fmt.Sprintf("image %d of %d could not be recorded in a conversation (%s); it is saved, and edit_image with image=%s continues from it",
 				i+1, n, apierrors.Sanitize(err.Error()), out.ImageID))
 		}
@@ -184,7 +184,7 @@ func (d *Turns) keep(ctx context.Context, prog *progress, tc *turnContext, ok []
 		top.Images = append(top.Images, itemOf(o))
 	}
 	if ctx.Err() != nil {
-		d.Logger.InfoContext(kctx, "the caller left before the answer; the images are saved and recorded",
+		d.log.InfoContext(kctx, "the caller left before the answer; the images are saved and recorded",
 			"image_id", top.ImageID, "conversation_id", top.ConversationID, "path", top.Path)
 	}
 	result := results[0]
@@ -209,7 +209,7 @@ func (d *Turns) recordFirst(kctx context.Context, tc *turnContext, res *gemini.R
 	var err error
 	out.ConversationID, out.Turn, err = d.record(kctx, tc, res, out, prompt)
 	if err != nil {
-		d.Logger.ErrorContext(kctx, "recording a turn failed; the image is saved", "image_id", out.ImageID, "error", apierrors.Sanitize(err.Error()))
+		d.log.ErrorContext(kctx, "recording a turn failed; the image is saved", "image_id", out.ImageID, "error", apierrors.Sanitize(err.Error()))
 		if tc != nil && tc.conv != nil && !tc.fresh {
 			out.ConversationID = tc.conv.ID // unchanged: the next edit continues from its previous turn
 		}

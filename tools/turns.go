@@ -28,10 +28,10 @@ type Turns struct {
 	*Delivery // saving the images and answering with them
 	*Failures // diagnosing what fails
 
-	Gemini Generation
-	Store  session.Store // conversations; nil: each call stands alone
-	Jobs   *Jobs
-	Logger *slog.Logger
+	gen    Generation
+	store  session.Store // conversations; nil: each call stands alone
+	jobs   *Jobs
+	log    *slog.Logger
 	owners *owners
 }
 
@@ -43,6 +43,6 @@ func newTurns(o TurnOptions, gen Generation, store session.Store, log *slog.Logg
 	if o.ProgressEvery <= 0 {
 		o.ProgressEvery = DefaultProgressEvery
 	}
-	return &Turns{TurnOptions: o, Loader: in, Delivery: out, Failures: f, Gemini: gen, Store: store, Jobs: jobs,
-		Logger: log, owners: owners}
+	return &Turns{TurnOptions: o, Loader: in, Delivery: out, Failures: f, gen: gen, store: store, jobs: jobs, log: log,
+		owners: owners}
 }

@@ -90,7 +90,7 @@ func (d *Turns) generateAll(ctx context.Context, prog *progress, greq gemini.Req
 	if n == 1 {
 		r := greq
 		r.Seed = &seeds[0]
-		res, err := d.Gemini.Generate(gemini.WithProgress(ctx, func(msg string) {
+		res, err := d.gen.Generate(gemini.WithProgress(ctx, func(msg string) {
 			prog.report(1, msg)
 			clientLog(ctx, mcp.LoggingLevelInfo, msg) // retries, waits, fallbacks
 		}), r)
@@ -107,7 +107,7 @@ func (d *Turns) generateAll(ctx context.Context, prog *progress, greq gemini.Req
 			defer func() {
 				// A panic here would end the process: it fails this image like any error.
 				if p := recover(); p != nil {
-					d.Logger.ErrorContext(ctx, "a generation panicked", "panic", fmt.Sprint(p))
+					d.log.ErrorContext(ctx, "a generation panicked", "panic", fmt.Sprint(p))
 					mu.Lock()
 					out[i] = attempt{err: fmt.Errorf("generation panicked: %v", p)}
 					mu.Unlock()
@@ -120,7 +120,7 @@ func (d *Turns) generateAll(ctx context.Context, prog *progress, greq gemini.Req
 				prog.report(1, msg)
 				clientLog(ctx, mcp.LoggingLevelInfo, msg)
 			})
-			res, err := d.Gemini.Generate(pctx, r)
+			res, err := d.gen.Generate(pctx, r)
 			mu.Lock()
 			out[i] = attempt{res, err}
 			done++
@@ -137,7 +137,7 @@ func (d *Turns) generateAll(ctx context.Context, prog *progress, greq gemini.Req
 // recordVariant records image i > 0 of an edit: a branch from the same turn as the first, so
 // each variant can be edited on while the first continues the conversation.
 func (d *Turns) recordVariant(ctx context.Context, tc *turnContext, res *gemini.Result, out *ImageOutput, prompt string) (string, int, string, error) {
-	if d.Store == nil || tc == nil || tc.conv == nil || tc.fresh {
+	if d.store == nil || tc == nil || tc.conv == nil || tc.fresh {
 		id, turn, err := d.record(ctx, tc, res, out, prompt) // a new conversation of its own
 		return id, turn, "", err
 	}
@@ -152,7 +152,7 @@ func (d *Turns) recordVariant(ctx context.Context, tc *turnContext, res *gemini.
 		id, turn, err := d.record(ctx, nil, res, out, prompt)
 		return id, turn, "", err
 	}
-	branch, err := d.Store.Branch(ctx, from, img)
+	branch, err := d.store.Branch(ctx, from, img)
 	if err != nil {
 		return "", 0, "", fmt.Errorf("branching a variant from %s: %w", from, err)
 	}
@@ -167,7 +167,7 @@ func (d *Turns) partialFailure(ctx context.Context, tool, model string, i, n int
 	if d.Failures != nil {
 		d.Failures.record(ctx, tool, dg)
 	}
-	d.Logger.WarnContext(ctx, "one image of a set failed", "tool", tool, "image", i+1, "of", n,
+	d.log.WarnContext(ctx, "one image of a set failed", "tool", tool, "image", i+1, "of", n,
 		"category", dg.Category, "error", apierrors.Sanitize(err.Error()))
 	return fmt.Sprintf("image %d of %d failed (%s): %s", i+1, n, dg.Category, strings.TrimSuffix(dg.Summary, "."))
 }
