@@ -106,9 +106,7 @@ func NewClient(ctx context.Context, cfg Config) (*Client, error) {
 		timeout: orDefault(cfg.Timeout, DefaultTimeout), timeout4: orDefault(cfg.Timeout4K, DefaultTimeout4K),
 		churnState: churnState{life: cfg.Lifecycle, listPageSize: cfg.ListPageSize, warned: map[string]time.Time{}}}
 	base.exec = &resilience.Executor{Limiter: res.Limiter, Breaker: res.Breaker, Clock: res.Clock, MaxAttempts: res.MaxAttempts,
-		Classify: func(err error, model string) apierrors.Diagnosis {
-			return apierrors.Classify(err, apierrors.ForModel(model), apierrors.WithReplacements(cfg.Registry.Replacement))
-		}}
+		ClassifyWith: []apierrors.Option{apierrors.WithReplacements(cfg.Registry.Replacement)}}
 	if !cfg.Vertex && cfg.APIKey == "" {
 		// Start anyway: tools/list, list_models and validation work without a key, and each
 		// generation explains what is missing.

@@ -90,10 +90,11 @@ func (d *Turns) generateAll(ctx context.Context, prog *progress, greq gemini.Req
 	if n == 1 {
 		r := greq
 		r.Seed = &seeds[0]
-		res, err := d.gen.Generate(gemini.WithProgress(ctx, func(msg string) {
+		r.Progress = func(msg string) {
 			prog.report(1, msg)
 			clientLog(ctx, mcp.LoggingLevelInfo, msg) // retries, waits, fallbacks
-		}), r)
+		}
+		res, err := d.gen.Generate(ctx, r)
 		out[0] = attempt{res, err}
 		return out
 	}
@@ -115,12 +116,12 @@ func (d *Turns) generateAll(ctx context.Context, prog *progress, greq gemini.Req
 			}()
 			r := greq
 			r.Seed = &seeds[i]
-			pctx := gemini.WithProgress(ctx, func(msg string) {
+			r.Progress = func(msg string) {
 				msg = fmt.Sprintf("image %d of %d: %s", i+1, n, msg)
 				prog.report(1, msg)
 				clientLog(ctx, mcp.LoggingLevelInfo, msg)
-			})
-			res, err := d.gen.Generate(pctx, r)
+			}
+			res, err := d.gen.Generate(ctx, r)
 			mu.Lock()
 			out[i] = attempt{res, err}
 			done++

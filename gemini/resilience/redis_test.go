@@ -175,7 +175,7 @@ func TestRedisReplicasZero429s(t *testing.T) {
 						t.Error(err)
 						return
 					}
-					_ = up.call(context.Background(), "m", 1) // a 429 is counted in up.rejected
+					_, _ = up.call(context.Background(), Candidate{ID: "m"}) // a 429 is counted in up.rejected
 					release()
 				}
 			}()
