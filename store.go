@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"strings"
 
 	"github.com/redis/go-redis/v9"
 
@@ -62,16 +61,13 @@ func (s *stores) health(ctx context.Context) server.StoreHealth {
 	return h
 }
 
-// redisLogger sends go-redis's own messages (it logs failed dials by itself) to the server's
-// log instead of stderr: a failed dial is a warning, anything else debug. Registered secrets
-// (the URL's password) are redacted by the logger's handler.
+// redisLogger sends go-redis's own messages (it logs failed dials by itself, on stderr) to
+// the server's log at debug level: an outage is already reported once, as a warning, by the
+// store's errors and by the shared quota (gemini/resilience), and a dial failure repeated per
+// connection would drown it. Registered secrets (the URL's password) are redacted by the
+// logger's handler.
 type redisLogger struct{ log *slog.Logger }
 
 func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
-	msg := fmt.Sprintf(format, v...)
-	level := slog.LevelDebug
-	if strings.Contains(msg, "dial") {
-		level = slog.LevelWarn
-	}
-	l.log.Log(ctx, level, "redis client", "message", msg)
+	l.log.Log(ctx, slog.LevelDebug, "redis client", "message", fmt.Sprintf(format, v...))
 }
