@@ -144,9 +144,24 @@ func (j *Jobs) renew(jb *job) {
 		case <-j.stop:
 			return
 		case <-t.C:
+			if j.endedElsewhere(jb.ID) {
+				return // another replica took it for interrupted (this one was unreachable): no flip back to running
+			}
 			_ = j.persist(jb) // persist renews the lease of a running job
 		}
 	}
+}
+
+// endedElsewhere reports whether the stored record of a job this replica runs no longer says
+// running: another replica reported it interrupted while this one could not renew its lease.
+func (j *Jobs) endedElsewhere(id string) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	data, err := j.rec.Get(ctx, jobsKind, id)
+	var stored struct {
+		Status string `json:"status"`
+	}
+	return err == nil && json.Unmarshal(data, &stored) == nil && stored.Status != JobRunning
 }
 
 // waitRemote polls another replica's job until it ends, d passes or ctx ends, and returns
