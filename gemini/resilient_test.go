@@ -71,11 +71,8 @@ func TestRetryPerFault(t *testing.T) {
 			if err == nil && res.Attempts != tc.wantAttempts {
 				t.Errorf("result says %d attempts; want %d", res.Attempts, tc.wantAttempts)
 			}
-			if n := len(sim.Requests()); n != tc.wantAttempts {
-				t.Errorf("%d upstream calls; want exactly %d", n, tc.wantAttempts)
-			}
-			if waited < tc.wantWait {
-				t.Errorf("waited %v; want at least the %v RetryInfo asked for", waited, tc.wantWait)
+			if n := len(sim.Requests()); n != tc.wantAttempts || waited < tc.wantWait {
+				t.Errorf("%d upstream calls after waiting %v; want exactly %d after at least %v", n, waited, tc.wantAttempts, tc.wantWait)
 			}
 		})
 	}
