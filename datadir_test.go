@@ -1,16 +1,23 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/nanobanana-mcp/nanobanana-mcp/gemini"
+	"github.com/nanobanana-mcp/nanobanana-mcp/server"
+	"github.com/nanobanana-mcp/nanobanana-mcp/session"
+	"github.com/nanobanana-mcp/nanobanana-mcp/tools"
 )
 
 // --store-dir X/conversations once put jobs and rate-limit state in X and deleted any *.json
@@ -94,5 +101,52 @@ func TestConcurrentFirstStartOfServers(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Errorf("a server did not start: %v", err)
+	}
+}
+
+// --store-dir naming a directory that is not the server's (not empty, no marker) stops the
+// server at start with one sentence, and nothing is read from or written into it: the store
+// is opened before the quota and lifecycle state that live inside it.
+func TestStoreDirNotOursIsLeftAlone(t *testing.T) {
+	x := t.TempDir()
+	if err := os.WriteFile(filepath.Join(x, "notes.txt"), []byte("mine"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"--simulate", "--store-dir", x, "--output-dir", t.TempDir()},
+		env("HOME", t.TempDir()), nil, &out, &out)
+	if err == nil || !strings.Contains(err.Error(), "is not a session store") || !strings.Contains(err.Error(), "set --store-dir") {
+		t.Fatalf("a foreign --store-dir: %v", err)
+	}
+	entries, _ := os.ReadDir(x)
+	if len(entries) != 1 || entries[0].Name() != "notes.txt" {
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		t.Errorf("the server wrote into a directory it did not create: %v", names)
+	}
+}
+
+// Every default the flags show is the one its package applies: config.go writes none itself.
+func TestConfigDefaultsComeFromThePackages(t *testing.T) {
+	var stderr bytes.Buffer
+	cfg, err := parseConfig(nil, env("HOME", t.TempDir()), &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(cfg.ClientOptions, gemini.DefaultClientOptions()) ||
+		!reflect.DeepEqual(cfg.ResilienceOptions, gemini.DefaultResilienceOptions()) {
+		t.Errorf("gemini options %+v %+v differ from the package's defaults", cfg.ClientOptions, cfg.ResilienceOptions)
+	}
+	if s := session.DefaultStoreOptions(); cfg.ConvTTL != s.ConvTTL || cfg.Budget() != session.DefaultBudget {
+		t.Errorf("session options %+v differ from the package's defaults", cfg.StoreOptions)
+	}
+	if h := server.DefaultHTTPOptions(); cfg.Addr != h.Addr || cfg.SessionTTL != h.SessionTTL ||
+		cfg.Security.MaxBody != h.Security.MaxBody || cfg.Workers != server.DefaultWorkers || cfg.Grace != server.DefaultGrace {
+		t.Errorf("server options %+v differ from the package's defaults", cfg.HTTPOptions)
+	}
+	if o := tools.DefaultOptions(); cfg.Client != o.Client || cfg.URLTTL != o.URLTTL || cfg.ProgressEvery != o.ProgressEvery {
+		t.Errorf("tools options %+v differ from the package's defaults", cfg.Options)
 	}
 }

@@ -19,7 +19,6 @@ import (
 	apierrors "github.com/nanobanana-mcp/nanobanana-mcp/errors"
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini"
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/geminitest"
-	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/resilience"
 	"github.com/nanobanana-mcp/nanobanana-mcp/server"
 	"github.com/nanobanana-mcp/nanobanana-mcp/session"
 	"github.com/nanobanana-mcp/nanobanana-mcp/tools"
@@ -55,9 +54,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		_, err := fmt.Fprintln(stdout, "nanobanana-mcp", version)
 		return err
 	}
+	if cfg.Transport != "stdio" && cfg.ServeSimulator == "" {
+		if err := cfg.LoadTokens(); err != nil {
+			return err
+		}
+	}
 	// Secrets are redacted by value everywhere text leaves the process, whatever their shape.
-	apierrors.RegisterSecret(cfg.APIKey, cfg.AuthToken, cfg.URLSecret)
-	for _, p := range cfg.Principals {
+	apierrors.RegisterSecret(cfg.APIKey, cfg.Security.Token, cfg.URLSecret)
+	for _, p := range cfg.Security.Principals {
 		apierrors.RegisterSecret(p.Token)
 	}
 	logger := newLogger(cfg, stderr)
@@ -75,14 +79,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if cfg.Transport == "stdio" {
 		return app.srv.ServeStdio(ctx, stdin, stdout)
 	}
-	return app.srv.ServeHTTP(ctx, server.HTTPOptions{
-		Addr:       cfg.Addr,
-		Security:   server.Security{Token: cfg.AuthToken, Principals: cfg.Principals, AllowedOrigins: cfg.AllowedOrigins, MaxBody: cfg.MaxBody},
-		SessionTTL: cfg.SessionTTL,
-		Health:     app.health,
-		Images:     tools.ImageHandler(app.deps),
-		Ready:      func(addr string) { app.addr.Store(addr) },
-	})
+	opts := cfg.HTTPOptions // the operator's choices, plus what only the wired server knows
+	opts.Health = app.health
+	opts.Images = tools.ImageHandler(app.deps)
+	opts.Ready = func(addr string) { app.addr.Store(addr) }
+	return app.srv.ServeHTTP(ctx, opts)
 }
 
 type app struct {
@@ -109,11 +110,15 @@ func (a *app) close() {
 
 // wire builds the registry, the Gemini client (pointed at the simulator with --simulate), the
 // tools and the MCP server.
-func wire(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error) {
+func wire(ctx context.Context, cfg *Config, logger *slog.Logger) (_ *app, err error) {
 	a := &app{upstream: "gemini"}
+	defer func() {
+		if err != nil {
+			a.close() // what was opened before the failure
+		}
+	}()
 	reg := gemini.DefaultRegistry()
 	if cfg.Models != "" {
-		var err error
 		if reg, err = gemini.LoadRegistry(cfg.Models); err != nil {
 			return nil, err
 		}
@@ -127,13 +132,21 @@ func wire(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error) {
 				"model", res.Model.ID)
 		}
 	}
-	res, err := resilienceFor(cfg, reg, logger)
+	// The store before the state inside it: the store creates, or recognises as its own, the
+	// directory the rest of the server's state lives in (session.Layout), so nothing is read or
+	// written in a directory the server did not make.
+	store, err := openStore(a, cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	layout := cfg.Layout()
+	res, err := gemini.NewResilience(cfg.ResilienceOptions, reg, layout.RateLimitState(), logger)
 	if err != nil {
 		return nil, err
 	}
 	gcfg := gemini.Config{
 		APIKey: cfg.APIKey, Vertex: cfg.Vertex, Project: cfg.Project, Location: cfg.Location, BaseURL: cfg.BaseURL,
-		CredentialsFile: cfg.CredentialsFile, Lifecycle: openLifecycle(cfg, logger),
+		CredentialsFile: cfg.CredentialsFile, Lifecycle: openLifecycle(layout, logger),
 		ConnectTimeout: cfg.ConnectTimeout, Timeout: cfg.Timeout, Timeout4K: cfg.Timeout4K,
 		Registry: reg, Logger: logger, Resilience: res,
 	}
@@ -155,10 +168,7 @@ func wire(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	store, err := openStore(ctx, a, cfg, client, logger)
-	if err != nil {
-		return nil, err
-	}
+	startLoops(ctx, a, store, client, logger)
 	// After the store exists: the refresh may write the lifecycle state inside it.
 	refreshCtx, stopRefresh := context.WithCancel(ctx)
 	a.closers = append(a.closers, func() error { stopRefresh(); return nil })
@@ -167,7 +177,7 @@ func wire(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error) {
 		Gemini:        client,
 		Images:        &session.Images{Dir: cfg.OutputDir, Shared: cfg.ShareImages},
 		Store:         store,
-		Budget:        session.Budget{MaxTurns: cfg.HistTurns, MaxBytes: int64(cfg.HistMB) << 20},
+		Budget:        cfg.Budget(),
 		AllowedRoots:  cfg.AllowedRoots,
 		Logger:        logger,
 		KeepDrafts:    cfg.KeepDrafts,
@@ -179,7 +189,7 @@ func wire(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error) {
 		ServerURL:     a.serverURL,
 		Simulated:     cfg.Simulate,
 	}
-	if cfg.Transport != "stdio" {
+	if tools.ServesURLs(cfg.Transport) {
 		deps.URLs = tools.NewURLSigner([]byte(cfg.URLSecret), cfg.URLTTL)
 		deps.TrustForwardedHost = cfg.TrustForwardedHost
 	}
@@ -189,7 +199,7 @@ func wire(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error) {
 	if cfg.AsyncAfterSet {
 		deps.AsyncAfter = cfg.AsyncAfter
 	}
-	if deps.Jobs, err = tools.OpenJobs(session.Layout{Dir: cfg.StoreDir}.Jobs(), 24*time.Hour); err != nil {
+	if deps.Jobs, err = tools.OpenJobs(layout.Jobs(), 24*time.Hour); err != nil {
 		return nil, err
 	}
 	if err := startBatches(ctx, a, cfg, client, deps, logger); err != nil {
@@ -232,19 +242,16 @@ func upstreamName(cfg *Config) string {
 
 // openLifecycle opens the record of models found shut down or retiring, inside the store
 // (session.Layout); a damaged record is started afresh.
-func openLifecycle(cfg *Config, logger *slog.Logger) gemini.Lifecycle {
-	if cfg.StoreDir == "" {
-		return gemini.NewMemoryLifecycle()
-	}
-	life, err := gemini.OpenLifecycle(session.Layout{Dir: cfg.StoreDir}.LifecycleState())
+func openLifecycle(layout session.Layout, logger *slog.Logger) gemini.Lifecycle {
+	life, err := gemini.OpenLifecycle(layout.LifecycleState())
 	if err != nil {
 		logger.Warn("the model lifecycle record could not be read; starting afresh", "err", err)
 	}
 	return life
 }
 
-// openStore opens the conversation store and starts the hourly eviction and usage log.
-func openStore(ctx context.Context, a *app, cfg *Config, client *gemini.Client, logger *slog.Logger) (*session.FileStore, error) {
+// openStore opens the conversation store, which owns the server's data directory.
+func openStore(a *app, cfg *Config, logger *slog.Logger) (*session.FileStore, error) {
 	store, err := session.Open(cfg.StoreDir, session.Options{TTL: cfg.ConvTTL})
 	if err != nil {
 		return nil, fmt.Errorf("opening the conversation store at %s: %w; move it aside or set --store-dir", cfg.StoreDir, err)
@@ -253,11 +260,15 @@ func openStore(ctx context.Context, a *app, cfg *Config, client *gemini.Client, 
 	if bad := store.Damaged(); len(bad) > 0 {
 		logger.Warn("some stored conversations are damaged and cannot be continued", "conversations", bad)
 	}
+	return store, nil
+}
+
+// startLoops starts the hourly eviction and usage log.
+func startLoops(ctx context.Context, a *app, store *session.FileStore, client *gemini.Client, logger *slog.Logger) {
 	loopCtx, stop := context.WithCancel(ctx)
 	a.closers = append(a.closers, func() error { stop(); return nil })
 	go evictLoop(loopCtx, store, logger)
 	go usageLoop(loopCtx, client, logger)
-	return store, nil
 }
 
 const instructions = "Generate and edit images with Google's Gemini image models. generate_image returns the " +
@@ -265,31 +276,6 @@ const instructions = "Generate and edit images with Google's Gemini image models
 	"starts one from any image; get_generation fetches a job that runs in the background; list_models shows what " +
 	"each model supports; explain_error explains any failure or pasted error text; check_config checks the setup; " +
 	"batch_generate makes many images at half price when they can wait (get_batch collects them)."
-
-// resilienceFor builds the limiter, the breaker and the fallback chain from the flags.
-func resilienceFor(cfg *Config, reg *gemini.Registry, logger *slog.Logger) (gemini.Resilience, error) {
-	for _, name := range cfg.Fallback {
-		if _, err := reg.Lookup(name); err != nil {
-			return gemini.Resilience{}, fmt.Errorf("--fallback: %w", err)
-		}
-	}
-	state := ""
-	if cfg.StoreDir != "" {
-		state = session.Layout{Dir: cfg.StoreDir}.RateLimitState() // inside the store: never beside it
-	}
-	limiter, err := resilience.NewLimiter(resilience.LimiterConfig{Tier: cfg.Tier,
-		Override: resilience.Limits{RPM: cfg.RPM, IPM: cfg.IPM, RPD: cfg.RPD}, Concurrency: cfg.Concurrency,
-		StatePath: state, Logger: logger})
-	if err != nil {
-		return gemini.Resilience{}, fmt.Errorf("setting up rate limits: %w", err)
-	}
-	breaker := resilience.NewBreaker(resilience.BreakerConfig{Threshold: cfg.BreakerAfter, Cooldown: cfg.BreakerCool,
-		OnChange: func(model string, from, to resilience.BreakerState) {
-			logger.Warn("circuit breaker", "model", model, "from", from, "to", to)
-		}})
-	return gemini.Resilience{Fallbacks: cfg.Fallback, FallbackOnQuota: cfg.FallbackQuota, MaxAttempts: cfg.MaxAttempts,
-		CallTimeout: cfg.CallTimeout, Limiter: limiter, Breaker: breaker}, nil
-}
 
 // usageLoop logs a one-line usage summary every hour in which calls were made.
 func usageLoop(ctx context.Context, client *gemini.Client, logger *slog.Logger) {

@@ -225,8 +225,11 @@ func TestConfigHTTPNeedsTokenOffLoopback(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg, err := parseConfig([]string{"--transport", "http", "--addr", "10.0.0.1:80"}, env("HOME", "/h", "NANOBANANA_AUTH_TOKEN_FILE", tokenFile), &stderr)
-	if err != nil || cfg.AuthToken != "from-file" {
-		t.Errorf("token file: %v %q", err, cfg.AuthToken)
+	if err == nil {
+		err = cfg.LoadTokens()
+	}
+	if err != nil || cfg.Security.Token != "from-file" {
+		t.Errorf("token file: %v %q", err, cfg.Security.Token)
 	}
 	if _, err := parseConfig([]string{"--transport", "http", "--addr", "nonsense"}, env("HOME", "/h"), &stderr); err == nil {
 		t.Error("a malformed --addr was accepted")
@@ -236,13 +239,17 @@ func TestConfigHTTPNeedsTokenOffLoopback(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg, err = parseConfig([]string{"--transport", "http", "--addr", "10.0.0.1:80", "--auth-tokens-file", tokens}, env("HOME", "/h"), &stderr)
-	if err != nil || len(cfg.Principals) != 2 || cfg.Principals[1].Name != "librechat" {
-		t.Errorf("--auth-tokens-file: %v %+v", err, cfg.Principals)
+	if err == nil {
+		err = cfg.LoadTokens()
+	}
+	if err != nil || len(cfg.Security.Principals) != 2 || cfg.Security.Principals[1].Name != "librechat" {
+		t.Errorf("--auth-tokens-file: %v %+v", err, cfg.Security.Principals)
 	}
 	if err := os.WriteFile(tokens, []byte("dify=tok-dify-1\nlibrechat tok-lc-2\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, err = parseConfig([]string{"--transport", "http", "--auth-tokens-file", tokens}, env("HOME", "/h"), &stderr)
+	// The file is read when the server starts, which refuses to.
+	err = run(context.Background(), []string{"--transport", "http", "--auth-tokens-file", tokens}, env("HOME", t.TempDir()), nil, &stderr, &stderr)
 	if err == nil || !strings.Contains(err.Error(), "line 2") || strings.Contains(err.Error(), "tok-lc-2") {
 		t.Errorf("a bad tokens file: %v", err)
 	}

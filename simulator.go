@@ -35,7 +35,7 @@ func serveSimulator(ctx context.Context, cfg *Config, logger *slog.Logger, stdou
 // startBatches opens the batch records next to the conversation store and starts the poller
 // that follows them, so batches submitted before a restart are collected after it.
 func startBatches(ctx context.Context, a *app, cfg *Config, client *gemini.Client, deps *tools.Deps, logger *slog.Logger) error {
-	store, err := session.OpenBatchDir(session.Layout{Dir: cfg.StoreDir}.Batches())
+	store, err := session.OpenBatchDir(cfg.Layout().Batches())
 	if err != nil {
 		return err
 	}

@@ -29,7 +29,6 @@ const BatchPriceFactor = 0.5
 type BatchItem struct {
 	Key  string
 	Plan *Plan
-	Seed *int32
 }
 
 // BatchRequestError names the request of a batch that failed validation (Index from 0).
@@ -150,8 +149,8 @@ func batchRequestJSON(c *Client, it BatchItem) map[string]any {
 	if cfg.ThinkingConfig != nil {
 		gen["thinkingConfig"] = cfg.ThinkingConfig
 	}
-	if it.Seed != nil {
-		gen["seed"] = *it.Seed
+	if cfg.Seed != nil {
+		gen["seed"] = *cfg.Seed
 	}
 	return map[string]any{"contents": []*genai.Content{UserContent(it.Plan)}, "generationConfig": gen}
 }

@@ -60,7 +60,7 @@ func TestBurstOfTwelveAtRPM6UsesTheWholeQuota(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			defer live.Add(-1)
-			_, errs[i] = c.Generate(context.Background(), Request{Prompt: "a burst", Model: model})
+			_, errs[i] = c.Generate(context.Background(), Request{Prompt: "a burst", Options: Options{Model: model}})
 		}()
 	}
 	done := make(chan struct{})

@@ -89,7 +89,7 @@ func TestAliasOfShutDownModelGoesToSuccessorInOneCall(t *testing.T) {
 	if _, err := c.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	res, err := c.Generate(context.Background(), Request{Prompt: "p", Model: "nano-banana-2", ThinkingLevel: "minimal"})
+	res, err := c.Generate(context.Background(), Request{Prompt: "p", Options: Options{Model: "nano-banana-2", ThinkingLevel: "minimal"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +114,7 @@ func TestFirst404IsRememberedAcrossRestarts(t *testing.T) {
 		t.Fatal(err)
 	}
 	c, sim := churnedClient(t, life)
-	res, err := c.Generate(context.Background(), Request{Prompt: "p", Model: "nano-banana-2"})
+	res, err := c.Generate(context.Background(), Request{Prompt: "p", Options: Options{Model: "nano-banana-2"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +134,7 @@ func TestFirst404IsRememberedAcrossRestarts(t *testing.T) {
 		t.Fatalf("persisted state %+v %v", st, ok)
 	}
 	c2, sim2 := churnedClient(t, again)
-	if _, err := c2.Generate(context.Background(), Request{Prompt: "p", Model: "nano-banana-2"}); err != nil {
+	if _, err := c2.Generate(context.Background(), Request{Prompt: "p", Options: Options{Model: "nano-banana-2"}}); err != nil {
 		t.Fatal(err)
 	}
 	if calls := generateCalls(sim2); strings.Join(calls, ",") != "gemini-nano-banana-2.1" {
@@ -147,7 +147,7 @@ func TestAliasUsesLivingModel(t *testing.T) {
 	if _, err := c.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	res, err := c.Generate(context.Background(), Request{Prompt: "p", Model: "nano-banana-2"})
+	res, err := c.Generate(context.Background(), Request{Prompt: "p", Options: Options{Model: "nano-banana-2"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +176,7 @@ func TestFallbackSkipsDeadModels(t *testing.T) {
 
 func TestThinkingLevels(t *testing.T) {
 	c, sim := newTestClient(t, Config{})
-	if _, err := c.Generate(context.Background(), Request{Prompt: "p", ThinkingLevel: "medium"}); err != nil {
+	if _, err := c.Generate(context.Background(), Request{Prompt: "p", Options: Options{ThinkingLevel: "medium"}}); err != nil {
 		t.Fatal(err)
 	}
 	reqs := sim.Requests()
@@ -186,7 +186,7 @@ func TestThinkingLevels(t *testing.T) {
 		t.Errorf("thinkingConfig %v; want MEDIUM", tc)
 	}
 	n := len(sim.Requests())
-	_, err := c.Generate(context.Background(), Request{Prompt: "p", Model: "nano-banana-pro", ThinkingLevel: "medium"})
+	_, err := c.Generate(context.Background(), Request{Prompt: "p", Options: Options{Model: "nano-banana-pro", ThinkingLevel: "medium"}})
 	d := apierrors.Classify(err)
 	if d.Category != apierrors.UnsupportedParameter || !strings.Contains(d.Summary, "gemini-nano-banana-2.1") {
 		t.Errorf("Pro with a level: %+v", d)
@@ -206,7 +206,7 @@ func TestRetirementSurfacesInNotesAndWarnings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := c.Generate(context.Background(), Request{Prompt: "p", Model: "nano-banana-pro"})
+	res, err := c.Generate(context.Background(), Request{Prompt: "p", Options: Options{Model: "nano-banana-pro"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +234,7 @@ func TestConversationOnShutDownModelCannotContinue(t *testing.T) {
 	if _, err := c.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	_, err := c.Generate(context.Background(), Request{Prompt: "p", Model: "gemini-3.1-flash-image", UpstreamID: "gemini-3.1-flash-image"})
+	_, err := c.Generate(context.Background(), Request{Prompt: "p", UpstreamID: "gemini-3.1-flash-image", Options: Options{Model: "gemini-3.1-flash-image"}})
 	var gone *GoneError
 	if !errors.As(err, &gone) || gone.Successor != "gemini-nano-banana-2.1" {
 		t.Fatalf("err %v", err)
@@ -279,19 +279,19 @@ func TestGoneRecordOutweighsListingAndExpires(t *testing.T) {
 		t.Fatal(err)
 	}
 	sim.Enqueue("gemini-3.1-flash-image", geminitest.NotFound())
-	if _, err := c.Generate(context.Background(), Request{Prompt: "p", Model: "nano-banana-2"}); err != nil {
+	if _, err := c.Generate(context.Background(), Request{Prompt: "p", Options: Options{Model: "nano-banana-2"}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	sim.Reset()
-	res, err := c.Generate(context.Background(), Request{Prompt: "p", Model: "nano-banana-2"})
+	res, err := c.Generate(context.Background(), Request{Prompt: "p", Options: Options{Model: "nano-banana-2"}})
 	if err != nil || res.Model != "gemini-nano-banana-2.1" || len(generateCalls(sim)) != 1 {
 		t.Fatalf("after the 404 and a listing: %v %v calls %v", res, err, generateCalls(sim))
 	}
 	now = now.Add(8 * 24 * time.Hour)
-	res, err = c.Generate(context.Background(), Request{Prompt: "p", Model: "nano-banana-2"})
+	res, err = c.Generate(context.Background(), Request{Prompt: "p", Options: Options{Model: "nano-banana-2"}})
 	if err != nil || res.Model != "gemini-3.1-flash-image" {
 		t.Errorf("a week later the model is tried again: %v %v", res, err)
 	}
@@ -347,7 +347,7 @@ func TestRetirementIsLoggedOnceADay(t *testing.T) {
 	}
 	for _, step := range []time.Duration{0, time.Hour, 20 * time.Hour, 5 * time.Hour} {
 		now = now.Add(step)
-		if _, err := c.Generate(context.Background(), Request{Prompt: "p", Model: "nano-banana-pro"}); err != nil {
+		if _, err := c.Generate(context.Background(), Request{Prompt: "p", Options: Options{Model: "nano-banana-pro"}}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -75,7 +75,7 @@ func NewClient(ctx context.Context, cfg Config) (*Client, error) {
 	}
 	cc := &genai.ClientConfig{
 		APIKey:     cfg.APIKey,
-		HTTPClient: NewHTTPClient(orDefault(cfg.ConnectTimeout, 10*time.Second)),
+		HTTPClient: NewHTTPClient(orDefault(cfg.ConnectTimeout, DefaultConnectTimeout)),
 		HTTPOptions: genai.HTTPOptions{
 			BaseURL: cfg.BaseURL,
 		},
@@ -97,18 +97,16 @@ func NewClient(ctx context.Context, cfg Config) (*Client, error) {
 		res.MaxAttempts = resilience.DefaultMaxAttempts
 	}
 	if res.CallTimeout <= 0 {
-		res.CallTimeout = 10 * time.Minute
+		res.CallTimeout = DefaultCallTimeout
 	}
 	if cfg.Lifecycle == nil {
 		cfg.Lifecycle = NewMemoryLifecycle()
 	}
 	base := &Client{reg: cfg.Registry, log: cfg.Logger, now: cfg.Now, backend: "none", res: res, usage: NewUsageLog(0),
-		timeout: orDefault(cfg.Timeout, 300*time.Second), timeout4: orDefault(cfg.Timeout4K, 600*time.Second),
+		timeout: orDefault(cfg.Timeout, DefaultTimeout), timeout4: orDefault(cfg.Timeout4K, DefaultTimeout4K),
 		churnState: churnState{life: cfg.Lifecycle, listPageSize: cfg.ListPageSize, warned: map[string]time.Time{}}}
 	base.exec = &resilience.Executor{Limiter: res.Limiter, Breaker: res.Breaker, Clock: res.Clock, MaxAttempts: res.MaxAttempts,
-		Classify: func(err error, model string) apierrors.Diagnosis {
-			return apierrors.Classify(err, apierrors.ForModel(model), apierrors.WithReplacements(cfg.Registry.Replacement))
-		}}
+		ClassifyWith: []apierrors.Option{apierrors.WithReplacements(cfg.Registry.Replacement)}}
 	if !cfg.Vertex && cfg.APIKey == "" {
 		// Start anyway: tools/list, list_models and validation work without a key, and each
 		// generation explains what is missing.

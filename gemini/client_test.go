@@ -30,8 +30,7 @@ func newTestClient(t *testing.T, cfg Config) (*Client, *geminitest.Server) {
 
 func TestGenerateReadsPartsDirectly(t *testing.T) {
 	c, sim := newTestClient(t, Config{})
-	res, err := c.Generate(context.Background(), Request{Prompt: "a pear", Model: "nano-banana-pro", ImageSize: "4K",
-		AspectRatio: "1:1", KeepDrafts: true})
+	res, err := c.Generate(context.Background(), Request{Prompt: "a pear", KeepDrafts: true, Options: Options{Model: "nano-banana-pro", ImageSize: "4K", AspectRatio: "1:1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +110,7 @@ func TestNoKeyFailsLocally(t *testing.T) {
 	if d := apierrors.Classify(err); d.Category != apierrors.Auth || !strings.Contains(d.Summary, "--simulate") {
 		t.Errorf("%+v", d)
 	}
-	if _, err := c.Generate(context.Background(), Request{Prompt: "p", AspectRatio: "5:1"}); apierrors.Classify(err).Category != apierrors.UnsupportedParameter {
+	if _, err := c.Generate(context.Background(), Request{Prompt: "p", Options: Options{AspectRatio: "5:1"}}); apierrors.Classify(err).Category != apierrors.UnsupportedParameter {
 		t.Errorf("validation runs before the key check: %v", err)
 	}
 }
@@ -119,7 +118,7 @@ func TestNoKeyFailsLocally(t *testing.T) {
 func TestUpstreamErrorsSurface(t *testing.T) {
 	c, sim := newTestClient(t, Config{Resilience: Resilience{MaxAttempts: 1}})
 	sim.Enqueue("", geminitest.Overloaded())
-	_, err := c.Generate(context.Background(), Request{Prompt: "p", Model: "nano-banana-pro"})
+	_, err := c.Generate(context.Background(), Request{Prompt: "p", Options: Options{Model: "nano-banana-pro"}})
 	var api genai.APIError
 	if !errors.As(err, &api) || api.Code != 503 {
 		t.Fatalf("err %v; the SDK's APIError stays reachable through the diagnosis", err)
@@ -142,7 +141,7 @@ func TestVertexExpressModeReachesPublisherPath(t *testing.T) {
 	if c.Backend() != "vertex-ai" {
 		t.Errorf("backend %q", c.Backend())
 	}
-	if _, err := c.Generate(context.Background(), Request{Prompt: "p", Model: "nano-banana-pro"}); err != nil {
+	if _, err := c.Generate(context.Background(), Request{Prompt: "p", Options: Options{Model: "nano-banana-pro"}}); err != nil {
 		t.Fatal(err)
 	}
 	if p := sim.Requests()[0].Path; p != "/v1beta1/publishers/google/models/gemini-3-pro-image:generateContent" {
@@ -152,7 +151,7 @@ func TestVertexExpressModeReachesPublisherPath(t *testing.T) {
 
 func TestVertexRegionIsCheckedBeforeSending(t *testing.T) {
 	c := &Client{reg: DefaultRegistry(), backend: "vertex-ai", location: "us-central1", sdk: &genai.Client{}}
-	_, err := c.Generate(context.Background(), Request{Prompt: "p", Model: "nano-banana-pro"})
+	_, err := c.Generate(context.Background(), Request{Prompt: "p", Options: Options{Model: "nano-banana-pro"}})
 	if d := apierrors.Classify(err); d.Category != apierrors.LocationUnsupported || !strings.Contains(d.Summary, "GOOGLE_CLOUD_LOCATION=global") {
 		t.Errorf("%+v", d)
 	}
@@ -163,7 +162,7 @@ func TestVertexRegionIsCheckedBeforeSending(t *testing.T) {
 func TestNotFoundWithoutSuccessorIsOneCall(t *testing.T) {
 	c, sim := newTestClient(t, Config{})
 	sim.Enqueue("gemini-3-pro-image", geminitest.NotFound())
-	_, err := c.Generate(context.Background(), Request{Prompt: "p", Model: "nano-banana-pro"})
+	_, err := c.Generate(context.Background(), Request{Prompt: "p", Options: Options{Model: "nano-banana-pro"}})
 	if d := apierrors.Classify(err); d.Category != apierrors.ModelNotFound {
 		t.Errorf("%+v", d)
 	}

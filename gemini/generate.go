@@ -114,8 +114,17 @@ func (c *Client) config(p *Plan) *genai.GenerateContentConfig {
 	case p.GoogleSearch:
 		cfg.Tools = []*genai.Tool{{GoogleSearch: &genai.GoogleSearch{}}}
 	}
-	cfg.Seed = p.Seed
+	cfg.Seed = p.seed32()
 	return cfg
+}
+
+// seed32 is the seed as the API takes it; Validate has checked that it fits.
+func (p *Plan) seed32() *int32 {
+	if p.Seed == nil {
+		return nil
+	}
+	s := int32(*p.Seed)
+	return &s
 }
 
 func isNotFound(err error) bool {

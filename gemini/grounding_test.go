@@ -16,7 +16,7 @@ func TestSeedIsSentAndDecidesThePicture(t *testing.T) {
 	c, sim := newTestClient(t, Config{})
 	gen := func(seed int64) *Result {
 		t.Helper()
-		res, err := c.Generate(context.Background(), Request{Prompt: "a lighthouse", Seed: seedOf(seed)})
+		res, err := c.Generate(context.Background(), Request{Prompt: "a lighthouse", Options: Options{Seed: seedOf(seed)}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -40,7 +40,7 @@ func TestSeedIsSentAndDecidesThePicture(t *testing.T) {
 	if cfg["seed"] != float64(8042) {
 		t.Errorf("generationConfig on the wire %v, want seed 8042", cfg)
 	}
-	_, err := c.Generate(context.Background(), Request{Prompt: "p", Seed: seedOf(1 << 40)})
+	_, err := c.Generate(context.Background(), Request{Prompt: "p", Options: Options{Seed: seedOf(1 << 40)}})
 	if d := apierrors.Classify(err); d.Category != apierrors.InvalidRequest || !strings.Contains(d.Summary, "-2147483648 to 2147483647") {
 		t.Errorf("out-of-range seed: %v", err)
 	}
@@ -48,7 +48,7 @@ func TestSeedIsSentAndDecidesThePicture(t *testing.T) {
 
 func TestImageSearchGroundsAndReturnsSources(t *testing.T) {
 	c, sim := newTestClient(t, Config{})
-	res, err := c.Generate(context.Background(), Request{Prompt: "the Eiffel Tower today", Model: "nano-banana-2.1", ImageSearch: true})
+	res, err := c.Generate(context.Background(), Request{Prompt: "the Eiffel Tower today", Options: Options{Model: "nano-banana-2.1", ImageSearch: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestImageSearchGroundsAndReturnsSources(t *testing.T) {
 		t.Fatalf("grounding %+v", g)
 	}
 	// Web search alone sends the plain tool, as before.
-	if _, err := c.Generate(context.Background(), Request{Prompt: "p", Model: "nano-banana-pro", GoogleSearch: true}); err != nil {
+	if _, err := c.Generate(context.Background(), Request{Prompt: "p", Options: Options{Model: "nano-banana-pro", GoogleSearch: true}}); err != nil {
 		t.Fatal(err)
 	}
 	if got := jsonString(sim.Requests()[1].Body["tools"]); got != `[{"googleSearch":{}}]` {
@@ -72,13 +72,13 @@ func TestImageSearchGroundsAndReturnsSources(t *testing.T) {
 
 func TestImageSearchOnProIsRefusedBeforeTheCall(t *testing.T) {
 	c, sim := newTestClient(t, Config{})
-	_, err := c.Generate(context.Background(), Request{Prompt: "p", Model: "nano-banana-pro", ImageSearch: true})
+	_, err := c.Generate(context.Background(), Request{Prompt: "p", Options: Options{Model: "nano-banana-pro", ImageSearch: true}})
 	d := apierrors.Classify(err)
 	if d.Category != apierrors.UnsupportedParameter || !strings.Contains(d.Summary, "gemini-nano-banana-2.1, gemini-3.1-flash-image") ||
 		!strings.Contains(d.Summary, "image_search") {
 		t.Errorf("diagnosis %+v", d)
 	}
-	_, err = c.Generate(context.Background(), Request{Prompt: "p", Model: "nano-banana", GoogleSearch: true})
+	_, err = c.Generate(context.Background(), Request{Prompt: "p", Options: Options{Model: "nano-banana", GoogleSearch: true}})
 	if d := apierrors.Classify(err); d.Category != apierrors.UnsupportedParameter || !strings.Contains(d.Summary, "gemini-3-pro-image") {
 		t.Errorf("web search on 2.5: %+v", d)
 	}
@@ -90,7 +90,7 @@ func TestImageSearchOnProIsRefusedBeforeTheCall(t *testing.T) {
 // A call that asked for search never lands on a fallback that cannot search.
 func TestSearchSkipsFallbacksThatCannotSearch(t *testing.T) {
 	c, _, _ := resilientClient(t, DefaultFallbacks...)
-	plan, err := c.reg.Validate(Request{Prompt: "p", Model: "nano-banana-2.1", ImageSearch: true})
+	plan, err := c.reg.Validate(Request{Prompt: "p", Options: Options{Model: "nano-banana-2.1", ImageSearch: true}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,7 +27,7 @@ func TestLiftedImagesMatchTheWire(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := c.Generate(context.Background(), Request{Prompt: "a pear", Model: "nano-banana-pro", ImageSize: "1K", KeepDrafts: true})
+	res, err := c.Generate(context.Background(), Request{Prompt: "a pear", KeepDrafts: true, Options: Options{Model: "nano-banana-pro", ImageSize: "1K"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,8 +107,7 @@ func TestLiftStream(t *testing.T) {
 func TestLiftedRequestImagesReachTheWire(t *testing.T) {
 	c, sim := newTestClient(t, Config{})
 	ref := photoBytes(t)
-	res, err := c.Generate(context.Background(), Request{Prompt: "like this", Model: "nano-banana-pro",
-		References: []Image{{Data: ref, MIMEType: "image/png"}}})
+	res, err := c.Generate(context.Background(), Request{Prompt: "like this", References: []Image{{Data: ref, MIMEType: "image/png"}}, Options: Options{Model: "nano-banana-pro"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +131,7 @@ func photoBytes(t *testing.T) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := c.Generate(context.Background(), Request{Prompt: "a reference", Model: "nano-banana-2", ImageSize: "512"})
+	res, err := c.Generate(context.Background(), Request{Prompt: "a reference", Options: Options{Model: "nano-banana-2", ImageSize: "512"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -80,7 +80,7 @@ func TestLoadRegistryFromFile(t *testing.T) {
 
 func TestValidateNormalisesAndExplains(t *testing.T) {
 	r := DefaultRegistry()
-	p, err := r.Validate(Request{Prompt: " a cat ", Model: "nano-banana-2", ImageSize: "512px", AspectRatio: " 8:1"})
+	p, err := r.Validate(Request{Prompt: " a cat ", Options: Options{Model: "nano-banana-2", ImageSize: "512px", AspectRatio: " 8:1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,11 +90,11 @@ func TestValidateNormalisesAndExplains(t *testing.T) {
 	if len(p.Notes) != 1 || !strings.Contains(p.Notes[0], "normalised") {
 		t.Errorf("notes %v", p.Notes)
 	}
-	p, err = r.Validate(Request{Prompt: "x", Model: "nano-banana"})
+	p, err = r.Validate(Request{Prompt: "x", Options: Options{Model: "nano-banana"}})
 	if err != nil || p.ImageSize != "1K" || p.Model.TakesSize() {
 		t.Errorf("2.5 Flash: %+v %v; it takes no imageSize", p, err)
 	}
-	_, err = r.Validate(Request{Prompt: "x", Model: "nano-banana", GoogleSearch: true})
+	_, err = r.Validate(Request{Prompt: "x", Options: Options{Model: "nano-banana", GoogleSearch: true}})
 	if e, ok := apierrors.As(err); !ok || e.Diagnosis.Category != apierrors.UnsupportedParameter ||
 		!strings.Contains(e.Diagnosis.Summary, "gemini-3-pro-image") {
 		t.Errorf("google_search on 2.5: %v", err)

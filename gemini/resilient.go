@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	apierrors "github.com/nanobanana-mcp/nanobanana-mcp/errors"
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/resilience"
 )
 
@@ -28,21 +27,6 @@ type Resilience struct {
 // DefaultFallbacks is Pro → Nano Banana 2.1 → Nano Banana 2 Lite: models Google serves to
 // new keys (Nano Banana 2 is deprecated, Nano Banana restricted to earlier users).
 var DefaultFallbacks = []string{"nano-banana-pro", "nano-banana-2.1", "nano-banana-2-lite"}
-
-type progressKey struct{}
-
-// WithProgress returns a context whose generations report what they are doing ("waiting
-// 37 s for the per-minute quota of gemini-3-pro-image, attempt 2 of 4") to report.
-func WithProgress(ctx context.Context, report func(message string)) context.Context {
-	return context.WithValue(ctx, progressKey{}, report)
-}
-
-func progressOf(ctx context.Context) func(string) {
-	if f, ok := ctx.Value(progressKey{}).(func(string)); ok {
-		return f
-	}
-	return func(string) {}
-}
 
 // generate runs a validated plan through the executor: breaker, limiter, call, classify,
 // retry or fall back. A conversation (history, or a pinned upstream id) never falls back.
@@ -73,7 +57,10 @@ func (c *Client) generate(ctx context.Context, plan *Plan) (*Result, error) {
 			fallbacks = append(fallbacks, resilience.Candidate{ID: fp.UpstreamID, Family: fp.Model.Family})
 		}
 	}
-	report := progressOf(ctx)
+	report := plan.Progress
+	if report == nil {
+		report = func(string) {}
+	}
 	rp := resilience.Plan{
 		Model:           resilience.Candidate{ID: plan.UpstreamID, Family: plan.Model.Family},
 		Fallbacks:       fallbacks,
@@ -89,22 +76,19 @@ func (c *Client) generate(ctx context.Context, plan *Plan) (*Result, error) {
 		},
 	}
 	start := c.now()
-	var result *Result
-	out, err := c.exec.Do(ctx, rp, func(ctx context.Context, model string, _ int) error {
-		p := plans[model]
+	result, out, err := resilience.Do(ctx, c.exec, rp, func(ctx context.Context, m resilience.Candidate) (*Result, error) {
+		p := plans[m.ID]
 		if p == nil {
-			return fmt.Errorf("no plan for %s", model) // cannot happen: the chain comes from plans
+			return nil, fmt.Errorf("no plan for %s", m.ID) // cannot happen: the chain comes from plans
 		}
-		res, err := c.send(ctx, p)
-		if err == nil {
-			result = res
-		}
-		return err
+		return c.send(ctx, p)
 	})
 	rec := CallRecord{At: start, Owner: usageOwner(ctx), Model: out.Model, FallbackFrom: out.FallbackFrom, Attempts: out.Attempts,
 		Waited: out.Waited, Latency: c.now().Sub(start), Tries: out.Tries}
 	if err != nil {
-		rec.Category = apierrors.Classify(err, apierrors.ForModel(out.Model)).Category
+		if out.Diagnosis != nil {
+			rec.Category = out.Diagnosis.Category // classified once, where the executor met it
+		}
 		c.usage.Record(rec)
 		if pinned && !c.usable(plan.UpstreamID) {
 			return nil, conversationGone(plan.UpstreamID, succ)

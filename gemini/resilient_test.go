@@ -80,7 +80,7 @@ func TestDailyQuotaIsNotRetried(t *testing.T) {
 func TestOverloadedProFallsBack(t *testing.T) {
 	c, sim, clock := resilientClient(t, DefaultFallbacks...)
 	sim.Enqueue("gemini-3-pro-image", geminitest.Overloaded())
-	res, err, _ := runFake(t, c, clock, Request{Prompt: "p", Model: "nano-banana-pro", ImageSize: "4K", AspectRatio: "21:9"})
+	res, err, _ := runFake(t, c, clock, Request{Prompt: "p", Options: Options{Model: "nano-banana-pro", ImageSize: "4K", AspectRatio: "21:9"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +104,7 @@ func TestOverloadedProFallsBack(t *testing.T) {
 func TestFallbackAdaptsParametersWithANote(t *testing.T) {
 	c, sim, clock := resilientClient(t, "nano-banana")
 	sim.Enqueue("gemini-3-pro-image", geminitest.Overloaded())
-	res, err, _ := runFake(t, c, clock, Request{Prompt: "p", Model: "nano-banana-pro", ImageSize: "4K", AspectRatio: "16:9"})
+	res, err, _ := runFake(t, c, clock, Request{Prompt: "p", Options: Options{Model: "nano-banana-pro", ImageSize: "4K", AspectRatio: "16:9"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +122,7 @@ func TestPinnedConversationNeverFallsBack(t *testing.T) {
 	for range 4 {
 		sim.Enqueue("gemini-3-pro-image", geminitest.Overloaded())
 	}
-	_, err, _ := runFake(t, c, clock, Request{Prompt: "p", Model: "gemini-3-pro-image", UpstreamID: "gemini-3-pro-image"})
+	_, err, _ := runFake(t, c, clock, Request{Prompt: "p", UpstreamID: "gemini-3-pro-image", Options: Options{Model: "gemini-3-pro-image"}})
 	d := apierrors.Classify(err)
 	if d.Category != apierrors.Overloaded {
 		t.Fatalf("%+v", d)
@@ -141,9 +141,9 @@ func TestProgressMessagesDuringWaits(t *testing.T) {
 	c, sim, clock := resilientClient(t)
 	sim.Enqueue("", geminitest.RateLimited(37*time.Second))
 	var msgs []string
-	ctx := WithProgress(context.Background(), func(m string) { msgs = append(msgs, m) })
+	req := Request{Prompt: "p", Options: Options{Model: "nano-banana-pro"}, Progress: func(m string) { msgs = append(msgs, m) }}
 	done := make(chan error)
-	go func() { _, err := c.Generate(ctx, Request{Prompt: "p", Model: "nano-banana-pro"}); done <- err }()
+	go func() { _, err := c.Generate(context.Background(), req); done <- err }()
 	for finished := false; !finished; {
 		select {
 		case err := <-done:
@@ -171,7 +171,7 @@ func TestUsageReport(t *testing.T) {
 	sim.Enqueue("", geminitest.DailyQuota())
 	runFake(t, c, clock, Request{Prompt: "fails"})
 	sim.Enqueue("gemini-3-pro-image", geminitest.Overloaded())
-	runFake(t, c, clock, Request{Prompt: "falls back", Model: "nano-banana-pro"})
+	runFake(t, c, clock, Request{Prompt: "falls back", Options: Options{Model: "nano-banana-pro"}})
 	rep := c.Usage().Report(time.Time{})
 	if rep.Calls != 3 || rep.Images != 2 || rep.Errors["daily_quota"] != 1 || rep.Fallbacks != 1 ||
 		rep.UpstreamErrs["overloaded"] != 1 || rep.CostPerImage <= 0 || len(rep.Hours) == 0 {

@@ -60,7 +60,7 @@ func readResponse(resp *genai.GenerateContentResponse, p *Plan, raw []byte) (*Re
 		return nil, withModel(apierrors.FromFinish("", "", ""), p.UpstreamID)
 	}
 	cand := resp.Candidates[0]
-	res.Seed, res.Grounding = p.Seed, groundingOf(cand.GroundingMetadata)
+	res.Seed, res.Grounding = p.seed32(), groundingOf(cand.GroundingMetadata)
 	res.Finish = string(cand.FinishReason)
 	res.Content = cand.Content
 	var final *genai.Part

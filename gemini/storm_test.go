@@ -33,7 +33,7 @@ func TestOverloadStorm(t *testing.T) {
 	}
 	served := 0
 	for range calls {
-		if res, err, _ := runFake(t, c, clock, Request{Prompt: "storm", Model: "nano-banana-pro"}); err == nil && res != nil {
+		if res, err, _ := runFake(t, c, clock, Request{Prompt: "storm", Options: Options{Model: "nano-banana-pro"}}); err == nil && res != nil {
 			served++
 		}
 		clock.Advance(time.Second)

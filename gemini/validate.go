@@ -18,40 +18,42 @@ type Image struct {
 	MIMEType string
 }
 
-// Request is one image generation or edit, as a tool asks for it.
-type Request struct {
-	Model         string           // id, alias or retired id; empty means the registry default
-	UpstreamID    string           // send exactly this id (a conversation's pinned model); Model gives the capabilities
-	Prompt        string           // required
-	AspectRatio   string           // empty: the model decides (1:1, or the input image's ratio)
-	ImageSize     string           // empty: the model's default
-	References    []Image          // reference images, sent after the prompt
-	History       []*genai.Content // earlier turns, replayed byte for byte
-	ThinkingLevel string           // "", or one of the model's thinking levels
-	GoogleSearch  bool             // ground the image in Google Search results (web)
-	ImageSearch   bool             // ground in Google Search with image search too; implies GoogleSearch
-	Seed          *int64           // GenerateContentConfig.Seed: best-effort reproducibility; nil: none
-	KeepDrafts    bool             // keep thought images in the Result
+// Options are the settings of one generation apart from what it is about (the prompt, the
+// images, the history): one value that travels unchanged from a tool's arguments through the
+// Request to the Plan, embedded wherever a layer adds to it, never copied field by field.
+type Options struct {
+	Model         string // id, alias or retired id; empty means the registry default
+	AspectRatio   string // empty: the model decides (1:1, or the input image's ratio)
+	ImageSize     string // empty: the model's default
+	ThinkingLevel string // "", or one of the model's thinking levels
+	GoogleSearch  bool   // ground the image in Google Search results (web)
+	ImageSearch   bool   // ground in Google Search with image search too; implies GoogleSearch
+	Seed          *int64 // GenerateContentConfig.Seed: best-effort reproducibility; nil: none
 }
 
-// Plan is a validated request: the model resolved, parameters normalised, and notes for the
-// user about anything that was changed on the way.
+// Request is one image generation or edit, as a tool asks for it.
+type Request struct {
+	Options
+	UpstreamID string           // send exactly this id (a conversation's pinned model); Model gives the capabilities
+	Prompt     string           // required
+	References []Image          // reference images, sent after the prompt
+	History    []*genai.Content // earlier turns, replayed byte for byte
+	KeepDrafts bool             // keep thought images in the Result
+	// Progress, when set, hears what the call is doing ("waiting 37 s for the per-minute
+	// quota of gemini-3-pro-image, attempt 2 of 4"); it must not block long.
+	Progress func(message string)
+}
+
+// Plan is a validated request: the model resolved, the prompt trimmed, the options normalised
+// (GoogleSearch set whenever ImageSearch is, the seed within 32 bits), UpstreamID the id sent,
+// and notes for the user about anything that was changed on the way. Options.Model keeps the
+// name asked for; Model is what it resolved to.
 type Plan struct {
-	Model         *Model
-	UpstreamID    string // the id sent upstream: Model.ID unless a conversation pinned another
-	Pinned        bool   // a conversation's model: never falls back
-	From          string // the model asked for, when its successor took over (it is gone)
-	Prompt        string
-	AspectRatio   string
-	ImageSize     string // the size we asked for (or the default), always uppercase K
-	References    []Image
-	History       []*genai.Content
-	ThinkingLevel string
-	GoogleSearch  bool
-	ImageSearch   bool
-	Seed          *int32
-	KeepDrafts    bool
-	Notes         []string
+	Request
+	Model  *Model
+	Pinned bool   // a conversation's model: never falls back
+	From   string // the model asked for, when its successor took over (it is gone)
+	Notes  []string
 }
 
 // MaxPromptChars bounds a prompt: far above any image description, far below what would make
@@ -79,12 +81,15 @@ func (r *Registry) Validate(req Request) (*Plan, error) {
 		return nil, err
 	}
 	m := res.Model
-	p := &Plan{Model: m, UpstreamID: m.ID, Prompt: prompt, References: req.References, History: req.History,
-		GoogleSearch: req.GoogleSearch || req.ImageSearch, ImageSearch: req.ImageSearch, KeepDrafts: req.KeepDrafts}
+	p := &Plan{Request: req, Model: m}
+	p.Prompt, p.GoogleSearch = prompt, req.GoogleSearch || req.ImageSearch
 	if req.UpstreamID != "" {
-		p.UpstreamID, p.Pinned = req.UpstreamID, true
-	} else if res.Note != "" {
-		p.Notes = append(p.Notes, res.Note)
+		p.Pinned = true
+	} else {
+		p.UpstreamID = m.ID
+		if res.Note != "" {
+			p.Notes = append(p.Notes, res.Note)
+		}
 	}
 	if m.Unlisted {
 		p.Notes = append(p.Notes, m.ID+" is not in the model registry, so only conservative options are allowed "+
@@ -121,8 +126,6 @@ func (r *Registry) Validate(req Request) (*Plan, error) {
 			return nil, apierrors.Localf(apierrors.InvalidRequest,
 				"Seed %d is out of range; use a 32-bit whole number (%d to %d).", s, math.MinInt32, math.MaxInt32)
 		}
-		s := int32(*req.Seed)
-		p.Seed = &s
 	}
 	return p, nil
 }

@@ -31,7 +31,7 @@ type Security struct {
 
 func (s *Security) defaults() {
 	if s.MaxBody <= 0 {
-		s.MaxBody = 32 << 20
+		s.MaxBody = DefaultMaxBody
 	}
 	if s.BodyTimeout <= 0 {
 		s.BodyTimeout = 30 * time.Second

@@ -26,6 +26,12 @@ type HTTPOptions struct {
 	Images http.Handler
 	// Ready, if set, is called with the bound address once the listener is up.
 	Ready func(addr string)
+
+	// TokenFile (--auth-token-file) and TokensFile (--auth-tokens-file) hold Security's token
+	// and principals until LoadTokens reads them.
+	TokenFile, TokensFile string
+	// InsecureNoAuth allows an Addr other machines can reach without a token.
+	InsecureNoAuth bool
 }
 
 // HealthState is the upstream part of /healthz.
@@ -40,7 +46,7 @@ type HealthState struct {
 func (s *Server) ServeHTTP(ctx context.Context, o HTTPOptions) error {
 	o.Security.defaults()
 	if o.SessionTTL <= 0 {
-		o.SessionTTL = 30 * time.Minute
+		o.SessionTTL = DefaultSessionTTL
 	}
 	if o.KeepAlive <= 0 {
 		o.KeepAlive = 15 * time.Second

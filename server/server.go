@@ -42,7 +42,7 @@ func New(o Options) *Server {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.Grace <= 0 {
-		o.Grace = 30 * time.Second
+		o.Grace = DefaultGrace
 	}
 	s := &Server{opts: o, log: o.Logger, inflight: newInflight()}
 	hooks := &mcpserver.Hooks{}

@@ -18,7 +18,7 @@ func (s *Server) ServeStdio(ctx context.Context, in io.Reader, out io.Writer) er
 	stdio := mcpserver.NewStdioServer(s.mcp)
 	workers := s.opts.Workers
 	if workers <= 0 {
-		workers = 32
+		workers = DefaultWorkers
 	}
 	mcpserver.WithWorkerPoolSize(min(workers, 100))(stdio)
 	stdio.SetErrorLogger(log.New(slogWriter{s.log}, "", 0))

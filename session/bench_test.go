@@ -4,19 +4,31 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/nanobanana-mcp/nanobanana-mcp/internal/redistest"
 )
 
 // BenchmarkTurns builds 20-turn conversations with 1 MB final images (plus a 256 KB thought
 // image and signatures per turn), fsync on, and reports per turn: AppendTurn time, History
-// time and the history's size on the wire.
+// time and the history's size on the wire; with FileStore and with RedisStore (on a local
+// redis-server, so the figures are the store's overhead without a network).
 func BenchmarkTurns(b *testing.B) {
+	b.Run("file", func(b *testing.B) {
+		s, err := Open(b.TempDir(), Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchTurns(b, s)
+	})
+	b.Run("redis", func(b *testing.B) {
+		benchTurns(b, openRedis(b, redistest.URL(b), RedisOptions{}))
+	})
+}
+
+func benchTurns(b *testing.B, s Store) {
 	const turns = 20
 	var appendT, historyT [turns]time.Duration
 	var wire [turns]int64
-	s, err := Open(b.TempDir(), Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
 	iters := 0
 	for b.Loop() {
 		iters++

@@ -9,8 +9,10 @@ import (
 )
 
 // Edits under Lock run one after another: each sees the history the previous one left.
-func TestLockSerialisesEdits(t *testing.T) {
-	s := openStore(t, t.TempDir(), newClock())
+func TestLockSerialisesEdits(t *testing.T) { forEachStore(t, testLockSerialisesEdits) }
+
+func testLockSerialisesEdits(t *testing.T, open func(*fakeClock) Store) {
+	s := open(newClock())
 	c, _ := s.Create(ctx, Conversation{Model: "m"})
 	const editors = 16
 	var wg sync.WaitGroup
@@ -49,15 +51,22 @@ func TestLockSerialisesEdits(t *testing.T) {
 			t.Fatalf("turn %d: %q, want %q (edits interleaved)", i, turn.Prompt, want)
 		}
 	}
-	if n := s.edits.size() + s.files.size(); n != 0 {
+	if n := localLocks(s).size(); n != 0 {
 		t.Fatalf("%d lock entries left", n)
+	}
+	if fs, ok := s.(*FileStore); ok && fs.files.size() != 0 {
+		t.Fatalf("%d file lock entries left", fs.files.size())
 	}
 }
 
 // Concurrent AppendTurn calls without Lock all land, and history keeps the order of the
 // turn records.
 func TestConcurrentAppendLosesNothing(t *testing.T) {
-	s := openStore(t, t.TempDir(), newClock())
+	forEachStore(t, testConcurrentAppendLosesNothing)
+}
+
+func testConcurrentAppendLosesNothing(t *testing.T, open func(*fakeClock) Store) {
+	s := open(newClock())
 	c, _ := s.Create(ctx, Conversation{Model: "m"})
 	const writers = 24
 	var wg sync.WaitGroup
@@ -87,8 +96,10 @@ func TestConcurrentAppendLosesNothing(t *testing.T) {
 	}
 }
 
-func TestLockIsPerConversation(t *testing.T) {
-	s := openStore(t, t.TempDir(), newClock())
+func TestLockIsPerConversation(t *testing.T) { forEachStore(t, testLockIsPerConversation) }
+
+func testLockIsPerConversation(t *testing.T, open func(*fakeClock) Store) {
+	s := open(newClock())
 	a, _ := s.Create(ctx, Conversation{Model: "m"})
 	b, _ := s.Create(ctx, Conversation{Model: "m"})
 	unlockA, err := s.Lock(ctx, a.ID)
@@ -108,7 +119,7 @@ func TestLockIsPerConversation(t *testing.T) {
 		_, err := s.Lock(waitCtx, a.ID)
 		done <- err
 	}()
-	for s.edits.refs(a.ID) < 2 { // the second editor is queued
+	for localLocks(s).refs(a.ID) < 2 { // the second editor is queued
 		runtime.Gosched()
 	}
 	select {
@@ -127,7 +138,7 @@ func TestLockIsPerConversation(t *testing.T) {
 		t.Fatal(err)
 	}
 	unlock()
-	if n := s.edits.size(); n != 0 {
+	if n := localLocks(s).size(); n != 0 {
 		t.Fatalf("%d lock entries left", n)
 	}
 }

@@ -24,6 +24,45 @@
 // starting at once on a fresh data directory all open it; a non-empty directory without the
 // marker is refused: the server writes, and deletes, only inside what it created.
 //
+// # Replicas: RedisStore
+//
+// [RedisStore] is the Store several server replicas share (OpenRedis with a redis:// or
+// rediss:// URL). It keeps the same records in one Redis database, under a key prefix
+// ("nanobanana:" by default):
+//
+//	c:<id>        hash: the conversation header (the file's first line) and its List summary
+//	t:<id>        list: the stored turns (the file's body line), one element per turn
+//	i:<image id>  image id → conversation (the lookup hint of images/)
+//	b:<sha256>    image bytes, content-addressed, as in blobs/
+//	r:<sha256>    set: the conversations that use a blob
+//	all, o:<owner>[:<session>]   sorted sets by last update, behind List and EvictOlderThan
+//	lock:<id>     a conversation's edit lock: a token with a lease
+//	k:<kind>:<key>, kx:<kind>     the other records ([Records], batch records)
+//
+// Where image bytes live: the history blobs a replayed turn needs are in Redis, so any replica
+// can rebuild any conversation's history, thought signatures and all. Every key of a
+// conversation carries the store's TTL, renewed by each turn, and the blobs and image lookups
+// it uses are renewed with it, so a conversation and everything it needs expire together and
+// nothing needs sweeping; Delete and EvictOlderThan remove a blob once the last conversation
+// using it is gone. One image is capped (RedisOptions.MaxBlobBytes, 32 MiB by default) with a
+// clear error, because Redis keeps every byte in RAM. The images saved for the user stay files
+// in --output-dir: replicas share that directory as a volume, and resource reads and signed
+// URLs serve from it on any replica.
+//
+// Concurrency: Lock is a Redis lock per conversation (SET NX PX with a random token, renewed
+// every third of its lease while held, released only by its holder through a check-and-delete
+// script), so editors on different replicas run one after another; a replica that dies
+// holding it stops renewing and the lock frees itself when the lease (30 s) runs out.
+// AppendTurn is optimistic on its own: one Lua script commits a turn only if the conversation
+// still has the number of turns the writer read, and otherwise the writer reads again and
+// retries, so the later writer never overwrites an earlier turn. Each commit is one script,
+// hence atomic: a replica killed mid-call leaves the conversation as it was before the turn or
+// after it, and at most the blobs of the turn in flight, which expire. A commit carries an id
+// so that a retry after a lost reply does not append the turn twice.
+//
+// The scripts compute key names from the prefix, so the store needs one Redis (with replicas
+// or Sentinel for failover if wanted), not Redis Cluster.
+//
 // # Owners
 //
 // Every conversation has an owner, the authenticated principal ([Principal], LocalUser for

@@ -3,7 +3,6 @@ package session
 import (
 	"errors"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -11,9 +10,12 @@ import (
 )
 
 func TestEvictionRemovesOnlyUnreferencedBlobs(t *testing.T) {
-	dir := t.TempDir()
+	forEachStore(t, testEvictionRemovesOnlyUnreferencedBlobs)
+}
+
+func testEvictionRemovesOnlyUnreferencedBlobs(t *testing.T, open func(*fakeClock) Store) {
 	clock := newClock()
-	s := openStore(t, dir, clock)
+	s := open(clock)
 
 	old, _ := s.Create(ctx, Conversation{Model: "m"})
 	oldSent := appendTurns(t, s, old.ID, newFixture(12, 256), 0, 2)
@@ -24,7 +26,7 @@ func TestEvictionRemovesOnlyUnreferencedBlobs(t *testing.T) {
 	g := newFixture(13, 256)
 	g.last = oldSent[3].Parts[3].InlineData.Data
 	keptSent := appendTurns(t, s, kept.ID, g, 0, 1)
-	shared := s.blobPath(blobName(g.last))
+	shared := g.last
 
 	// A branch of old outlives it and keeps the blobs of the turns it copied.
 	branch, err := s.Branch(ctx, old.ID, oldMeta.Turns[0].Images[0].ID)
@@ -37,9 +39,9 @@ func TestEvictionRemovesOnlyUnreferencedBlobs(t *testing.T) {
 	appendTurns(t, s, branch.ID, newFixture(14, 256), 1, 1)
 	keptSent, _ = s.History(ctx, kept.ID)
 	branchSent, _ := s.History(ctx, branch.ID)
-	before := countFiles(t, filepath.Join(dir, blobsDir))
+	before := blobCount(t, s)
 
-	ev, err := s.EvictExpired(ctx)
+	ev, err := s.EvictOlderThan(ctx, clock.Now().Add(-DefaultTTL)) // what FileStore.EvictExpired does
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,11 +50,11 @@ func TestEvictionRemovesOnlyUnreferencedBlobs(t *testing.T) {
 	if ev.Conversations != 1 || ev.Blobs != 1 {
 		t.Fatalf("eviction = %+v", ev)
 	}
-	if n := countFiles(t, filepath.Join(dir, blobsDir)); n != before-1 {
+	if n := blobCount(t, s); n != before-1 {
 		t.Fatalf("%d blobs, want %d", n, before-1)
 	}
-	if _, err := os.Stat(shared); err != nil {
-		t.Fatalf("shared blob: %v", err)
+	if !hasBlob(t, s, shared) {
+		t.Fatal("the blob kept shares with the evicted conversation is gone")
 	}
 	if _, err := s.Get(ctx, old.ID); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("evicted conversation: %v", err)
@@ -75,14 +77,29 @@ func TestEvictionRemovesOnlyUnreferencedBlobs(t *testing.T) {
 	if err := s.Delete(ctx, kept.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(shared); !errors.Is(err, os.ErrNotExist) {
-		t.Fatalf("blob used only by the deleted conversation: %v", err)
+	if hasBlob(t, s, shared) {
+		t.Fatal("the blob only the deleted conversation used is still stored")
 	}
 	if h, err := s.History(ctx, branch.ID); err != nil || len(h) != 4 {
 		t.Fatalf("branch after Delete: %d, %v", len(h), err)
 	}
 	if err := s.Delete(ctx, kept.ID); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("second Delete: %v", err)
+	}
+}
+
+// EvictExpired is EvictOlderThan(now - TTL).
+func TestEvictExpired(t *testing.T) {
+	clock := newClock()
+	s := openStore(t, t.TempDir(), clock)
+	c, _ := s.Create(ctx, Conversation{Model: "m"})
+	appendTurns(t, s, c.ID, newFixture(15, 64), 0, 1)
+	if ev, _ := s.EvictExpired(ctx); ev.Conversations != 0 {
+		t.Fatalf("a fresh conversation was evicted: %+v", ev)
+	}
+	clock.Advance(DefaultTTL + time.Minute)
+	if ev, err := s.EvictExpired(ctx); err != nil || ev.Conversations != 1 || ev.Blobs != 2 {
+		t.Fatalf("EvictExpired after the TTL = %+v, %v", ev, err)
 	}
 }
 

@@ -21,7 +21,8 @@ import (
 //	state/lifecycle.json     model lifecycle state
 //
 // Saved images go to --output-dir, a directory users browse, which holds nothing else of the
-// server's.
+// server's. Where both directories are when the operator names neither is decided by
+// StoreOptions.ResolveDirs.
 type Layout struct{ Dir string }
 
 const (

@@ -13,9 +13,10 @@ import (
 
 var ctx = context.Background()
 
-func TestTenTurnRoundTrip(t *testing.T) {
-	dir := t.TempDir()
-	s := openStore(t, dir, newClock())
+func TestTenTurnRoundTrip(t *testing.T) { forEachStore(t, testTenTurnRoundTrip) }
+
+func testTenTurnRoundTrip(t *testing.T, open func(*fakeClock) Store) {
+	s := open(newClock())
 	c, err := s.Create(ctx, Conversation{Model: "gemini-3-pro-image-preview", Owner: "mcp-1", ImageSize: "2K"})
 	if err != nil {
 		t.Fatal(err)
@@ -56,24 +57,22 @@ func TestTenTurnRoundTrip(t *testing.T) {
 	}
 
 	// No image bytes in the record; each image stored once although later turns resend it.
-	record, err := os.ReadFile(s.conversationPath(c.ID))
-	if err != nil {
-		t.Fatal(err)
-	}
+	record := storedRecord(t, s, c.ID)
 	final := sent[1].Parts[3].InlineData.Data
 	if bytes.Contains(record, []byte(base64.StdEncoding.EncodeToString(final)[:64])) {
 		t.Fatal("the conversation record contains image bytes")
 	}
-	if n := countFiles(t, filepath.Join(dir, blobsDir)); n != 20 {
+	if n := blobCount(t, s); n != 20 {
 		t.Fatalf("%d blobs, want 20 (10 final + 10 thought images)", n)
 	}
 	t.Logf("record %d bytes for 10 turns; history %d bytes on the wire", len(record), meta.HistoryBytes())
 }
 
-func TestRestartInTheMiddle(t *testing.T) {
-	dir := t.TempDir()
+func TestRestartInTheMiddle(t *testing.T) { forEachStore(t, testRestartInTheMiddle) }
+
+func testRestartInTheMiddle(t *testing.T, open func(*fakeClock) Store) {
 	clock := newClock()
-	s := openStore(t, dir, clock)
+	s := open(clock)
 	c, err := s.Create(ctx, Conversation{Model: "m", Owner: "client-a", Session: "s1"})
 	if err != nil {
 		t.Fatal(err)
@@ -84,7 +83,7 @@ func TestRestartInTheMiddle(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	s = openStore(t, dir, clock)
+	s = open(clock)
 	// Appends may land while the index is still loading; the index ends up current.
 	sent = append(sent, appendTurns(t, s, c.ID, f, 5, 5)...)
 	list, err := s.List(ctx, Query{Owner: "client-a", AllSessions: true})
@@ -102,8 +101,10 @@ func TestRestartInTheMiddle(t *testing.T) {
 	sameHistory(t, got, sent)
 }
 
-func TestBranch(t *testing.T) {
-	s := openStore(t, t.TempDir(), newClock())
+func TestBranch(t *testing.T) { forEachStore(t, testBranch) }
+
+func testBranch(t *testing.T, open func(*fakeClock) Store) {
+	s := open(newClock())
 	c, _ := s.Create(ctx, Conversation{Model: "m", Owner: "o", AspectRatio: "1:1"})
 	f := newFixture(3, 512)
 	sent := appendTurns(t, s, c.ID, f, 0, 5)
@@ -147,8 +148,10 @@ func TestBranch(t *testing.T) {
 	}
 }
 
-func TestBadIDs(t *testing.T) {
-	s := openStore(t, t.TempDir(), newClock())
+func TestBadIDs(t *testing.T) { forEachStore(t, testBadIDs) }
+
+func testBadIDs(t *testing.T, open func(*fakeClock) Store) {
+	s := open(newClock())
 	for _, id := range []string{"", "../../etc/passwd", "c_abc", NewID("img"), NewID("c")} {
 		if _, err := s.Get(ctx, id); !errors.Is(err, ErrNotFound) {
 			t.Errorf("Get(%q) = %v", id, err)
@@ -171,8 +174,10 @@ func TestBadIDs(t *testing.T) {
 	}
 }
 
-func TestList(t *testing.T) {
-	s := openStore(t, t.TempDir(), newClock())
+func TestList(t *testing.T) { forEachStore(t, testList) }
+
+func testList(t *testing.T, open func(*fakeClock) Store) {
+	s := open(newClock())
 	var ids []string
 	for i := range 5 {
 		owner, sess := "a", "s1"
@@ -218,6 +223,15 @@ func TestContentBytes(t *testing.T) {
 	}
 }
 
+func readFile(t testing.TB, path string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
 func countFiles(t testing.TB, root string) int {
 	t.Helper()
 	n := 0
@@ -228,4 +242,68 @@ func countFiles(t testing.TB, root string) int {
 		return nil
 	})
 	return n
+}
+
+// Owners stay apart, across clients of one store (replicas) and whatever characters their
+// names hold: List never returns another owner's conversation, and Get and FindImage report
+// the owner so that callers refuse a stranger's ids (the store does not check principals).
+func TestOwnerIsolation(t *testing.T) { forEachStore(t, testOwnerIsolation) }
+
+func testOwnerIsolation(t *testing.T, open func(*fakeClock) Store) {
+	clock := newClock()
+	one, two := open(clock), open(clock)
+	type who struct{ owner, session string }
+	people := []who{{"x", "y:z"}, {"x:y", "z"}, {"x", "s"}, {"team b", "s"}}
+	ids := map[who]string{}
+	images := map[who]string{}
+	for i, p := range people {
+		s := []Store{one, two}[i%2]
+		c, err := s.Create(ctx, Conversation{Model: "m", Owner: p.owner, Session: p.session})
+		if err != nil {
+			t.Fatal(err)
+		}
+		appendTurns(t, s, c.ID, newFixture(uint64(30+i), 64), 0, 1)
+		meta, _ := s.Get(ctx, c.ID)
+		ids[p], images[p] = c.ID, meta.Turns[0].Images[0].ID
+	}
+	// A client opened after the writes (a new replica; for FileStore, whose List index covers
+	// its own writes and what was on disk at Open, a restarted process) sees them all.
+	three := open(clock)
+	for _, p := range people {
+		s := three
+		list, err := s.List(ctx, Query{Owner: p.owner, Session: p.session})
+		if err != nil || len(list) != 1 || list[0].ID != ids[p] {
+			t.Fatalf("List(%q, %q) = %+v, %v", p.owner, p.session, list, err)
+		}
+		latest, err := s.LatestForOwner(ctx, p.owner, p.session)
+		if err != nil || latest.ID != ids[p] {
+			t.Fatalf("LatestForOwner(%q, %q) = %s, %v", p.owner, p.session, latest.ID, err)
+		}
+		if c, err := s.Get(ctx, ids[p]); err != nil || c.Owner != p.owner {
+			t.Fatalf("Get of %q's conversation: owner %q, %v", p.owner, c.Owner, err)
+		}
+		img, err := s.FindImage(ctx, images[p])
+		if err != nil || img.Conversation != ids[p] {
+			t.Fatalf("FindImage of %q's image = %+v, %v", p.owner, img, err)
+		}
+	}
+	if _, shared := one.(*RedisStore); shared { // replicas see each other's writes at once
+		for i, p := range people {
+			reader := []Store{two, one}[i%2]
+			if l, err := reader.List(ctx, Query{Owner: p.owner, Session: p.session}); err != nil || len(l) != 1 || l[0].ID != ids[p] {
+				t.Fatalf("List(%q, %q) on the other replica = %+v, %v", p.owner, p.session, l, err)
+			}
+		}
+	}
+	for owner, want := range map[string]int{"x": 2, "x:y": 1, "team b": 1, "team": 0} {
+		list, _ := three.List(ctx, Query{Owner: owner, AllSessions: true})
+		if len(list) != want {
+			t.Fatalf("List(%q, all sessions) has %d conversations, want %d", owner, len(list), want)
+		}
+		for _, sum := range list {
+			if sum.Owner != owner {
+				t.Fatalf("List(%q) returned a conversation of %q", owner, sum.Owner)
+			}
+		}
+	}
 }

@@ -108,8 +108,8 @@ func (d *Deps) batchGenerate(ctx context.Context, _ mcp.CallToolRequest, in Batc
 			return d.failure(ctx, tool, r.Model, apierrors.Localf(apierrors.InvalidRequest,
 				"Request %d of the batch is invalid: seed %d is out of range; use a 32-bit integer.", i, *r.Seed))
 		}
-		reqs[i] = gemini.Request{Model: r.Model, Prompt: r.Prompt, AspectRatio: r.AspectRatio, ImageSize: r.ImageSize,
-			References: refs, ThinkingLevel: r.ThinkingLevel}
+		reqs[i] = gemini.Request{Prompt: r.Prompt, References: refs, Options: gemini.Options{Model: r.Model,
+			AspectRatio: r.AspectRatio, ImageSize: r.ImageSize, ThinkingLevel: r.ThinkingLevel, Seed: r.Seed}}
 	}
 	plans, err := b.api.ValidateBatch(reqs)
 	if err != nil {
@@ -135,7 +135,7 @@ func (d *Deps) batchGenerate(ctx context.Context, _ mcp.CallToolRequest, in Batc
 		}
 		bt.Items = append(bt.Items, session.BatchItem{Key: r.Key, Job: j, Prompt: p.Prompt, Model: p.Model.ID,
 			AspectRatio: p.AspectRatio, ImageSize: p.ImageSize, ThinkingLevel: p.ThinkingLevel, Seed: seed, Status: session.ItemPending})
-		groups[j] = append(groups[j], gemini.BatchItem{Key: itemKey(i), Plan: p, Seed: seed})
+		groups[j] = append(groups[j], gemini.BatchItem{Key: itemKey(i), Plan: p})
 		bt.EstimatedUSD += gemini.BatchCost(p)
 	}
 	bt.EstimatedUSD = math.Round(bt.EstimatedUSD*10000) / 10000

@@ -308,8 +308,8 @@ func jobFailure(st *gemini.BatchJobStatus, model string) *apierrors.Error {
 func itemKey(i int) string { return fmt.Sprintf("r%d", i) }
 
 func itemRequest(it session.BatchItem) gemini.Request {
-	return gemini.Request{Model: it.Model, Prompt: it.Prompt, AspectRatio: it.AspectRatio, ImageSize: it.ImageSize,
-		ThinkingLevel: it.ThinkingLevel}
+	return gemini.Request{Prompt: it.Prompt, Options: gemini.Options{Model: it.Model, AspectRatio: it.AspectRatio,
+		ImageSize: it.ImageSize, ThinkingLevel: it.ThinkingLevel}}
 }
 
 // batchFinished reports whether every job of the batch has been collected (or was never submitted).

@@ -50,9 +50,9 @@ func (d *Deps) editImage(ctx context.Context, req mcp.CallToolRequest, in EditIm
 }
 
 func (d *Deps) editTurn(ctx context.Context, req mcp.CallToolRequest, in EditImageInput) *mcp.CallToolResult {
-	args := turnArgs{Prompt: in.Prompt, Model: in.Model, AspectRatio: in.AspectRatio, ImageSize: in.ImageSize,
-		ThinkingLevel: in.ThinkingLevel, Output: in.Output, GoogleSearch: in.GoogleSearch, ImageSearch: in.ImageSearch,
-		Images: in.Images, N: in.N, Seed: in.Seed}
+	args := turnArgs{Prompt: in.Prompt, Output: in.Output, Images: in.Images, N: in.N, Options: gemini.Options{Model: in.Model,
+		AspectRatio: in.AspectRatio, ImageSize: in.ImageSize, ThinkingLevel: in.ThinkingLevel, GoogleSearch: in.GoogleSearch,
+		ImageSearch: in.ImageSearch, Seed: in.Seed}}
 	if in.Image != "" {
 		if in.ConversationID != "" || in.FromImageID != "" {
 			return d.failure(ctx, "edit_image", in.Model, apierrors.Local(apierrors.InvalidRequest,

@@ -77,9 +77,9 @@ func GenerateImage(d *Deps) Tool {
 func (d *Deps) generateImage(ctx context.Context, req mcp.CallToolRequest, in GenerateImageInput) *mcp.CallToolResult {
 	return d.asyncTurn(ctx, "generate_image", in, in.IdempotencyKey, in.Async, expectedSeconds(in.Model, in.ImageSize),
 		func(ctx context.Context) *mcp.CallToolResult {
-			return d.runTurn(ctx, req, "generate_image", nil, nil, turnArgs{Prompt: in.Prompt, Model: in.Model,
-				AspectRatio: in.AspectRatio, ImageSize: in.ImageSize, ThinkingLevel: in.ThinkingLevel, Output: in.Output,
-				GoogleSearch: in.GoogleSearch, ImageSearch: in.ImageSearch, Images: in.Images, N: in.N, Seed: in.Seed})
+			return d.runTurn(ctx, req, "generate_image", nil, nil, turnArgs{Prompt: in.Prompt, Output: in.Output,
+				Images: in.Images, N: in.N, Options: gemini.Options{Model: in.Model, AspectRatio: in.AspectRatio, ImageSize: in.ImageSize,
+					ThinkingLevel: in.ThinkingLevel, GoogleSearch: in.GoogleSearch, ImageSearch: in.ImageSearch, Seed: in.Seed}})
 		})
 }
 

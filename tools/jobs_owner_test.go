@@ -130,6 +130,7 @@ func TestPendingResultCarriesOnlyTheJob(t *testing.T) {
 	if got["job_id"] == "" || got["job_id"] == nil || got["status"] != "running" {
 		t.Fatalf("pending result %v: want job_id and status running", got)
 	}
+	defer h.call(t, "get_generation", map[string]any{"job_id": got["job_id"], "wait_seconds": 20}) // ends before the directory goes
 	for _, k := range []string{"path", "conversation_id", "image_id", "usage", "cost_usd"} {
 		if _, ok := got[k]; ok {
 			t.Errorf("pending result carries %q: %v", k, got)

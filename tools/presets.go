@@ -62,10 +62,10 @@ func (d *Deps) ApplyPreset(name, transport, explicitOutput string) error {
 		return fmt.Errorf("--client %q is not known; use one of %s", name, strings.Join(PresetNames(), ", "))
 	}
 	d.Output = p.Output
-	if transport != "stdio" && p.HTTP != "" {
+	if ServesURLs(transport) && p.HTTP != "" {
 		d.Output = p.HTTP
 	}
-	if d.Output == OutputURL && transport == "stdio" {
+	if d.Output == OutputURL && !ServesURLs(transport) {
 		d.Output = OutputResource // no HTTP server to serve the link
 	}
 	if explicitOutput != "" {

@@ -16,14 +16,15 @@ import (
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini"
 )
 
-// turnArgs are the generation options generate_image and edit_image share.
+// turnArgs are the arguments generate_image and edit_image share: the generation options,
+// passed down to gemini unchanged (Seed is the first image's; nil: random), and what the tool
+// adds to them.
 type turnArgs struct {
-	Prompt, Model, AspectRatio, ImageSize, ThinkingLevel, Output string
-	GoogleSearch, ImageSearch                                    bool
-	Images                                                       []string
-	tool                                                         string // set by runTurn
-	N                                                            int    // images to make, 1–4; 0 means 1
-	Seed                                                         *int64 // the first image's seed; nil: random
+	gemini.Options
+	Prompt, Output string
+	Images         []string
+	tool           string // set by runTurn
+	N              int    // images to make, 1–4; 0 means 1
 }
 
 // runTurn is one generation of n images: validate the delivery, read the inputs, call Gemini
@@ -57,9 +58,7 @@ func (d *Deps) runTurn(ctx context.Context, req mcp.CallToolRequest, tool string
 	if err != nil {
 		return fail(a.Model, err)
 	}
-	greq := gemini.Request{Model: a.Model, Prompt: a.Prompt, AspectRatio: a.AspectRatio, ImageSize: a.ImageSize,
-		References: append(seed, refs...), ThinkingLevel: a.ThinkingLevel, GoogleSearch: a.GoogleSearch,
-		ImageSearch: a.ImageSearch, KeepDrafts: d.KeepDrafts}
+	greq := gemini.Request{Options: a.Options, Prompt: a.Prompt, References: append(seed, refs...), KeepDrafts: d.KeepDrafts}
 	if tc != nil && tc.conv != nil {
 		// The conversation's model is pinned: its thought signatures are bound to that id.
 		greq.Model, greq.UpstreamID = tc.conv.Model, tc.conv.Model

@@ -37,7 +37,7 @@ func NewURLSigner(secret []byte, ttl time.Duration) *URLSigner {
 		_, _ = rand.Read(secret)
 	}
 	if ttl <= 0 {
-		ttl = time.Hour
+		ttl = DefaultURLTTL
 	}
 	return &URLSigner{secret: secret, TTL: ttl, Now: time.Now}
 }

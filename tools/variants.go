@@ -90,10 +90,11 @@ func (d *Deps) generateAll(ctx context.Context, prog *progress, greq gemini.Requ
 	if n == 1 {
 		r := greq
 		r.Seed = &seeds[0]
-		res, err := d.Gemini.Generate(gemini.WithProgress(ctx, func(msg string) {
+		r.Progress = func(msg string) {
 			prog.report(1, msg)
 			clientLog(ctx, mcp.LoggingLevelInfo, msg) // retries, waits, fallbacks
-		}), r)
+		}
+		res, err := d.Gemini.Generate(ctx, r)
 		out[0] = attempt{res, err}
 		return out
 	}
@@ -115,12 +116,12 @@ func (d *Deps) generateAll(ctx context.Context, prog *progress, greq gemini.Requ
 			}()
 			r := greq
 			r.Seed = &seeds[i]
-			pctx := gemini.WithProgress(ctx, func(msg string) {
+			r.Progress = func(msg string) {
 				msg = fmt.Sprintf("image %d of %d: %s", i+1, n, msg)
 				prog.report(1, msg)
 				clientLog(ctx, mcp.LoggingLevelInfo, msg)
-			})
-			res, err := d.Gemini.Generate(pctx, r)
+			}
+			res, err := d.Gemini.Generate(ctx, r)
 			mu.Lock()
 			out[i] = attempt{res, err}
 			done++

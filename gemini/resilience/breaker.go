@@ -43,6 +43,9 @@ type BreakerConfig struct {
 	Clock     Clock
 	// OnChange, when set, is told of every state change (for logs and metrics).
 	OnChange func(model string, from, to BreakerState)
+	// Shared, when set, tells the other replicas when a breaker opens here and opens it
+	// here when a peer's is open (RedisShared.Breakers); nil keeps every breaker to itself.
+	Shared BreakerShare
 }
 
 // Breaker is a circuit breaker per model. It counts consecutive server-side failures
@@ -89,9 +92,22 @@ func (b *Breaker) model(id string) *breakerModel {
 // it must report the outcome with Record, or Abandon when it never makes the call.
 func (b *Breaker) Allow(model string) (ok bool, retryIn time.Duration) {
 	now := b.cfg.Clock.Now()
+	var peer time.Time
+	if b.cfg.Shared != nil {
+		peer = b.cfg.Shared.OpenUntil(model, now) // before the lock: a round trip to Redis
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	m := b.model(model)
+	if peer.After(now) && !m.probe && (m.status.State != Open || peer.After(m.status.RetryAt)) {
+		// A peer's calls failed: this replica's would too. Open until the peer probes.
+		if m.status.State != Open {
+			m.status.OpenedAt = now
+			m.status.Opens++
+		}
+		m.status.RetryAt = peer
+		b.set(m, Open)
+	}
 	switch m.status.State {
 	case Open:
 		if now.Before(m.status.RetryAt) {
@@ -139,6 +155,12 @@ func neutral(c apierrors.Category) bool {
 // cancelled, network and unknown outcomes change nothing but free the half-open probe.
 func (b *Breaker) Record(model string, category apierrors.Category) {
 	now := b.cfg.Clock.Now()
+	var publish func()
+	defer func() {
+		if publish != nil {
+			publish() // after the unlock below: no round trip to Redis under b.mu
+		}
+	}()
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	m := b.model(model)
@@ -154,6 +176,10 @@ func (b *Breaker) Record(model string, category apierrors.Category) {
 			m.status.RetryAt = now.Add(b.cfg.Cooldown)
 			m.status.Opens++
 			b.set(m, Open)
+			if s := b.cfg.Shared; s != nil {
+				until := m.status.RetryAt
+				publish = func() { s.Opened(model, until, now) }
+			}
 		}
 	default:
 		m.status.Failures = 0

@@ -91,21 +91,22 @@ type Executor struct {
 	Breaker     *Breaker // nil: no breaker
 	Clock       Clock    // nil: RealClock
 	MaxAttempts int      // 0: DefaultMaxAttempts
-	// Classify explains a failure; nil means apierrors.Classify for the model.
-	Classify func(err error, model string) apierrors.Diagnosis
+	// ClassifyWith are the options a failed attempt is classified with besides its model
+	// (gemini adds the registry's replacements); nil: the Clock, for daily-quota resets. Each
+	// failure is classified once, here, where it becomes known: the Diagnosis travels up in
+	// the returned *apierrors.Error and in Outcome.Diagnosis.
+	ClassifyWith []apierrors.Option
 }
 
-// Call makes one upstream call to model; attempt counts from 1 across all models. It
-// captures its own result.
-type Call func(ctx context.Context, model string, attempt int) error
-
 // Do calls until one call succeeds, the policy stops, the attempts run out or the next wait
-// would pass ctx's deadline. Each attempt passes the breaker (open: the next fallback, or a
-// fast failure saying when the model is tried again) and the limiter, then the failure is
-// classified, recorded and learnt from, and the policy picks: retry after a wait, fall back,
-// or stop. A failure is an *apierrors.Error carrying the last Diagnosis, with
-// RetryAfterSeconds saying when to try again. Waits end at once when ctx ends.
-func (e *Executor) Do(ctx context.Context, p Plan, call Call) (Outcome, error) {
+// would pass ctx's deadline, and returns the result of the call that succeeded. Each attempt
+// passes the breaker (open: the next fallback, or a fast failure saying when the model is
+// tried again) and the limiter, then the failure is classified, recorded and learnt from, and
+// the policy picks: retry after a wait, fall back, or stop. A failure is an *apierrors.Error
+// carrying the last Diagnosis (also in Outcome.Diagnosis), with RetryAfterSeconds saying when
+// to try again. Waits end at once when ctx ends. (A function, not a method: Go methods cannot
+// have type parameters.)
+func Do[T any](ctx context.Context, e *Executor, p Plan, call func(ctx context.Context, c Candidate) (T, error)) (T, Outcome, error) {
 	r := &run{e: e, p: p, clock: e.Clock, tries: map[string]*modelTries{}}
 	if r.clock == nil {
 		r.clock = RealClock{}
@@ -119,7 +120,7 @@ func (e *Executor) Do(ctx context.Context, p Plan, call Call) (Outcome, error) {
 			}
 		}
 	}
-	return r.do(ctx, call)
+	return do(ctx, r, call)
 }
 
 // run is the state of one Do.
@@ -135,7 +136,13 @@ type run struct {
 	timeout time.Duration
 }
 
-func (r *run) do(ctx context.Context, call Call) (Outcome, error) {
+// do is Do's loop: one iteration per attempt, breaker check or fallback.
+func do[T any](ctx context.Context, r *run, call func(context.Context, Candidate) (T, error)) (T, Outcome, error) {
+	var zero T
+	fail := func(d apierrors.Diagnosis, err error, note string, retryIn time.Duration) (T, Outcome, error) {
+		out, err := r.fail(d, err, note, retryIn)
+		return zero, out, err
+	}
 	r.timeout = r.p.AttemptTimeout
 	var last apierrors.Diagnosis
 	var lastErr error
@@ -144,7 +151,7 @@ func (r *run) do(ctx context.Context, call Call) (Outcome, error) {
 		r.out.Model = m.ID
 		canFallback := r.idx+1 < len(r.chain)
 		if r.out.Attempts >= r.max {
-			return r.fail(last, lastErr, fmt.Sprintf("gave up after %d attempts", r.out.Attempts), 0)
+			return fail(last, lastErr, fmt.Sprintf("gave up after %d attempts", r.out.Attempts), 0)
 		}
 		if b := r.e.Breaker; b != nil {
 			if ok, retryIn := b.Allow(m.ID); !ok {
@@ -152,7 +159,7 @@ func (r *run) do(ctx context.Context, call Call) (Outcome, error) {
 					r.fallback(m, fmt.Sprintf("because calls to %s are paused after repeated failures (next try in %s)", m.ID, formatWait(retryIn)), "")
 					continue
 				}
-				return r.fail(r.pausedDiagnosis(m.ID, retryIn, last), lastErr, "", retryIn)
+				return fail(r.pausedDiagnosis(m.ID, retryIn, last), lastErr, "", retryIn)
 			}
 		}
 		release, err := r.acquire(ctx, m)
@@ -166,13 +173,13 @@ func (r *run) do(ctx context.Context, call Call) (Outcome, error) {
 				r.fallback(m, "because "+quotaReason(d)+" is used up", d.Category)
 				continue
 			}
-			return r.fail(d, err, "", 0)
+			return fail(d, err, "", 0)
 		}
 		r.out.Attempts++
-		attempt := r.out.Attempts
-		r.emit(Event{Kind: EventAttempt, Model: m.ID, Message: fmt.Sprintf("calling %s, attempt %d of %d", m.ID, attempt, r.max)})
+		n := r.out.Attempts
+		r.emit(Event{Kind: EventAttempt, Model: m.ID, Message: fmt.Sprintf("calling %s, attempt %d of %d", m.ID, n, r.max)})
 		start := r.clock.Now()
-		err = r.call(ctx, call, m.ID, attempt)
+		v, err := attempt(ctx, r.timeout, call, m)
 		release()
 		try := Try{Model: m.ID, Elapsed: r.clock.Now().Sub(start)}
 		if err == nil {
@@ -181,7 +188,7 @@ func (r *run) do(ctx context.Context, call Call) (Outcome, error) {
 			if r.idx > 0 {
 				r.out.FallbackFrom = r.chain[0].ID
 			}
-			return r.out, nil
+			return v, r.out, nil
 		}
 		d := r.classify(err, m.ID)
 		try.Category = d.Category
@@ -192,7 +199,7 @@ func (r *run) do(ctx context.Context, call Call) (Outcome, error) {
 				d.Category = apierrors.Cancelled
 			}
 			r.record(m.ID, d.Category)
-			return r.fail(d, err, "", 0)
+			return fail(d, err, "", 0)
 		}
 		r.record(m.ID, d.Category)
 		if l := r.e.Limiter; l != nil {
@@ -201,7 +208,7 @@ func (r *run) do(ctx context.Context, call Call) (Outcome, error) {
 		dec := decide(d, err, r.triesOf(m), canFallback, r.p.FallbackOnQuota)
 		switch dec.Action {
 		case Stop:
-			return r.fail(d, err, "", 0)
+			return fail(d, err, "", 0)
 		case Fallback:
 			r.fallback(m, dec.Reason, d.Category)
 			continue
@@ -209,18 +216,18 @@ func (r *run) do(ctx context.Context, call Call) (Outcome, error) {
 		if dec.TimeoutFactor > 1 && r.timeout > 0 {
 			r.timeout = time.Duration(float64(r.timeout) * dec.TimeoutFactor)
 		}
-		if attempt >= r.max {
-			return r.fail(d, err, fmt.Sprintf("gave up after %d attempts", attempt), dec.Wait)
+		if n >= r.max {
+			return fail(d, err, fmt.Sprintf("gave up after %d attempts", n), dec.Wait)
 		}
 		if dl, ok := ctx.Deadline(); ok && r.clock.Now().Add(dec.Wait+r.p.MinCallTime).After(dl) {
 			if canFallback && r.p.FallbackOnQuota && isQuota(d.Category) {
 				r.fallback(m, "because "+quotaReason(d)+" needs a wait past the deadline", d.Category)
 				continue
 			}
-			return r.fail(d, err, fmt.Sprintf("stopped after %d attempts because the next one, in %s, would pass this call's deadline", attempt, formatWait(dec.Wait)), dec.Wait)
+			return fail(d, err, fmt.Sprintf("stopped after %d attempts because the next one, in %s, would pass this call's deadline", n, formatWait(dec.Wait)), dec.Wait)
 		}
-		if err := r.wait(ctx, m.ID, dec, attempt+1, d.Category); err != nil {
-			return r.fail(r.classify(err, m.ID), err, "", 0)
+		if err := r.wait(ctx, m.ID, dec, n+1, d.Category); err != nil {
+			return fail(r.classify(err, m.ID), err, "", 0)
 		}
 	}
 }
@@ -250,14 +257,14 @@ func (r *run) acquire(ctx context.Context, m Candidate) (func(), error) {
 	return release, err
 }
 
-// call makes one upstream call under the attempt timeout, if any.
-func (r *run) call(ctx context.Context, call Call, model string, attempt int) error {
-	if r.timeout > 0 {
+// attempt makes one upstream call under the attempt timeout, if any.
+func attempt[T any](ctx context.Context, timeout time.Duration, call func(context.Context, Candidate) (T, error), c Candidate) (T, error) {
+	if timeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, r.timeout)
+		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	return call(ctx, model, attempt)
+	return call(ctx, c)
 }
 
 // wait sleeps before a retry, reporting progress.
@@ -314,8 +321,8 @@ func (r *run) triesOf(m Candidate) *modelTries {
 }
 
 func (r *run) classify(err error, model string) apierrors.Diagnosis {
-	if r.e.Classify != nil {
-		return r.e.Classify(err, model)
+	if r.e.ClassifyWith != nil {
+		return apierrors.Classify(err, append([]apierrors.Option{apierrors.ForModel(model)}, r.e.ClassifyWith...)...)
 	}
 	return apierrors.Classify(err, apierrors.ForModel(model), apierrors.WithClock(r.clock.Now))
 }

@@ -100,8 +100,12 @@ func TestExecutorSequences(t *testing.T) {
 				defer cancel()
 			}
 			var out Outcome
+			var got string
 			var err error
-			drive(t, clock, func() { out, err = ex.Do(ctx, tc.plan, up.call) })
+			drive(t, clock, func() { got, out, err = Do(ctx, ex, tc.plan, up.call) })
+			if want := "image from " + out.Model; err == nil && got != want || err != nil && got != "" {
+				t.Errorf("Do returned %q with err %v; want %q from the call that succeeded, nothing on failure", got, err, want)
+			}
 			if out.Attempts != tc.attempts || len(up.calls) != tc.attempts {
 				t.Errorf("attempts %d, calls %v; want %d", out.Attempts, up.calls, tc.attempts)
 			}
@@ -150,7 +154,7 @@ func TestExecutorEvents(t *testing.T) {
 	plan := Plan{Model: pro, OnEvent: func(e Event) { events = append(events, e) }}
 	ex := &Executor{Clock: clock}
 	var err error
-	drive(t, clock, func() { _, err = ex.Do(context.Background(), plan, up.call) })
+	drive(t, clock, func() { _, _, err = Do(context.Background(), ex, plan, up.call) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +185,7 @@ func TestExecutorCancelMidWait(t *testing.T) {
 	var out Outcome
 	go func() {
 		var err error
-		out, err = ex.Do(ctx, Plan{Model: pro}, up.call)
+		_, out, err = Do(ctx, ex, Plan{Model: pro}, up.call)
 		done <- err
 	}()
 	clock.BlockUntil(1) // waiting 5 s before attempt 2
@@ -206,8 +210,8 @@ func TestExecutorBreakerOpen(t *testing.T) {
 	// A 503 storm on pro: the breaker opens after two, then pro is skipped without a call.
 	storm := &script{answers: map[string][]error{pro.ID: {err503, err503, err503, err503, err503}}}
 	for i := 0; i < 5; i++ {
-		out, err := ex.Do(context.Background(), Plan{Model: pro, Fallbacks: chain}, storm.call)
-		if err != nil || out.Model != nb2.ID || out.FallbackFrom != pro.ID {
+		got, out, err := Do(context.Background(), ex, Plan{Model: pro, Fallbacks: chain}, storm.call)
+		if err != nil || out.Model != nb2.ID || out.FallbackFrom != pro.ID || got != "image from "+nb2.ID {
 			t.Fatalf("call %d: %+v %v", i, out, err)
 		}
 	}
@@ -219,7 +223,7 @@ func TestExecutorBreakerOpen(t *testing.T) {
 	}
 	// Pinned to pro: fail fast, saying when.
 	clock.Advance(30 * time.Second)
-	_, err := ex.Do(context.Background(), Plan{Model: pro, Fallbacks: chain, Pinned: true}, storm.call)
+	_, _, err := Do(context.Background(), ex, Plan{Model: pro, Fallbacks: chain, Pinned: true}, storm.call)
 	ae, ok := apierrors.As(err)
 	if !ok || ae.Diagnosis.RetryAfterSeconds != 90 || !strings.Contains(ae.Diagnosis.Summary, "tried again in 90 s") ||
 		!strings.Contains(ae.Diagnosis.Summary, "pinned") {
@@ -231,7 +235,7 @@ func TestExecutorBreakerOpen(t *testing.T) {
 	// After the cool-down one probe goes through and, succeeding, closes the breaker.
 	clock.Advance(90 * time.Second)
 	ok2 := &script{answers: map[string][]error{}}
-	out, err := ex.Do(context.Background(), Plan{Model: pro, Fallbacks: chain}, ok2.call)
+	_, out, err := Do(context.Background(), ex, Plan{Model: pro, Fallbacks: chain}, ok2.call)
 	if err != nil || out.Model != pro.ID || br.Status(pro.ID).State != Closed {
 		t.Fatalf("probe: %+v %v %+v", out, err, br.Status(pro.ID))
 	}
@@ -246,14 +250,14 @@ func TestExecutorLimiterFailFast(t *testing.T) {
 	ex := &Executor{Clock: clock, Limiter: lim}
 	up := &script{answers: map[string][]error{}}
 	for range 10 { // Tier 1 takes a burst of 10 at once
-		if _, err := ex.Do(context.Background(), Plan{Model: pro}, up.call); err != nil {
+		if _, _, err := Do(context.Background(), ex, Plan{Model: pro}, up.call); err != nil {
 			t.Fatal(err)
 		}
 	}
 	clock.Advance(3 * time.Second)
 	ctx, cancel := context.WithDeadline(context.Background(), clock.Now().Add(3*time.Second))
 	defer cancel()
-	out, err := ex.Do(ctx, Plan{Model: pro}, up.call)
+	_, out, err := Do(ctx, ex, Plan{Model: pro}, up.call)
 	ae, ok := apierrors.As(err)
 	if !ok || ae.Diagnosis.Category != apierrors.RateLimited || out.Attempts != 0 || len(up.calls) != 10 {
 		t.Fatalf("out %+v err %v", out, err)
@@ -263,7 +267,7 @@ func TestExecutorLimiterFailFast(t *testing.T) {
 		t.Errorf("summary %q retry %v", ae.Diagnosis.Summary, ae.Diagnosis.RetryAfterSeconds)
 	}
 	// With quota fallback, the same wait moves to the next model instead.
-	out, err = ex.Do(ctx, Plan{Model: pro, Fallbacks: chain, FallbackOnQuota: true}, up.call)
+	_, out, err = Do(ctx, ex, Plan{Model: pro, Fallbacks: chain, FallbackOnQuota: true}, up.call)
 	if err != nil || out.Model != nb2.ID {
 		t.Fatalf("out %+v err %v", out, err)
 	}

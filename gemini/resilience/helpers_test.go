@@ -74,7 +74,7 @@ var (
 )
 
 // script is a fake upstream: each model answers its list of errors in order (nil: success),
-// then succeeds.
+// then succeeds, answering "image from" the model.
 type script struct {
 	answers map[string][]error
 	calls   []string
@@ -82,17 +82,21 @@ type script struct {
 	clock   Clock
 }
 
-func (s *script) call(_ context.Context, model string, _ int) error {
+func (s *script) call(_ context.Context, c Candidate) (string, error) {
+	model := c.ID
 	s.calls = append(s.calls, model)
 	if s.clock != nil {
 		s.at = append(s.at, s.clock.Now())
 	}
 	a := s.answers[model]
-	if len(a) == 0 {
-		return nil
+	if len(a) == 0 || a[0] == nil {
+		if len(a) > 0 {
+			s.answers[model] = a[1:]
+		}
+		return "image from " + model, nil
 	}
 	s.answers[model] = a[1:]
-	return a[0]
+	return "", a[0]
 }
 
 func (s *script) count(model string) int {

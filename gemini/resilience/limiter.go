@@ -31,6 +31,9 @@ type LimiterConfig struct {
 	// StatePath is the JSON file that keeps the daily counts across restarts; empty keeps
 	// them in memory only.
 	StatePath string
+	// Daily counts the requests per day; nil means the file-backed counter at StatePath.
+	// RedisShared.Daily shares the count between replicas.
+	Daily DailyCounter
 	// Window is the log of sends the per-minute limits are kept in; nil means an in-memory
 	// one, shared by every caller of this Limiter.
 	Window Window
@@ -50,7 +53,7 @@ type Limiter struct {
 	log    *slog.Logger
 	mu     sync.Mutex
 	models map[string]*modelLimiter
-	days   *dayCounter
+	days   DailyCounter
 	window Window
 }
 
@@ -79,7 +82,10 @@ func NewLimiter(cfg LimiterConfig) (*Limiter, error) {
 		cfg.Window = NewMemoryWindow()
 	}
 	l := &Limiter{cfg: cfg, clock: cfg.Clock, log: cfg.Logger, models: map[string]*modelLimiter{}, window: cfg.Window}
-	l.days = loadDays(cfg.StatePath, cfg.Logger)
+	l.days = cfg.Daily
+	if l.days == nil {
+		l.days = loadDays(cfg.StatePath, cfg.Logger)
+	}
 	return l, nil
 }
 

@@ -20,7 +20,7 @@ type upstreamQuota struct {
 	rejected int
 }
 
-func (u *upstreamQuota) call(context.Context, string, int) error {
+func (u *upstreamQuota) call(context.Context, Candidate) (struct{}, error) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	now := u.clock.Now()
@@ -32,10 +32,10 @@ func (u *upstreamQuota) call(context.Context, string, int) error {
 	}
 	if n >= u.q {
 		u.rejected++
-		return quota429("GenerateRequestsPerMinutePerProjectPerModel", strconv.Itoa(u.q), "")
+		return struct{}{}, quota429("GenerateRequestsPerMinutePerProjectPerModel", strconv.Itoa(u.q), "")
 	}
 	u.sent = append(u.sent, now)
-	return nil
+	return struct{}{}, nil
 }
 
 // TestLoadShareOfQuota bursts many clients against a simulated quota of Q requests a minute
@@ -61,7 +61,7 @@ func TestLoadShareOfQuota(t *testing.T) {
 					defer wg.Done()
 					defer live.Add(-1)
 					for {
-						if _, err := ex.Do(ctx, Plan{Model: nb2}, up.call); err != nil {
+						if _, _, err := Do(ctx, ex, Plan{Model: nb2}, up.call); err != nil {
 							return
 						}
 						served.Add(1)

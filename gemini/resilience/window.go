@@ -20,10 +20,9 @@ type Want struct {
 
 // Window is the log of send times behind the per-minute limits: a sliding-window log, not a
 // token bucket, so a burst up to the limit goes at once and no rolling window ever holds more
-// than the limit. The in-memory log serves the callers of one process; several replicas
-// sharing a quota can implement Window on Redis with one sorted set per key (score = send
-// time) and a Lua script doing exactly what memWindow.Book does: trim, find the instant,
-// ZADD, all in one step.
+// than the limit. The in-memory log serves the callers of one process; RedisShared.Window serves
+// several replicas sharing a quota, with one sorted set per key (score = send time) and a Lua
+// script doing exactly what memWindow.Book does: trim, find the instant, ZADD, in one step.
 type Window interface {
 	// Book reserves every want at the earliest instant not before now (nor before any send
 	// already booked under the same keys) at which each key's log holds fewer than Limit-N+1
