@@ -81,14 +81,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	opts := cfg.HTTPOptions // the operator's choices, plus what only the wired server knows
 	opts.Health = app.health
-	opts.Images = tools.ImageHandler(app.deps)
+	opts.Images = app.tools.ImageHandler()
 	opts.Ready = func(addr string) { app.addr.Store(addr) }
 	return app.srv.ServeHTTP(ctx, opts)
 }
 
 type app struct {
 	srv      *server.Server
-	deps     *tools.Deps
+	tools    *tools.Set
 	upstream string
 	health   func() server.HealthState
 	closers  []func() error
@@ -173,46 +173,43 @@ func wire(ctx context.Context, cfg *Config, logger *slog.Logger) (_ *app, err er
 	refreshCtx, stopRefresh := context.WithCancel(ctx)
 	a.closers = append(a.closers, func() error { stopRefresh(); return nil })
 	client.RefreshInBackground(refreshCtx) // which models this key can use; never delays the first answer
-	deps := &tools.Deps{
-		Gemini:        client,
-		Images:        &session.Images{Dir: cfg.OutputDir, Shared: cfg.ShareImages},
-		Store:         store,
-		Budget:        cfg.Budget(),
-		AllowedRoots:  cfg.AllowedRoots,
-		Logger:        logger,
-		KeepDrafts:    cfg.KeepDrafts,
-		Output:        cfg.Output,
-		Fetch:         tools.FetchOptions{AllowPrivate: cfg.AllowPrivateURLs},
-		ProgressEvery: cfg.ProgressEvery,
-		Transport:     cfg.Transport,
-		PublicURL:     cfg.PublicURL,
-		ServerURL:     a.serverURL,
-		Simulated:     cfg.Simulate,
-	}
-	if tools.ServesURLs(cfg.Transport) {
-		deps.URLs = tools.NewURLSigner([]byte(cfg.URLSecret), cfg.URLTTL)
-		deps.TrustForwardedHost = cfg.TrustForwardedHost
-	}
-	if err := deps.ApplyPreset(cfg.Client, cfg.Transport, cfg.Output); err != nil {
+	// The client preset resolves into plain options first; the tools are then built once.
+	preset, err := tools.ResolvePreset(cfg.Client, cfg.Transport, cfg.Output)
+	if err != nil {
 		return nil, err
 	}
 	if cfg.AsyncAfterSet {
-		deps.AsyncAfter = cfg.AsyncAfter
+		preset.AsyncAfter = cfg.AsyncAfter
 	}
-	if deps.Jobs, err = tools.OpenJobs(layout.Jobs(), 24*time.Hour); err != nil {
+	images := &session.Images{Dir: cfg.OutputDir, Shared: cfg.ShareImages}
+	delivery := tools.DeliveryOptions{Output: preset.Output, Preview: preset.Preview, Transport: cfg.Transport,
+		PublicURL: cfg.PublicURL, ServerURL: a.serverURL}
+	if tools.ServesURLs(cfg.Transport) {
+		delivery.URLs = tools.NewURLSigner([]byte(cfg.URLSecret), cfg.URLTTL)
+		delivery.TrustForwardedHost = cfg.TrustForwardedHost
+	}
+	jobs, err := tools.OpenJobs(layout.Jobs(), 24*time.Hour, logger)
+	if err != nil {
 		return nil, err
 	}
-	if err := startBatches(ctx, a, cfg, client, deps, logger); err != nil {
+	batches, err := startBatches(ctx, a, cfg, client, images, logger)
+	if err != nil {
 		return nil, err
 	}
-	a.deps = deps
+	a.tools = tools.New(tools.Wiring{
+		Gemini: client, Images: images, Store: store, Logger: logger, Jobs: jobs, Batches: batches, Simulated: cfg.Simulate,
+		Inputs:   tools.InputOptions{AllowedRoots: cfg.AllowedRoots, Fetch: tools.FetchOptions{AllowPrivate: cfg.AllowPrivateURLs}},
+		Delivery: delivery,
+		Turns: tools.TurnOptions{Budget: cfg.Budget(), KeepDrafts: cfg.KeepDrafts, ProgressEvery: cfg.ProgressEvery,
+			AsyncAfter: preset.AsyncAfter},
+	})
 	go func() { // a crash mid-save leaves a temporary file; the images folder is one users browse
-		if n := deps.Images.RemoveStaleTemps(); n > 0 {
+		if n := images.RemoveStaleTemps(); n > 0 {
 			logger.Info("removed temporary files left by a crash", "dir", cfg.OutputDir, "files", n)
 		}
 	}()
 	a.srv = server.New(server.Options{Name: "nanobanana-mcp", Version: version, Instructions: instructions,
-		Tools: tools.All(deps), Resources: tools.Resources(deps), Templates: tools.ResourceTemplates(deps),
+		Tools: a.tools.All(), Resources: tools.Resources(), Templates: a.tools.ResourceTemplates(),
 		Logger: logger, Workers: cfg.Workers, Grace: cfg.Grace})
 	state := server.HealthState{Upstream: client.Backend(), KeyPresent: client.HasCredentials(), Ready: client.HasCredentials()}
 	if cfg.Simulate {

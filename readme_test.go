@@ -20,7 +20,7 @@ func TestREADME(t *testing.T) {
 		t.Fatal(err)
 	}
 	sections := map[string]string{
-		"TOOLS":   reference(tools.All(&tools.Deps{Gemini: gc})),
+		"TOOLS":   reference(tools.New(tools.Wiring{Gemini: gc}).All()),
 		"ERRORS":  apierrors.RenderMarkdown(),
 		"PRESETS": presetTable(),
 		"MODELS":  modelTable(gc.Registry()),

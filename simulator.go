@@ -34,15 +34,15 @@ func serveSimulator(ctx context.Context, cfg *Config, logger *slog.Logger, stdou
 
 // startBatches opens the batch records next to the conversation store and starts the poller
 // that follows them, so batches submitted before a restart are collected after it.
-func startBatches(ctx context.Context, a *app, cfg *Config, client *gemini.Client, deps *tools.Deps, logger *slog.Logger) error {
+func startBatches(ctx context.Context, a *app, cfg *Config, client *gemini.Client, images *session.Images, logger *slog.Logger) (*tools.Batches, error) {
 	store, err := session.OpenBatchDir(cfg.Layout().Batches())
 	if err != nil {
-		return err
+		return nil, err
 	}
-	deps.Batches = tools.NewBatches(tools.BatchOptions{API: client, Store: store, Images: deps.Images, Logger: logger})
+	batches := tools.NewBatches(tools.BatchOptions{API: client, Store: store, Images: images, Logger: logger})
 	pollCtx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
-	go func() { deps.Batches.Run(pollCtx); close(done) }()
+	go func() { batches.Run(pollCtx); close(done) }()
 	a.closers = append(a.closers, func() error { stop(); <-done; return nil })
-	return nil
+	return batches, nil
 }

@@ -215,10 +215,26 @@ func round(v float64, digits int) float64 {
 	return float64(int64(v*p+0.5)) / p
 }
 
+// BreakerStatus is a model's circuit breaker as usage reports show it.
+type BreakerStatus struct {
+	Model    string    `json:"model"`
+	State    string    `json:"state"` // closed, open or half_open
+	Failures int       `json:"consecutive_failures"`
+	OpenedAt time.Time `json:"opened_at,omitzero"`
+	RetryAt  time.Time `json:"retry_at,omitzero"` // when an open breaker lets a probe through
+	Opens    int       `json:"opens"`             // how many times it has opened
+}
+
 // Breakers reports the circuit breaker of every model that has one.
-func (c *Client) Breakers() []resilience.BreakerStatus {
+func (c *Client) Breakers() []BreakerStatus {
 	if c.res.Breaker == nil {
 		return nil
 	}
-	return c.res.Breaker.Snapshot()
+	snap := c.res.Breaker.Snapshot()
+	out := make([]BreakerStatus, len(snap))
+	for i, b := range snap {
+		out[i] = BreakerStatus{Model: b.Model, State: string(b.State), Failures: b.Failures, OpenedAt: b.OpenedAt,
+			RetryAt: b.RetryAt, Opens: b.Opens}
+	}
+	return out
 }

@@ -16,8 +16,8 @@ import (
 // resource is -32002.
 func TestHTTPDoesNotAnswerCancelledRequests(t *testing.T) {
 	tt := newTestTools()
-	deps := &tools.Deps{Images: &session.Images{Dir: t.TempDir()}}
-	s := New(Options{Name: "t", Version: "1", Tools: tt.list(), Templates: tools.ResourceTemplates(deps)})
+	set := tools.New(tools.Wiring{Images: &session.Images{Dir: t.TempDir()}})
+	s := New(Options{Name: "t", Version: "1", Tools: tt.list(), Templates: set.ResourceTemplates()})
 	ctx, cancel := context.WithCancel(context.Background())
 	addr, done := make(chan string, 1), make(chan error, 1)
 	go func() {

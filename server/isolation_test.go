@@ -23,7 +23,7 @@ import (
 )
 
 // serveTools serves the real tools, on the simulator, over HTTP with the given security.
-func serveTools(t *testing.T, sec Security) (url string, deps *tools.Deps) {
+func serveTools(t *testing.T, sec Security) (url string, images *session.Images) {
 	t.Helper()
 	sim, err := geminitest.New(geminitest.Config{})
 	if err != nil {
@@ -42,23 +42,25 @@ func serveTools(t *testing.T, sec Security) (url string, deps *tools.Deps) {
 	t.Cleanup(func() { _ = store.Close() })
 	out := t.TempDir()
 	addr := make(chan string, 1)
-	deps = &tools.Deps{Gemini: gc, Store: store, Images: &session.Images{Dir: out}, AllowedRoots: []string{out},
-		Transport: "http", URLs: tools.NewURLSigner([]byte("secret"), time.Hour), Logger: slog.New(slog.DiscardHandler)}
-	deps.ServerURL = func() string { return url }
-	s := New(Options{Name: "test", Version: "1", Tools: tools.All(deps), Resources: tools.Resources(deps),
-		Templates: tools.ResourceTemplates(deps), Grace: time.Second})
+	images = &session.Images{Dir: out}
+	set := tools.New(tools.Wiring{Gemini: gc, Store: store, Images: images, Logger: slog.New(slog.DiscardHandler),
+		Inputs: tools.InputOptions{AllowedRoots: []string{out}},
+		Delivery: tools.DeliveryOptions{Transport: "http", URLs: tools.NewURLSigner([]byte("secret"), time.Hour),
+			ServerURL: func() string { return url }}})
+	s := New(Options{Name: "test", Version: "1", Tools: set.All(), Resources: tools.Resources(),
+		Templates: set.ResourceTemplates(), Grace: time.Second})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
 		done <- s.ServeHTTP(ctx, HTTPOptions{Addr: "127.0.0.1:0", Security: sec, KeepAlive: time.Hour,
-			Images: tools.ImageHandler(deps), Ready: func(a string) { addr <- a }})
+			Images: set.ImageHandler(), Ready: func(a string) { addr <- a }})
 	}()
 	url = "http://" + <-addr
 	t.Cleanup(func() {
 		cancel()
 		<-done
 	})
-	return url, deps
+	return url, images
 }
 
 // mcpClient is a real mcp-go Streamable HTTP client; stateless ones speak the 2026-07-28
@@ -134,7 +136,7 @@ func TestPrincipalsSeeOnlyTheirOwn(t *testing.T) {
 }
 
 func testPrincipals(t *testing.T, stateless bool) {
-	url, deps := serveTools(t, Security{Principals: []Principal{{"alice", "token-alice"}, {"bob", "token-bob"}}})
+	url, images := serveTools(t, Security{Principals: []Principal{{"alice", "token-alice"}, {"bob", "token-bob"}}})
 	alice := mcpClient(t, url, "token-alice", stateless)
 	bob := mcpClient(t, url, "token-bob", stateless)
 
@@ -176,7 +178,7 @@ func testPrincipals(t *testing.T, stateless bool) {
 	// A path names an image as surely as its id: alice's file reads like a missing one.
 	sameAsUnknown(t, "image path", bob, "edit_image", func(p string) map[string]any {
 		return map[string]any{"prompt": "bob was here", "image": p}
-	}, str(out, "path"), filepath.Join(deps.Images.Dir, "20261128-000000_a-fox_"+unknownImg+".png"))
+	}, str(out, "path"), filepath.Join(images.Dir, "20261128-000000_a-fox_"+unknownImg+".png"))
 	sameAsUnknown(t, "delete", bob, "delete_conversation", func(id string) map[string]any {
 		return map[string]any{"conversation_id": id}
 	}, conv, unknownConv)

@@ -30,10 +30,10 @@ func TestLoggingTitlesAndProgressDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deps := &tools.Deps{Gemini: gc, Images: &session.Images{Dir: t.TempDir()}}
-	s := New(Options{Name: "t", Version: "1", Tools: tools.All(deps)})
-	if deps.ProgressEvery != tools.DefaultProgressEvery || tools.DefaultProgressEvery > 8e9 {
-		t.Errorf("progress every %v by default; clients give up after 10 s", deps.ProgressEvery)
+	s := New(Options{Name: "t", Version: "1", Tools: tools.New(tools.Wiring{Gemini: gc, Images: &session.Images{Dir: t.TempDir()}}).All()})
+	// That an unset interval takes this default is TestProgressEveryDefault in tools.
+	if tools.DefaultProgressEvery > 8e9 {
+		t.Errorf("progress every %v by default; clients give up after 10 s", tools.DefaultProgressEvery)
 	}
 	c, err := client.NewInProcessClient(s.mcp)
 	if err != nil {

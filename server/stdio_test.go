@@ -135,8 +135,8 @@ func TestStdioWritesNothingAfterEndOfInput(t *testing.T) {
 
 // resources/read of an image that does not exist is -32002, resource not found.
 func TestStdioUnknownImageIsResourceNotFound(t *testing.T) {
-	deps := &tools.Deps{Images: &session.Images{Dir: t.TempDir()}}
-	p := startStdioServer(t, Options{Templates: tools.ResourceTemplates(deps)})
+	set := tools.New(tools.Wiring{Images: &session.Images{Dir: t.TempDir()}})
+	p := startStdioServer(t, Options{Templates: set.ResourceTemplates()})
 	for i, uri := range []string{"image://" + session.NewID("img"), "image://not-an-id"} {
 		p.send(fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"resources/read","params":{"uri":%q}}`, 10+i, uri))
 		e, _ := p.response(10 + i)["error"].(map[string]any)
@@ -163,9 +163,9 @@ func TestStdioClosingStillKeepsThePaidImage(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = store.Close() })
-	closing := &closeAfter{Generator: gc}
-	deps := &tools.Deps{Gemini: closing, Store: store, Images: &session.Images{Dir: t.TempDir()}}
-	p := startStdioServer(t, Options{Tools: tools.All(deps)})
+	closing := &closeAfter{Gemini: gc}
+	set := tools.New(tools.Wiring{Gemini: closing, Store: store, Images: &session.Images{Dir: t.TempDir()}})
+	p := startStdioServer(t, Options{Tools: set.All()})
 	closing.close = func() { _ = p.in.Close() }
 	p.send(`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"generate_image","arguments":{"prompt":"a kite","output":"path"}}}`)
 	p.rest()
@@ -181,13 +181,13 @@ func TestStdioClosingStillKeepsThePaidImage(t *testing.T) {
 
 // closeAfter closes stdin once Gemini has answered.
 type closeAfter struct {
-	tools.Generator
+	tools.Gemini
 	once  sync.Once
 	close func()
 }
 
 func (c *closeAfter) Generate(ctx context.Context, req gemini.Request) (*gemini.Result, error) {
-	res, err := c.Generator.Generate(ctx, req)
+	res, err := c.Gemini.Generate(ctx, req)
 	c.once.Do(c.close)
 	select { // the end of input cancels the call before the image is saved
 	case <-ctx.Done():

@@ -32,7 +32,7 @@ type argSchema struct {
 // camelCase spellings ("aspectRatio") are refused rather than accepted as aliases: the schema
 // stays the one truth a client's model reads, the refusal costs nothing and names the right
 // spelling, and an alias table would silently accept whatever else it happened to contain.
-func strict(d *Deps, t mcp.Tool, next server.ToolHandlerFunc) server.ToolHandlerFunc {
+func strict(f *Failures, t mcp.Tool, next server.ToolHandlerFunc) server.ToolHandlerFunc {
 	raw := t.RawInputSchema
 	if len(raw) == 0 {
 		raw, _ = json.Marshal(t.InputSchema)
@@ -46,7 +46,7 @@ func strict(d *Deps, t mcp.Tool, next server.ToolHandlerFunc) server.ToolHandler
 			if !strings.HasSuffix(msg, "?") {
 				msg += "."
 			}
-			return d.failure(ctx, t.Name, "", apierrors.Local(apierrors.InvalidRequest, t.Name+": "+msg,
+			return f.failure(ctx, t.Name, "", apierrors.Local(apierrors.InvalidRequest, t.Name+": "+msg,
 				"Correct the argument as the message says and call again; the tool's input schema lists every argument and its allowed values.")), nil
 		}
 		return next(ctx, req)

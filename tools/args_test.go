@@ -34,7 +34,7 @@ func TestUnknownArgumentsAreRefusedWithTheRightName(t *testing.T) {
 // the published input schema, not by each handler.
 func TestEveryToolRefusesUnknownArguments(t *testing.T) {
 	h := newHarness(t)
-	for _, tl := range tools.All(h.deps) {
+	for _, tl := range h.set.All() {
 		t.Run(tl.Tool.Name, func(t *testing.T) {
 			res := h.call(t, tl.Tool.Name, map[string]any{"no_such_argument": true})
 			if !res.IsError || !strings.Contains(text(res), `unknown argument "no_such_argument"`) {

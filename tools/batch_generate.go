@@ -63,18 +63,26 @@ type BatchItemOutput struct {
 	Error    string  `json:"error,omitempty"`
 }
 
+// batchGenerateDeps is what batch_generate uses: the batches, and Loader for reference images.
+type batchGenerateDeps struct {
+	*Failures
+	*Loader
+	Batches *Batches
+}
+
 // BatchGenerate is the batch_generate tool.
-func BatchGenerate(d *Deps) Tool {
+func BatchGenerate(batches *Batches, in *Loader, f *Failures) Tool {
+	d := &batchGenerateDeps{Failures: f, Loader: in, Batches: batches}
 	tool := mcp.NewTool("batch_generate",
 		mcp.WithDescription("Generate many images at half price via Gemini's Batch API (minutes to 24 h); returns a batch_id for get_batch."),
 		mcp.WithInputSchema[BatchGenerateInput](),
 		mcp.WithOutputSchema[BatchOutput](),
 		annotations("Batch generate", false, false, false, true),
 	)
-	return Tool{Tool: tool, Handler: typed(d, "batch_generate", d.batchGenerate)}
+	return Tool{Tool: tool, Handler: typed(f, "batch_generate", d.batchGenerate)}
 }
 
-func (d *Deps) batchGenerate(ctx context.Context, _ mcp.CallToolRequest, in BatchGenerateInput) *mcp.CallToolResult {
+func (d *batchGenerateDeps) batchGenerate(ctx context.Context, _ mcp.CallToolRequest, in BatchGenerateInput) *mcp.CallToolResult {
 	const tool = "batch_generate"
 	if d.Batches.api == nil {
 		return d.failure(ctx, tool, "", apierrors.Local(apierrors.UnsupportedParameter,
@@ -95,7 +103,7 @@ func (d *Deps) batchGenerate(ctx context.Context, _ mcp.CallToolRequest, in Batc
 					"The idempotency_key %q was already used for batch %s with different requests; use a new key for a new batch (the same key only repeats the same batch).",
 					in.IdempotencyKey, bt.ID))
 			}
-			return batchResult(bt, fmt.Sprintf("Batch %s was already submitted with this idempotency_key; nothing was submitted again.", bt.ID), d, "")
+			return batchResult(bt, fmt.Sprintf("Batch %s was already submitted with this idempotency_key; nothing was submitted again.", bt.ID), PreviewOptions{}, "")
 		}
 	}
 	reqs := make([]gemini.Request, len(in.Requests))
@@ -170,7 +178,7 @@ func (d *Deps) batchGenerate(ctx context.Context, _ mcp.CallToolRequest, in Batc
 	if firstErr != nil {
 		text += " Some requests could not be submitted; get_batch explains them."
 	}
-	return batchResult(bt, text, d, "")
+	return batchResult(bt, text, PreviewOptions{}, "")
 }
 
 // byKey finds the owner's batch submitted with an idempotency key.

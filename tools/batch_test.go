@@ -44,7 +44,7 @@ func newBatchRig(t *testing.T, run ...time.Duration) *batchRig {
 		t.Fatal(err)
 	}
 	r := &batchRig{clock: clock, dir: filepath.Join(t.TempDir(), "batches"), gc: gc, stop: func() {}}
-	r.harness = newHarnessWith(t, sim, gc, func(d *tools.Deps) { d.Batches = r.open(t, d.Images) })
+	r.harness = newHarnessWith(t, sim, gc, func(d *tools.Wiring) { d.Batches = r.open(t, d.Images) })
 	t.Cleanup(func() { r.stop() })
 	return r
 }
@@ -63,7 +63,7 @@ func (r *batchRig) open(t *testing.T, images *session.Images) *tools.Batches {
 func (r *batchRig) startPoller() {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	b := r.deps.Batches
+	b := r.opts.Batches
 	go func() { b.Run(ctx); close(done) }()
 	r.stop = func() { cancel(); <-done }
 }
@@ -71,7 +71,12 @@ func (r *batchRig) startPoller() {
 // restart stops the poller and follows the same records with a fresh Batches and poller.
 func (r *batchRig) restart(t *testing.T) {
 	r.stop()
-	r.deps.Batches = r.open(t, r.deps.Images)
+	// A restart builds the tools afresh around the same store, images and batch records.
+	before := r.opts
+	r.harness = newHarnessWith(t, r.sim, r.gc, func(d *tools.Wiring) {
+		d.Store, d.Images, d.Inputs = before.Store, before.Images, before.Inputs
+		d.Batches = r.open(t, before.Images)
+	})
 	r.startPoller()
 }
 
@@ -269,7 +274,7 @@ func TestBatchPollerBacksOffAndExpiry(t *testing.T) {
 		r.clock.BlockUntil(1)
 		d, _ := r.clock.AdvanceNext()
 		waits = append(waits, d)
-		if out, err := r.deps.Batches.State(out.BatchID); err == nil && out != "pending" && out != "running" {
+		if out, err := r.opts.Batches.State(out.BatchID); err == nil && out != "pending" && out != "running" {
 			break
 		}
 	}
@@ -303,7 +308,7 @@ func TestBatchOwnership(t *testing.T) {
 	r := newBatchRig(t)
 	var out tools.BatchOutput
 	structured(t, r.call(t, "batch_generate", map[string]any{"requests": batchRequests(1), "idempotency_key": "k"}), &out)
-	other := newHarnessAs(t, "bob", r.sim, r.gc, func(d *tools.Deps) { d.Batches = r.deps.Batches })
+	other := newHarnessAs(t, "bob", r.sim, r.gc, func(d *tools.Wiring) { d.Batches = r.opts.Batches })
 	for _, tool := range []string{"get_batch", "cancel_batch"} {
 		if res := other.call(t, tool, map[string]any{"batch_id": out.BatchID}); !res.IsError || !strings.Contains(text(res), "No batch has the id") {
 			t.Errorf("%s by another principal: %s", tool, text(res))
@@ -335,7 +340,7 @@ func TestBatchImagesBelongToTheBatchOwner(t *testing.T) {
 		t.Fatalf("batch: %+v", done)
 	}
 	img := done.Results[0].ImageID
-	other := newHarnessAs(t, "bob", r.sim, r.gc, func(d *tools.Deps) { d.Batches = r.deps.Batches; d.Store = r.deps.Store; d.Images = r.deps.Images })
+	other := newHarnessAs(t, "bob", r.sim, r.gc, func(d *tools.Wiring) { d.Batches = r.opts.Batches; d.Store = r.opts.Store; d.Images = r.opts.Images })
 	var req mcp.ReadResourceRequest
 	req.Params.URI = "image://" + img
 	if _, err := r.client.ReadResource(context.Background(), req); err != nil {

@@ -36,41 +36,52 @@ type BatchListOutput struct {
 	Batches []BatchOutput `json:"batches"`
 }
 
+// batchDeps is what get_batch, cancel_batch and list_batches use: the batches, and Delivery's
+// preview budget for get_batch's previews.
+type batchDeps struct {
+	*Failures
+	Batches *Batches
+	out     *Delivery // nil for list_batches
+}
+
 // GetBatch is the get_batch tool.
-func GetBatch(d *Deps) Tool {
+func GetBatch(batches *Batches, out *Delivery, f *Failures) Tool {
+	d := &batchDeps{Failures: f, Batches: batches, out: out}
 	tool := mcp.NewTool("get_batch",
 		mcp.WithDescription("A batch's status; when done, its saved images and explained failures."),
 		mcp.WithInputSchema[GetBatchInput](),
 		mcp.WithOutputSchema[BatchOutput](),
 		annotations("Get batch", true, false, true, true),
 	)
-	return Tool{Tool: tool, Handler: typed(d, "get_batch", d.getBatch)}
+	return Tool{Tool: tool, Handler: typed(f, "get_batch", d.getBatch)}
 }
 
 // CancelBatch is the cancel_batch tool.
-func CancelBatch(d *Deps) Tool {
+func CancelBatch(batches *Batches, out *Delivery, f *Failures) Tool {
+	d := &batchDeps{Failures: f, Batches: batches, out: out}
 	tool := mcp.NewTool("cancel_batch",
 		mcp.WithDescription("Cancel a batch's unfinished work; images already made are kept."),
 		mcp.WithInputSchema[BatchIDInput](),
 		mcp.WithOutputSchema[BatchOutput](),
 		annotations("Cancel batch", false, true, true, true),
 	)
-	return Tool{Tool: tool, Handler: typed(d, "cancel_batch", d.cancelBatch)}
+	return Tool{Tool: tool, Handler: typed(f, "cancel_batch", d.cancelBatch)}
 }
 
 // ListBatches is the list_batches tool.
-func ListBatches(d *Deps) Tool {
+func ListBatches(batches *Batches, f *Failures) Tool {
+	d := &batchDeps{Failures: f, Batches: batches}
 	tool := mcp.NewTool("list_batches",
 		mcp.WithDescription("Your batches, newest first, with state and counts."),
 		mcp.WithInputSchema[ListBatchesInput](),
 		mcp.WithOutputSchema[BatchListOutput](),
 		annotations("List batches", true, false, true, false),
 	)
-	return Tool{Tool: tool, Handler: typed(d, "list_batches", d.listBatches)}
+	return Tool{Tool: tool, Handler: typed(f, "list_batches", d.listBatches)}
 }
 
 // owned returns the caller's batch, refreshed from Gemini unless it is finished.
-func (d *Deps) owned(ctx context.Context, id string) (*session.Batch, error) {
+func (d *batchDeps) owned(ctx context.Context, id string) (*session.Batch, error) {
 	bt, err := d.Batches.store.GetBatch(id)
 	if err != nil || bt.Owner != ownerOf(ctx) {
 		// Another owner's batch is reported exactly like a missing one.
@@ -86,7 +97,7 @@ func (d *Deps) owned(ctx context.Context, id string) (*session.Batch, error) {
 	return bt, nil
 }
 
-func (d *Deps) getBatch(ctx context.Context, _ mcp.CallToolRequest, in GetBatchInput) *mcp.CallToolResult {
+func (d *batchDeps) getBatch(ctx context.Context, _ mcp.CallToolRequest, in GetBatchInput) *mcp.CallToolResult {
 	switch in.Output {
 	case "", OutputResource, OutputPreview, OutputPath:
 	default:
@@ -107,23 +118,23 @@ func (d *Deps) getBatch(ctx context.Context, _ mcp.CallToolRequest, in GetBatchI
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return batchResult(bt, batchText(bt), d, in.Output)
+			return batchResult(bt, batchText(bt), d.out.Preview, in.Output)
 		case <-t.C():
 		}
 		if bt, err = d.owned(ctx, in.BatchID); err != nil {
 			return d.failure(ctx, "get_batch", "", err)
 		}
 	}
-	return batchResult(bt, batchText(bt), d, in.Output)
+	return batchResult(bt, batchText(bt), d.out.Preview, in.Output)
 }
 
-func (d *Deps) cancelBatch(ctx context.Context, _ mcp.CallToolRequest, in BatchIDInput) *mcp.CallToolResult {
+func (d *batchDeps) cancelBatch(ctx context.Context, _ mcp.CallToolRequest, in BatchIDInput) *mcp.CallToolResult {
 	bt, err := d.owned(ctx, in.BatchID)
 	if err != nil {
 		return d.failure(ctx, "cancel_batch", "", err)
 	}
 	if batchFinished(bt) {
-		return batchResult(bt, fmt.Sprintf("Batch %s has already finished (%s); there is nothing to cancel.", bt.ID, batchState(bt)), d, "")
+		return batchResult(bt, fmt.Sprintf("Batch %s has already finished (%s); there is nothing to cancel.", bt.ID, batchState(bt)), PreviewOptions{}, "")
 	}
 	for _, j := range bt.Jobs {
 		if j.Collected || j.Name == "" {
@@ -136,10 +147,10 @@ func (d *Deps) cancelBatch(ctx context.Context, _ mcp.CallToolRequest, in BatchI
 	if fresh, err := d.Batches.refresh(ctx, bt.ID); err == nil {
 		bt = fresh
 	}
-	return batchResult(bt, fmt.Sprintf("Asked Gemini to cancel batch %s; it is now %s. Requests already answered are still billed.", bt.ID, batchState(bt)), d, "")
+	return batchResult(bt, fmt.Sprintf("Asked Gemini to cancel batch %s; it is now %s. Requests already answered are still billed.", bt.ID, batchState(bt)), PreviewOptions{}, "")
 }
 
-func (d *Deps) listBatches(ctx context.Context, _ mcp.CallToolRequest, _ ListBatchesInput) *mcp.CallToolResult {
+func (d *batchDeps) listBatches(ctx context.Context, _ mcp.CallToolRequest, _ ListBatchesInput) *mcp.CallToolResult {
 	list, err := d.Batches.store.ListBatches()
 	if err != nil {
 		return d.failure(ctx, "list_batches", "", err)
@@ -206,8 +217,9 @@ func keySuffix(key string) string {
 }
 
 // batchResult delivers a batch: the summary, then each image as a resource link (default),
-// a preview while the total stays within previewBudget, or nothing but its path.
-func batchResult(bt *session.Batch, text string, d *Deps, output string) *mcp.CallToolResult {
+// a preview (within previews, each) while the total stays within previewBudget, or nothing but
+// its path.
+func batchResult(bt *session.Batch, text string, previews PreviewOptions, output string) *mcp.CallToolResult {
 	out := batchOutput(bt, batchFinished(bt))
 	content := []mcp.Content{mcp.NewTextContent(text)}
 	spent := 0
@@ -223,7 +235,7 @@ func batchResult(bt *session.Batch, text string, d *Deps, output string) *mcp.Ca
 			if spent >= previewBudget {
 				continue
 			}
-			pv, err := makePreviewFile(it.Path, d.Preview)
+			pv, err := makePreviewFile(it.Path, previews)
 			if err != nil || spent+len(pv.Data) > previewBudget {
 				continue
 			}

@@ -9,6 +9,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	apierrors "github.com/nanobanana-mcp/nanobanana-mcp/errors"
+	"github.com/nanobanana-mcp/nanobanana-mcp/session"
 )
 
 // CheckConfigInput is the check_config argument object.
@@ -34,9 +35,19 @@ type CheckConfigOutput struct {
 	Warnings []string `json:"warnings,omitempty" jsonschema_description:"models retiring or unavailable"`
 }
 
+// checkConfigDeps is what check_config uses: Gemini's status (no image quota is spent) and
+// the output directory.
+type checkConfigDeps struct {
+	*Failures
+	Gemini    Status
+	Images    *session.Images
+	Simulated bool // the built-in simulator answers: no key is checked
+}
+
 // CheckConfig is the check_config tool: it checks what users get wrong most, without
 // generating an image or spending image quota.
-func CheckConfig(d *Deps) Tool {
+func CheckConfig(status Status, images *session.Images, simulated bool, f *Failures) Tool {
+	d := &checkConfigDeps{Failures: f, Gemini: status, Images: images, Simulated: simulated}
 	tool := mcp.NewTool("check_config",
 		mcp.WithDescription("Check the setup without generating: key, backend, region, models (reachable, retiring), "+
 			"output directory; each problem with a fix."),
@@ -44,10 +55,10 @@ func CheckConfig(d *Deps) Tool {
 		mcp.WithOutputSchema[CheckConfigOutput](),
 		annotations("Check configuration", true, false, true, true),
 	)
-	return Tool{Tool: tool, Handler: typed(d, "check_config", d.checkConfig)}
+	return Tool{Tool: tool, Handler: typed(f, "check_config", d.checkConfig)}
 }
 
-func (d *Deps) checkConfig(ctx context.Context, _ mcp.CallToolRequest, in CheckConfigInput) *mcp.CallToolResult {
+func (d *checkConfigDeps) checkConfig(ctx context.Context, _ mcp.CallToolRequest, in CheckConfigInput) *mcp.CallToolResult {
 	out := CheckConfigOutput{OK: true, Backend: d.Gemini.Backend(), Location: d.Gemini.Location()}
 	add := func(c Check) {
 		out.Checks = append(out.Checks, c)
@@ -138,7 +149,7 @@ func failedCheck(what string, err error, model string) Check {
 }
 
 // checkOutputDir creates the directory if needed and writes and removes a probe file.
-func (d *Deps) checkOutputDir() Check {
+func (d *checkConfigDeps) checkOutputDir() Check {
 	c := Check{Check: "output directory"}
 	dir := d.Images.Dir
 	fail := func(err error) Check {

@@ -156,7 +156,7 @@ func TestSchemasFollowTheRegistry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, tl := range tools.All(&tools.Deps{Gemini: gc}) {
+	for _, tl := range tools.New(tools.Wiring{Gemini: gc}).All() {
 		if tl.Tool.Name != "generate_image" {
 			continue
 		}

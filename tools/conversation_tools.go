@@ -33,18 +33,25 @@ type ListConversationsOutput struct {
 	Conversations []ConversationInfo `json:"conversations"`
 }
 
+// conversationDeps is what list_conversations and delete_conversation use: the store.
+type conversationDeps struct {
+	*Failures
+	Store session.Store // nil: conversations are not available
+}
+
 // ListConversations is the list_conversations tool.
-func ListConversations(d *Deps) Tool {
+func ListConversations(store session.Store, f *Failures) Tool {
+	d := &conversationDeps{Failures: f, Store: store}
 	tool := mcp.NewTool("list_conversations",
 		mcp.WithDescription("Conversations kept on the server, newest first."),
 		mcp.WithInputSchema[ListConversationsInput](),
 		mcp.WithOutputSchema[ListConversationsOutput](),
 		annotations("List conversations", true, false, true, false),
 	)
-	return Tool{Tool: tool, Handler: typed(d, "list_conversations", d.listConversations)}
+	return Tool{Tool: tool, Handler: typed(f, "list_conversations", d.listConversations)}
 }
 
-func (d *Deps) listConversations(ctx context.Context, _ mcp.CallToolRequest, in ListConversationsInput) *mcp.CallToolResult {
+func (d *conversationDeps) listConversations(ctx context.Context, _ mcp.CallToolRequest, in ListConversationsInput) *mcp.CallToolResult {
 	if d.Store == nil {
 		return d.failure(ctx, "list_conversations", "", apierrors.Local(apierrors.InvalidRequest, "Conversations are not available: no conversation store is configured."))
 	}
@@ -84,21 +91,22 @@ type DeleteConversationOutput struct {
 }
 
 // DeleteConversation is the delete_conversation tool.
-func DeleteConversation(d *Deps) Tool {
+func DeleteConversation(store session.Store, f *Failures) Tool {
+	d := &conversationDeps{Failures: f, Store: store}
 	tool := mcp.NewTool("delete_conversation",
 		mcp.WithDescription("Delete a conversation's history; its image files stay."),
 		mcp.WithInputSchema[DeleteConversationInput](),
 		mcp.WithOutputSchema[DeleteConversationOutput](),
 		annotations("Delete conversation", false, true, true, false),
 	)
-	return Tool{Tool: tool, Handler: typed(d, "delete_conversation", d.deleteConversation)}
+	return Tool{Tool: tool, Handler: typed(f, "delete_conversation", d.deleteConversation)}
 }
 
-func (d *Deps) deleteConversation(ctx context.Context, _ mcp.CallToolRequest, in DeleteConversationInput) *mcp.CallToolResult {
+func (d *conversationDeps) deleteConversation(ctx context.Context, _ mcp.CallToolRequest, in DeleteConversationInput) *mcp.CallToolResult {
 	if d.Store == nil {
 		return d.failure(ctx, "delete_conversation", "", apierrors.Local(apierrors.InvalidRequest, "Conversations are not available: no conversation store is configured."))
 	}
-	if _, err := d.ownConversation(ctx, in.ConversationID); err != nil {
+	if _, err := ownConversation(ctx, d.Store, in.ConversationID); err != nil {
 		return d.failure(ctx, "delete_conversation", "", convError(in.ConversationID, err))
 	}
 	if err := d.Store.Delete(ctx, in.ConversationID); err != nil {

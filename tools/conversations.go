@@ -33,20 +33,20 @@ func (tc *turnContext) release() {
 }
 
 // openConversation locks a conversation and reads its history.
-func (d *Deps) openConversation(ctx context.Context, id string) (*turnContext, error) {
-	if d.Store == nil {
+func (d *Turns) openConversation(ctx context.Context, id string) (*turnContext, error) {
+	if d.store == nil {
 		return nil, apierrors.Local(apierrors.InvalidRequest, "Conversations are not available: no conversation store is configured.")
 	}
-	unlock, err := d.Store.Lock(ctx, id)
+	unlock, err := d.store.Lock(ctx, id)
 	if err != nil {
 		return nil, convError(id, err)
 	}
-	conv, err := d.ownConversation(ctx, id)
+	conv, err := ownConversation(ctx, d.store, id)
 	if err != nil {
 		unlock()
 		return nil, convError(id, err)
 	}
-	history, err := d.Store.History(ctx, id)
+	history, err := d.store.History(ctx, id)
 	if err != nil {
 		unlock()
 		return nil, convError(id, err)
@@ -70,8 +70,8 @@ func convError(id string, err error) error {
 
 // record stores a successful turn: appended to the conversation it continued, or as the first
 // turn of a new one. It returns the conversation id and the turn number (1-based).
-func (d *Deps) record(ctx context.Context, tc *turnContext, res *gemini.Result, out *ImageOutput, prompt string) (string, int, error) {
-	if d.Store == nil {
+func (d *Turns) record(ctx context.Context, tc *turnContext, res *gemini.Result, out *ImageOutput, prompt string) (string, int, error) {
+	if d.store == nil {
 		return session.NewID("c"), 1, nil
 	}
 	turn := session.Turn{Prompt: prompt, AspectRatio: res.AspectRatio, ImageSize: res.ImageSize,
@@ -88,13 +88,13 @@ func (d *Deps) record(ctx context.Context, tc *turnContext, res *gemini.Result, 
 				c.BranchImage = img.ID
 			}
 		}
-		created, err := d.Store.Create(ctx, c)
+		created, err := d.store.Create(ctx, c)
 		if err != nil {
 			return "", 0, fmt.Errorf("creating conversation: %w", err)
 		}
 		id = created.ID
 	}
-	conv, err := d.Store.AppendTurn(ctx, id, turn)
+	conv, err := d.store.AppendTurn(ctx, id, turn)
 	if err != nil {
 		return "", 0, fmt.Errorf("recording the turn: %w", err)
 	}
@@ -102,7 +102,7 @@ func (d *Deps) record(ctx context.Context, tc *turnContext, res *gemini.Result, 
 }
 
 // latestImage reads the bytes of a conversation's latest image, to seed a fresh context.
-func (d *Deps) latestImage(conv *session.Conversation) (gemini.Image, string, error) {
+func (d *Turns) latestImage(conv *session.Conversation) (gemini.Image, string, error) {
 	img, ok := conv.LatestImage()
 	if !ok {
 		return gemini.Image{}, "", apierrors.Localf(apierrors.InvalidRequest, "Conversation %s has no image yet.", conv.ID)

@@ -70,9 +70,8 @@ func TestOnlyPublicAddressesAreDialled(t *testing.T) {
 // A DNS name that resolves to loopback is refused where the connection is made, after
 // resolution, which is what defeats DNS rebinding and redirects.
 func TestFetchRefusesNamesResolvingToLoopback(t *testing.T) {
-	d := &Deps{}
-	d.Fetch.defaults()
-	_, err := d.fetch(context.Background(), "http://localhost:9/cat.png")
+	l := newLoader(InputOptions{}, nil, nil)
+	_, err := l.fetch(context.Background(), "http://localhost:9/cat.png")
 	if err == nil || !bytes.Contains([]byte(err.Error()), []byte("loopback or private")) {
 		t.Errorf("got %v", err)
 	}
@@ -97,11 +96,10 @@ func TestFetchesDoNotLeakConnections(t *testing.T) {
 		_, _ = w.Write(buf.Bytes())
 	}))
 	defer srv.Close()
-	d := &Deps{Fetch: FetchOptions{AllowPrivate: true}}
-	d.Fetch.defaults()
+	l := newLoader(InputOptions{Fetch: FetchOptions{AllowPrivate: true}}, nil, nil)
 	before := openFDs(t)
 	for i := 0; i < 100; i++ {
-		if _, err := d.fetch(context.Background(), srv.URL+"/cat.png"); err != nil {
+		if _, err := l.fetch(context.Background(), srv.URL+"/cat.png"); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -33,7 +33,7 @@ type EditImageInput struct {
 
 // EditImage is the edit_image tool: multi-turn editing whose history, thought signatures
 // included, stays on the server.
-func EditImage(d *Deps) Tool {
+func EditImage(turns *Turns) Tool {
 	tool := mcp.NewTool("edit_image",
 		mcp.WithDescription("Edit in conversation: continue one (conversation_id), start from an image (image) or branch "+
 			"(from_image_id). The server keeps the history; pass ids."),
@@ -41,15 +41,15 @@ func EditImage(d *Deps) Tool {
 		mcp.WithOutputSchema[ImageOutput](),
 		annotations("Edit image", false, false, false, true),
 	)
-	return Tool{Tool: tool, Handler: typed(d, "edit_image", d.editImage)}
+	return Tool{Tool: tool, Handler: typed(turns.Failures, "edit_image", turns.editImage)}
 }
 
-func (d *Deps) editImage(ctx context.Context, req mcp.CallToolRequest, in EditImageInput) *mcp.CallToolResult {
+func (d *Turns) editImage(ctx context.Context, req mcp.CallToolRequest, in EditImageInput) *mcp.CallToolResult {
 	return d.asyncTurn(ctx, "edit_image", in, in.IdempotencyKey, in.Async, expectedSeconds(in.Model, in.ImageSize),
 		func(ctx context.Context) *mcp.CallToolResult { return d.editTurn(ctx, req, in) })
 }
 
-func (d *Deps) editTurn(ctx context.Context, req mcp.CallToolRequest, in EditImageInput) *mcp.CallToolResult {
+func (d *Turns) editTurn(ctx context.Context, req mcp.CallToolRequest, in EditImageInput) *mcp.CallToolResult {
 	args := turnArgs{Prompt: in.Prompt, Output: in.Output, Images: in.Images, N: in.N, Options: gemini.Options{Model: in.Model,
 		AspectRatio: in.AspectRatio, ImageSize: in.ImageSize, ThinkingLevel: in.ThinkingLevel, GoogleSearch: in.GoogleSearch,
 		ImageSearch: in.ImageSearch, Seed: in.Seed}}
@@ -82,13 +82,13 @@ func (d *Deps) editTurn(ctx context.Context, req mcp.CallToolRequest, in EditIma
 }
 
 // continuation finds and locks the conversation an edit continues.
-func (d *Deps) continuation(ctx context.Context, in EditImageInput) (*turnContext, error) {
-	if d.Store == nil {
+func (d *Turns) continuation(ctx context.Context, in EditImageInput) (*turnContext, error) {
+	if d.store == nil {
 		return nil, apierrors.Local(apierrors.InvalidRequest, "Conversations are not available: no conversation store is configured.")
 	}
 	switch {
 	case in.FromImageID != "":
-		img, err := d.ownImage(ctx, in.FromImageID)
+		img, err := d.owners.ownImage(ctx, in.FromImageID)
 		if err != nil {
 			return nil, apierrors.Localf(apierrors.InvalidRequest,
 				"No conversation image has the id %s; use an image_id from an earlier generate_image or edit_image result.", in.FromImageID)
@@ -97,13 +97,13 @@ func (d *Deps) continuation(ctx context.Context, in EditImageInput) (*turnContex
 			return nil, apierrors.Localf(apierrors.InvalidRequest,
 				"Image %s belongs to conversation %s, not %s; pass only from_image_id.", in.FromImageID, img.Conversation, in.ConversationID)
 		}
-		branch, err := d.Store.Branch(ctx, img.Conversation, in.FromImageID)
+		branch, err := d.store.Branch(ctx, img.Conversation, in.FromImageID)
 		if err != nil {
 			return nil, convError(img.Conversation, err)
 		}
 		tc, err := d.openConversation(ctx, branch.ID)
 		if err != nil {
-			_ = d.Store.Delete(context.WithoutCancel(ctx), branch.ID)
+			_ = d.store.Delete(context.WithoutCancel(ctx), branch.ID)
 			return nil, err
 		}
 		tc.branched = true
@@ -116,7 +116,7 @@ func (d *Deps) continuation(ctx context.Context, in EditImageInput) (*turnContex
 		return nil, apierrors.Local(apierrors.InvalidRequest,
 			"This client has no MCP session, so there is no \"latest conversation\" to continue; pass conversation_id from an earlier result, or image to start from an image.")
 	}
-	latest, err := d.Store.LatestForOwner(ctx, ownerOf(ctx), sess)
+	latest, err := d.store.LatestForOwner(ctx, ownerOf(ctx), sess)
 	if errors.Is(err, session.ErrNotFound) {
 		return nil, apierrors.Local(apierrors.InvalidRequest,
 			"There is no conversation to continue in this session; pass conversation_id from an earlier result, or image to start from an image.")
@@ -129,11 +129,11 @@ func (d *Deps) continuation(ctx context.Context, in EditImageInput) (*turnContex
 
 // checkPinned refuses another model for a conversation: thought signatures are bound to the
 // model that made them, so switching mid-conversation fails upstream.
-func (d *Deps) checkPinned(conv *session.Conversation, model string) error {
+func (d *Turns) checkPinned(conv *session.Conversation, model string) error {
 	if model == "" {
 		return nil
 	}
-	reg := d.Gemini.Registry()
+	reg := d.gen.Registry()
 	want, err := reg.Lookup(model)
 	if err != nil {
 		return err

@@ -157,7 +157,7 @@ func TestEditImageConcurrentEditsAreSerialised(t *testing.T) {
 }
 
 func TestEditImageHistoryBudgetStartsFreshContext(t *testing.T) {
-	h := newHarness(t, func(d *tools.Deps) { d.Budget = session.Budget{MaxTurns: 2} })
+	h := newHarness(t, func(d *tools.Wiring) { d.Turns.Budget = session.Budget{MaxTurns: 2} })
 	first := imageOut(t, h, "generate_image", map[string]any{"prompt": "a robot", "output": "path"})
 	second := imageOut(t, h, "edit_image", map[string]any{"prompt": "wave", "output": "path"})
 	third := imageOut(t, h, "edit_image", map[string]any{"prompt": "jump", "output": "path"})
@@ -188,14 +188,14 @@ func TestEditImageSurvivesRestart(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = sim.Close() })
 	before := open()
-	h1 := newHarnessWithSim(t, sim, func(d *tools.Deps) { d.Store, d.Images.Dir = before, out })
+	h1 := newHarnessWithSim(t, sim, func(d *tools.Wiring) { d.Store, d.Images.Dir = before, out })
 	first := imageOut(t, h1, "generate_image", map[string]any{"prompt": "a lamp", "output": "path"})
 	imageOut(t, h1, "edit_image", map[string]any{"prompt": "turn it on", "conversation_id": first.ConversationID, "output": "path"})
 	_ = before.Close()
 
 	after := open()
 	t.Cleanup(func() { _ = after.Close() })
-	h2 := newHarnessWithSim(t, sim, func(d *tools.Deps) { d.Store, d.Images.Dir = after, out })
+	h2 := newHarnessWithSim(t, sim, func(d *tools.Wiring) { d.Store, d.Images.Dir = after, out })
 	third := imageOut(t, h2, "edit_image", map[string]any{"prompt": "dim it", "conversation_id": first.ConversationID, "output": "path"})
 	if third.Turn != 3 || len(lastContents(h2)) != 5 {
 		t.Errorf("after a restart: turn %d, %d contents", third.Turn, len(lastContents(h2)))
@@ -233,7 +233,7 @@ func TestEditImageDamagedConversation(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = store.Close() })
-	h := newHarness(t, func(d *tools.Deps) { d.Store = store })
+	h := newHarness(t, func(d *tools.Wiring) { d.Store = store })
 	bad := imageOut(t, h, "generate_image", map[string]any{"prompt": "one", "output": "path"})
 	good := imageOut(t, h, "generate_image", map[string]any{"prompt": "two", "output": "path"})
 	if err := os.WriteFile(filepath.Join(storeDir, "conversations", bad.ConversationID+".json"), []byte("{garbage"), 0o644); err != nil {

@@ -18,12 +18,11 @@ import (
 // failure is the one adapter from an error to a tool result: isError, a first line that says
 // what happened and what to do, the fix steps, and the Diagnosis as structuredContent. What
 // only a developer can act on is logged in full and answered with a short message.
-func (d *Deps) failure(ctx context.Context, tool, model string, err error) *mcp.CallToolResult {
+func (f *Failures) failure(ctx context.Context, tool, model string, err error) *mcp.CallToolResult {
 	var opts []apierrors.Option
 	if e, ok := apierrors.As(err); ok && e.Diagnosis.IsLocal() {
 		model = "" // nothing was sent, so no model was involved
-	} else if d.Gemini != nil {
-		reg := d.Gemini.Registry()
+	} else if reg := f.reg; reg != nil {
 		if model == "" && callsModel[tool] {
 			model = reg.Default()
 		}
@@ -40,13 +39,13 @@ func (d *Deps) failure(ctx context.Context, tool, model string, err error) *mcp.
 	if diag.Category == apierrors.Unknown {
 		level = slog.LevelError
 	}
-	d.Failures.record(ctx, tool, diag)
+	f.record(ctx, tool, diag)
 	if msg := diag.Summary; strings.HasPrefix(msg, tool+":") {
 		clientLog(ctx, mcp.LoggingLevelWarning, msg)
 	} else {
 		clientLog(ctx, mcp.LoggingLevelWarning, tool+": "+msg)
 	}
-	d.Logger.Log(ctx, level, "tool failed", "tool", tool, "category", diag.Category,
+	f.log.Log(ctx, level, "tool failed", "tool", tool, "category", diag.Category,
 		"model", diag.Model, "error", apierrors.Sanitize(err.Error()))
 	return diagnosisResult(diag)
 }
@@ -70,7 +69,7 @@ func diagnosisResult(diag apierrors.Diagnosis) *mcp.CallToolResult {
 
 // typed binds the arguments into In before the handler runs; arguments of the wrong type get
 // a tool error that says which, not a protocol error.
-func typed[In any](d *Deps, tool string, h func(context.Context, mcp.CallToolRequest, In) *mcp.CallToolResult) server.ToolHandlerFunc {
+func typed[In any](f *Failures, tool string, h func(context.Context, mcp.CallToolRequest, In) *mcp.CallToolResult) server.ToolHandlerFunc {
 	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		var in In
 		if err := req.BindArguments(&in); err != nil {
@@ -80,7 +79,7 @@ func typed[In any](d *Deps, tool string, h func(context.Context, mcp.CallToolReq
 				msg = fmt.Sprintf("argument %q must be %s, not a JSON %s", te.Field, goKind(te.Type), te.Value)
 			}
 			e := apierrors.Localf(apierrors.InvalidRequest, "The %s arguments could not be read: %s; check them against the tool's schema.", tool, msg)
-			return d.failure(ctx, tool, "", e), nil
+			return f.failure(ctx, tool, "", e), nil
 		}
 		return h(ctx, req, in), nil
 	}

@@ -127,7 +127,7 @@ func TestCheckConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h = newHarnessWith(t, nil, noKey, func(d *tools.Deps) { d.Images.Dir = filepath.Join(file, "images") })
+	h = newHarnessWith(t, nil, noKey, func(d *tools.Wiring) { d.Images.Dir = filepath.Join(file, "images") })
 	res = h.call(t, "check_config", nil)
 	structured(t, res, &out)
 	if out.OK || len(out.Checks) != 2 || out.Checks[0].OK || out.Checks[1].OK {

@@ -25,18 +25,26 @@ type ExplainErrorOutput struct {
 	At     string `json:"at,omitempty" jsonschema_description:"for last_failure, RFC 3339"`
 }
 
+// explainErrorDeps is what explain_error uses: the caller's last failure, and the registry
+// for the replacement of a retired model.
+type explainErrorDeps struct {
+	*Failures
+	Gemini Status // nil: no registry to name replacements from
+}
+
 // ExplainError is the explain_error tool.
-func ExplainError(d *Deps) Tool {
+func ExplainError(status Status, f *Failures) Tool {
+	d := &explainErrorDeps{Failures: f, Gemini: status}
 	tool := mcp.NewTool("explain_error",
 		mcp.WithDescription("Explain a Gemini image error: what happened, whose move it is, when it clears, what to do."),
 		mcp.WithInputSchema[ExplainErrorInput](),
 		mcp.WithOutputSchema[ExplainErrorOutput](),
 		annotations("Explain error", true, false, true, false),
 	)
-	return Tool{Tool: tool, Handler: typed(d, "explain_error", d.explainError)}
+	return Tool{Tool: tool, Handler: typed(f, "explain_error", d.explainError)}
 }
 
-func (d *Deps) explainError(ctx context.Context, _ mcp.CallToolRequest, in ExplainErrorInput) *mcp.CallToolResult {
+func (d *explainErrorDeps) explainError(ctx context.Context, _ mcp.CallToolRequest, in ExplainErrorInput) *mcp.CallToolResult {
 	opts := []apierrors.Option{apierrors.ForModel(in.Model)}
 	if d.Gemini != nil {
 		opts = append(opts, apierrors.WithReplacements(d.Gemini.Registry().Replacement))

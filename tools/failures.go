@@ -2,18 +2,27 @@ package tools
 
 import (
 	"context"
+	"log/slog"
 	"sync"
 	"time"
 
 	apierrors "github.com/nanobanana-mcp/nanobanana-mcp/errors"
+	"github.com/nanobanana-mcp/nanobanana-mcp/gemini"
 )
 
 // Failures remembers the most recent failure each client saw, so explain_error with no text
 // can explain it. Clients are told apart by principal and MCP session; a stateless client has
 // no session, so nothing is remembered for it (it pastes the text instead).
 type Failures struct {
-	mu   sync.Mutex
+	reg *gemini.Registry // names the model a failure concerns; nil without Gemini
+	log *slog.Logger
+	mu  sync.Mutex
+	// last is the latest failure per principal and session.
 	last map[string]Failure
+}
+
+func newFailures(reg *gemini.Registry, log *slog.Logger) *Failures {
+	return &Failures{reg: reg, log: log, last: map[string]Failure{}}
 }
 
 // Failure is a remembered failure.
@@ -29,9 +38,6 @@ const maxFailureSlots = 1024
 func (f *Failures) record(ctx context.Context, tool string, d apierrors.Diagnosis) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.last == nil {
-		f.last = map[string]Failure{}
-	}
 	key, ok := failureKey(ctx)
 	if !ok {
 		return

@@ -63,7 +63,7 @@ type ImageOutput struct {
 }
 
 // GenerateImage is the generate_image tool.
-func GenerateImage(d *Deps) Tool {
+func GenerateImage(turns *Turns) Tool {
 	tool := mcp.NewTool("generate_image",
 		mcp.WithDescription("Generate an image with Gemini (Nano Banana): returns the saved path, a preview, and "+
 			"conversation_id and image_id to continue."),
@@ -71,10 +71,10 @@ func GenerateImage(d *Deps) Tool {
 		mcp.WithOutputSchema[ImageOutput](),
 		annotations("Generate image", false, false, false, true),
 	)
-	return Tool{Tool: tool, Handler: typed(d, "generate_image", d.generateImage)}
+	return Tool{Tool: tool, Handler: typed(turns.Failures, "generate_image", turns.generateImage)}
 }
 
-func (d *Deps) generateImage(ctx context.Context, req mcp.CallToolRequest, in GenerateImageInput) *mcp.CallToolResult {
+func (d *Turns) generateImage(ctx context.Context, req mcp.CallToolRequest, in GenerateImageInput) *mcp.CallToolResult {
 	return d.asyncTurn(ctx, "generate_image", in, in.IdempotencyKey, in.Async, expectedSeconds(in.Model, in.ImageSize),
 		func(ctx context.Context) *mcp.CallToolResult {
 			return d.runTurn(ctx, req, "generate_image", nil, nil, turnArgs{Prompt: in.Prompt, Output: in.Output,
@@ -84,9 +84,9 @@ func (d *Deps) generateImage(ctx context.Context, req mcp.CallToolRequest, in Ge
 }
 
 // save writes the final image (and drafts, if kept) and fills in the contract fields.
-func (d *Deps) save(res *gemini.Result, prompt string) (*ImageOutput, error) {
+func (d *Delivery) save(res *gemini.Result, prompt string) (*ImageOutput, error) {
 	id := session.NewID("img")
-	rec, err := d.Images.Save(id, prompt, "", res.Image.Data, res.Image.MIMEType)
+	rec, err := d.images.Save(id, prompt, "", res.Image.Data, res.Image.MIMEType)
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +98,7 @@ func (d *Deps) save(res *gemini.Result, prompt string) (*ImageOutput, error) {
 		Notes: res.Notes,
 	}
 	for i, dr := range res.Drafts {
-		drec, err := d.Images.Save(id, prompt, fmt.Sprintf("draft-%d", i+1), dr.Data, dr.MIMEType)
+		drec, err := d.images.Save(id, prompt, fmt.Sprintf("draft-%d", i+1), dr.Data, dr.MIMEType)
 		if err != nil {
 			return nil, err
 		}

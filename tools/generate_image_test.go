@@ -220,7 +220,7 @@ func TestGenerateImageSafetyBlockIsExplained(t *testing.T) {
 }
 
 func TestGenerateImageKeepsDrafts(t *testing.T) {
-	h := newHarness(t, func(d *tools.Deps) { d.KeepDrafts = true })
+	h := newHarness(t, func(d *tools.Wiring) { d.Turns.KeepDrafts = true })
 	res := h.call(t, "generate_image", map[string]any{"prompt": "a lighthouse", "output": "path"})
 	var out tools.ImageOutput
 	structured(t, res, &out)

@@ -27,7 +27,7 @@ func userBytes(r gemini.Request) int64 {
 // budget, else trimmed of what the model does not need (session.Budget.Fit), else none, with
 // the conversation's latest image as the start of a fresh context. What was left out is said
 // in the result's notes.
-func (d *Deps) fitHistory(tc *turnContext, r *gemini.Request) error {
+func (d *Turns) fitHistory(tc *turnContext, r *gemini.Request) error {
 	budget := d.Budget
 	if budget.MaxBytes <= 0 || budget.MaxBytes > session.DefaultBudget.MaxBytes {
 		budget.MaxBytes = session.DefaultBudget.MaxBytes // never past what Gemini accepts

@@ -35,11 +35,31 @@ func (o *FetchOptions) defaults() {
 	}
 }
 
+// InputOptions say where input images may come from and what they may cost.
+type InputOptions struct {
+	AllowedRoots []string // roots that path arguments must stay inside
+	Fetch        FetchOptions
+}
+
+// Loader reads the images a call names: paths inside the allowed roots, http(s) URLs under the
+// dial policy (dialpolicy.go), data URLs and base64, and image ids the caller owns.
+type Loader struct {
+	images *session.Images // nil: image ids cannot be used
+	roots  []string
+	limits FetchOptions
+	owners *owners
+}
+
+func newLoader(o InputOptions, images *session.Images, owners *owners) *Loader {
+	o.Fetch.defaults()
+	return &Loader{images: images, roots: o.AllowedRoots, limits: o.Fetch, owners: owners}
+}
+
 // loadImages reads every reference; the first bad one stops the call before anything is sent.
-func (d *Deps) loadImages(ctx context.Context, refs []string) ([]gemini.Image, error) {
+func (l *Loader) loadImages(ctx context.Context, refs []string) ([]gemini.Image, error) {
 	out := make([]gemini.Image, 0, len(refs))
 	for i, ref := range refs {
-		img, err := d.loadImage(ctx, ref)
+		img, err := l.loadImage(ctx, ref)
 		if err != nil {
 			if e, ok := apierrors.As(err); ok {
 				e.Diagnosis.Summary = fmt.Sprintf("Image %d: %s", i+1, e.Diagnosis.Summary)
@@ -53,7 +73,7 @@ func (d *Deps) loadImages(ctx context.Context, refs []string) ([]gemini.Image, e
 
 // loadImage accepts an image id, a data URL, an http(s) URL, a file:// URL or path under the
 // allowed roots, or bare base64. The MIME type comes from the bytes, never the name.
-func (d *Deps) loadImage(ctx context.Context, ref string) (gemini.Image, error) {
+func (l *Loader) loadImage(ctx context.Context, ref string) (gemini.Image, error) {
 	ref = strings.TrimSpace(ref)
 	var data []byte
 	var err error
@@ -61,29 +81,29 @@ func (d *Deps) loadImage(ctx context.Context, ref string) (gemini.Image, error) 
 	case ref == "":
 		return gemini.Image{}, inputError("the image reference is empty; pass a path, URL, data URL, base64 or image_id")
 	case session.ValidID("img", ref):
-		data, err = d.readImageID(ctx, ref)
+		data, err = l.readImageID(ctx, ref)
 	case strings.HasPrefix(ref, "data:"):
 		data, err = decodeDataURL(ref)
 	case strings.HasPrefix(ref, "http://"), strings.HasPrefix(ref, "https://"):
-		data, err = d.fetch(ctx, ref)
+		data, err = l.fetch(ctx, ref)
 	case strings.HasPrefix(ref, "file://"):
 		u, perr := url.Parse(ref)
 		if perr != nil {
 			return gemini.Image{}, inputError("%q is not a valid file URL", ref)
 		}
-		data, err = d.readPath(ctx, u.Path)
+		data, err = l.readPath(ctx, u.Path)
 	case looksLikePath(ref):
-		data, err = d.readPath(ctx, ref)
+		data, err = l.readPath(ctx, ref)
 	default:
 		if data, err = decodeBase64(ref); err != nil {
-			data, err = d.readPath(ctx, ref) // a relative path; its error says what was wrong
+			data, err = l.readPath(ctx, ref) // a relative path; its error says what was wrong
 		}
 	}
 	if err != nil {
 		return gemini.Image{}, err
 	}
-	if int64(len(data)) > d.Fetch.MaxBytes {
-		return gemini.Image{}, inputError("the image is %d MiB, over the %d MiB limit; send a smaller image", len(data)>>20, d.Fetch.MaxBytes>>20)
+	if int64(len(data)) > l.limits.MaxBytes {
+		return gemini.Image{}, inputError("the image is %d MiB, over the %d MiB limit; send a smaller image", len(data)>>20, l.limits.MaxBytes>>20)
 	}
 	mime := http.DetectContentType(data)
 	if isInputImage(mime) {
@@ -104,53 +124,53 @@ func looksLikePath(s string) bool {
 		strings.HasPrefix(s, "/") || strings.Contains(s, `\`) || (len(s) < 256 && filepath.Ext(s) != "")
 }
 
-func (d *Deps) readImageID(ctx context.Context, id string) ([]byte, error) {
-	if d.Images == nil {
+func (l *Loader) readImageID(ctx context.Context, id string) ([]byte, error) {
+	if l.images == nil {
 		return nil, inputError("image ids cannot be used: no image store is configured")
 	}
-	img, err := d.ownImage(ctx, id)
+	img, err := l.owners.ownImage(ctx, id)
 	if err != nil || img.Path == "" {
 		return nil, inputError("no saved image has the id %s; use an image_id returned by generate_image", id)
 	}
-	return d.readFileContext(ctx, img.Path, id)
+	return l.readFileContext(ctx, img.Path, id)
 }
 
 // readPath confines a path argument to the allowed roots. The path is checked before anything
 // is opened, and again after symlinks are resolved (a link inside a root cannot point outside
 // it). Every refusal before the file is open reads the same, so the answer reveals nothing
 // about paths outside the roots, not even whether they exist.
-func (d *Deps) readPath(ctx context.Context, p string) ([]byte, error) {
+func (l *Loader) readPath(ctx context.Context, p string) ([]byte, error) {
 	shown := p
 	if strings.HasPrefix(p, "~") {
 		if home, err := os.UserHomeDir(); err == nil {
 			p = filepath.Join(home, strings.TrimPrefix(p, "~"))
 		}
 	}
-	if !filepath.IsAbs(p) && len(d.AllowedRoots) > 0 {
-		p = filepath.Join(d.AllowedRoots[0], p)
+	if !filepath.IsAbs(p) && len(l.roots) > 0 {
+		p = filepath.Join(l.roots[0], p)
 	}
 	p = filepath.Clean(p)
-	if !d.allowed(p) {
-		return nil, d.notReadable(shown)
+	if !l.allowed(p) {
+		return nil, l.notReadable(shown)
 	}
 	real, err := filepath.EvalSymlinks(p)
 	// Another principal's saved image reads like a missing file: a path names it as surely
 	// as its id.
-	if err != nil || !d.allowed(real) || d.foreignImageFile(ctx, real) {
-		return nil, d.notReadable(shown)
+	if err != nil || !l.allowed(real) || l.owners.foreignImageFile(ctx, real) {
+		return nil, l.notReadable(shown)
 	}
-	return d.readFileContext(ctx, real, shown)
+	return l.readFileContext(ctx, real, shown)
 }
 
 // notReadable is the one answer for a path outside the roots, missing or unopenable.
-func (d *Deps) notReadable(path string) error {
-	return inputError("not readable here: %s; images may come from: %s", path, strings.Join(d.AllowedRoots, ", "))
+func (l *Loader) notReadable(path string) error {
+	return inputError("not readable here: %s; images may come from: %s", path, strings.Join(l.roots, ", "))
 }
 
 // allowed reports whether path lies inside a root, as configured or with its symlinks
 // resolved (/tmp is /private/tmp on macOS).
-func (d *Deps) allowed(path string) bool {
-	for _, root := range d.AllowedRoots {
+func (l *Loader) allowed(path string) bool {
+	for _, root := range l.roots {
 		if within(filepath.Clean(root), path) {
 			return true
 		}
@@ -167,29 +187,29 @@ func within(root, path string) bool {
 }
 
 // readFile reads a file the server itself knows (a saved image).
-func (d *Deps) readFile(path string) ([]byte, error) {
-	return d.readFileContext(context.Background(), path, path)
+func (l *Loader) readFile(path string) ([]byte, error) {
+	return l.readFileContext(context.Background(), path, path)
 }
 
 // readFileContext opens path only if it is a regular file, judged on the opened descriptor
 // (no race with a swap after a check by name). O_NONBLOCK keeps the open of a FIFO from
 // waiting for a writer, which would hang the worker and, with enough of them, the server. The
 // first bytes are sniffed before the rest is read, so a non-image is never read in full.
-func (d *Deps) readFileContext(ctx context.Context, path, shown string) ([]byte, error) {
+func (l *Loader) readFileContext(ctx context.Context, path, shown string) ([]byte, error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
-		return nil, d.notReadable(shown)
+		return nil, l.notReadable(shown)
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return nil, d.notReadable(shown)
+		return nil, l.notReadable(shown)
 	}
 	if !st.Mode().IsRegular() {
 		return nil, inputError("%s is not a regular file (it is a directory, pipe or device); pass an image file", shown)
 	}
-	if st.Size() > d.Fetch.MaxBytes {
-		return nil, inputError("the image is %d MiB, over the %d MiB limit; send a smaller image", st.Size()>>20, d.Fetch.MaxBytes>>20)
+	if st.Size() > l.limits.MaxBytes {
+		return nil, inputError("the image is %d MiB, over the %d MiB limit; send a smaller image", st.Size()>>20, l.limits.MaxBytes>>20)
 	}
 	r := &ctxReader{ctx: ctx, r: f}
 	head := make([]byte, 512)
@@ -201,7 +221,7 @@ func (d *Deps) readFileContext(ctx context.Context, path, shown string) ([]byte,
 	if mime := http.DetectContentType(head); !isInputImage(mime) {
 		return nil, inputError("%s is not a PNG, JPEG or WebP image (it looks like %s)", shown, mime)
 	}
-	rest, err := readCapped(r, d.Fetch.MaxBytes-int64(n))
+	rest, err := readCapped(r, l.limits.MaxBytes-int64(n))
 	if err != nil {
 		return nil, err
 	}
@@ -275,14 +295,14 @@ func decodeBase64(s string) ([]byte, error) {
 // fetch downloads an image with a size cap and a timeout. Unless allowed, addresses that
 // resolve to this machine or a private network are refused at dial time, so a redirect or a
 // DNS answer cannot sneak past the check.
-func (d *Deps) fetch(ctx context.Context, raw string) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(ctx, d.Fetch.Timeout)
+func (l *Loader) fetch(ctx context.Context, raw string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, l.limits.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, raw, nil)
 	if err != nil {
 		return nil, inputError("%q is not a valid URL", raw)
 	}
-	resp, err := fetchClient(d.Fetch.AllowPrivate).Do(req)
+	resp, err := fetchClient(l.limits.AllowPrivate).Do(req)
 	if err != nil {
 		if errors.Is(err, errPrivateAddress) {
 			return nil, inputError("%s resolves to a loopback or private address (or another range that is not the public internet), which is refused; use a public URL or a local path", req.URL.Host)
@@ -293,8 +313,8 @@ func (d *Deps) fetch(ctx context.Context, raw string) ([]byte, error) {
 	if resp.StatusCode != http.StatusOK {
 		return nil, inputError("downloading %s answered HTTP %d", req.URL.Host, resp.StatusCode)
 	}
-	if resp.ContentLength > d.Fetch.MaxBytes {
-		return nil, inputError("the image at %s is %d MiB, over the %d MiB limit", req.URL.Host, resp.ContentLength>>20, d.Fetch.MaxBytes>>20)
+	if resp.ContentLength > l.limits.MaxBytes {
+		return nil, inputError("the image at %s is %d MiB, over the %d MiB limit", req.URL.Host, resp.ContentLength>>20, l.limits.MaxBytes>>20)
 	}
-	return readCapped(resp.Body, d.Fetch.MaxBytes)
+	return readCapped(resp.Body, l.limits.MaxBytes)
 }

@@ -42,8 +42,6 @@ type Jobs struct {
 	ttl   time.Duration
 	now   func() time.Time
 	log   *slog.Logger
-	// render rebuilds a result's inline image from its saved file; set by Deps.
-	render func(ref *inlineRef) (mcp.Content, error)
 }
 
 type job struct {
@@ -84,9 +82,11 @@ const maxJobs = 10000
 // OpenJobs loads the jobs kept under dir ("" for memory only), dropping those older than ttl.
 // Only files named like a job id are read or removed: the directory is the server's own (see
 // session.Layout), and even there a file it did not write is left alone.
-func OpenJobs(dir string, ttl time.Duration) (*Jobs, error) {
-	j := &Jobs{dir: dir, jobs: map[string]*job{}, byKey: map[string]string{}, ttl: ttl, now: time.Now,
-		log: slog.New(slog.DiscardHandler)}
+func OpenJobs(dir string, ttl time.Duration, log *slog.Logger) (*Jobs, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	j := &Jobs{dir: dir, jobs: map[string]*job{}, byKey: map[string]string{}, ttl: ttl, now: time.Now, log: log}
 	if j.ttl <= 0 {
 		j.ttl = 24 * time.Hour
 	}
@@ -260,7 +260,8 @@ func (j *Jobs) get(owner, id string) (*job, bool) {
 }
 
 // wait waits up to d (or ctx's end) for a job and returns its result, or nil while it runs.
-func (j *Jobs) wait(ctx context.Context, jb *job, d time.Duration) *mcp.CallToolResult {
+// out puts back the inline image the stored result left out.
+func (j *Jobs) wait(ctx context.Context, jb *job, d time.Duration, out *Delivery) *mcp.CallToolResult {
 	if d > 0 {
 		t := time.NewTimer(d)
 		defer t.Stop()
@@ -282,8 +283,8 @@ func (j *Jobs) wait(ctx context.Context, jb *job, d time.Duration) *mcp.CallTool
 	if err != nil {
 		return diagnosisResult(apierrors.New(apierrors.Unknown, "The stored result of job "+jb.ID+" cannot be read; call the tool again.").Diagnosis)
 	}
-	if inline != nil && j.render != nil {
-		if c, err := j.render(inline); err == nil && inline.At <= len(res.Content) {
+	if inline != nil {
+		if c, err := out.renderInline(inline); err == nil && inline.At <= len(res.Content) {
 			res.Content = slices.Insert(res.Content, inline.At, c)
 		}
 	}
@@ -304,7 +305,7 @@ func (j *Jobs) persist(jb *job) error {
 }
 
 // renderInline rebuilds the inline image of a stored result from the saved file.
-func (d *Deps) renderInline(ref *inlineRef) (mcp.Content, error) {
+func (d *Delivery) renderInline(ref *inlineRef) (mcp.Content, error) {
 	if ref.Full {
 		data, err := os.ReadFile(ref.Path)
 		if err != nil {
@@ -373,14 +374,14 @@ func gateFrom(ctx context.Context) *progressGate {
 // asyncTurn runs a generation as the request asks: directly; or as a job answered when done,
 // when it runs past AsyncAfter (then a job_id), or at once (async); an idempotency key
 // returns the job a previous call started.
-func (d *Deps) asyncTurn(ctx context.Context, tool string, in any, key string, async bool, expected int, run func(ctx context.Context) *mcp.CallToolResult) *mcp.CallToolResult {
-	if d.Jobs == nil || (!async && key == "" && d.AsyncAfter <= 0) {
+func (d *Turns) asyncTurn(ctx context.Context, tool string, in any, key string, async bool, expected int, run func(ctx context.Context) *mcp.CallToolResult) *mcp.CallToolResult {
+	if d.jobs == nil || (!async && key == "" && d.AsyncAfter <= 0) {
 		return run(ctx)
 	}
 	gate := &progressGate{}
 	reqCtx := context.WithValue(ctx, progressGateKey{}, gate)
 	// A key is the principal's: another principal's key never returns its image.
-	jb, existing, err := d.Jobs.start(ownerOf(ctx), tool, key, requestDigest(tool, in), expected, func(context.Context) *mcp.CallToolResult {
+	jb, existing, err := d.jobs.start(ownerOf(ctx), tool, key, requestDigest(tool, in), expected, func(context.Context) *mcp.CallToolResult {
 		// The job outlives the request that started it (the client may give up at 60 s).
 		return run(context.WithoutCancel(reqCtx))
 	})
@@ -403,12 +404,12 @@ func (d *Deps) asyncTurn(ctx context.Context, tool string, in any, key string, a
 	case wait <= 0:
 		wait = 24 * time.Hour // no async-after: only the idempotency key made this a job
 	}
-	if res := d.Jobs.wait(ctx, jb, wait); res != nil {
+	if res := d.jobs.wait(ctx, jb, wait, d.Delivery); res != nil {
 		return res
 	}
 	gate.closed.Store(true)
 	if errors.Is(ctx.Err(), context.Canceled) {
-		d.Logger.InfoContext(ctx, "client left; the job goes on", "job", jb.ID)
+		d.log.InfoContext(ctx, "client left; the job goes on", "job", jb.ID)
 	}
 	return pendingResult(jb)
 }

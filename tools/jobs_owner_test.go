@@ -44,13 +44,13 @@ func startJob(t *testing.T, h *harness, args map[string]any) string {
 // next start.
 func TestJobsEvictedWhileRunning(t *testing.T) {
 	dir := t.TempDir()
-	jobs, err := tools.OpenJobs(dir, time.Hour)
+	jobs, err := tools.OpenJobs(dir, time.Hour, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	clock := &jobClock{t: time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)}
 	jobs.SetClock(clock.Now)
-	h := newHarness(t, func(d *tools.Deps) { d.Jobs = jobs })
+	h := newHarness(t, func(d *tools.Wiring) { d.Jobs = jobs })
 	old := startJob(t, h, map[string]any{"prompt": "old", "output": "path"})
 	if res := h.call(t, "get_generation", map[string]any{"job_id": old, "wait_seconds": 20}); res.IsError {
 		t.Fatal(text(res))
@@ -73,11 +73,11 @@ func TestJobsEvictedWhileRunning(t *testing.T) {
 // nor memory holds its bytes, and get_generation rebuilds the inline image from the file.
 func TestJobResultsKeptByReference(t *testing.T) {
 	dir := t.TempDir()
-	jobs, err := tools.OpenJobs(dir, time.Hour)
+	jobs, err := tools.OpenJobs(dir, time.Hour, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := newHarness(t, func(d *tools.Deps) { d.Jobs = jobs })
+	h := newHarness(t, func(d *tools.Wiring) { d.Jobs = jobs })
 	for _, mode := range []string{"full", "preview"} {
 		id := startJob(t, h, map[string]any{"prompt": "a " + mode + " kite", "output": mode})
 		res := h.call(t, "get_generation", map[string]any{"job_id": id, "wait_seconds": 20})
@@ -104,12 +104,12 @@ func TestJobResultsKeptByReference(t *testing.T) {
 }
 
 // panicky stands for a bug deep in a generation.
-type panicky struct{ tools.Generator }
+type panicky struct{ tools.Gemini }
 
 func (panicky) Generate(context.Context, gemini.Request) (*gemini.Result, error) { panic("boom") }
 
 func TestPanicInAJobFailsTheJobNotTheServer(t *testing.T) {
-	h := newHarness(t, func(d *tools.Deps) { d.Gemini = panicky{d.Gemini} })
+	h := newHarness(t, func(d *tools.Wiring) { d.Gemini = panicky{d.Gemini} })
 	id := startJob(t, h, map[string]any{"prompt": "doomed", "output": "path"})
 	res := h.call(t, "get_generation", map[string]any{"job_id": id, "wait_seconds": 20})
 	if !res.IsError || !strings.Contains(text(res), "internal error") {

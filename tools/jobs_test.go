@@ -40,20 +40,20 @@ func TestAsyncGenerationAndGetGeneration(t *testing.T) {
 
 // gated holds every generation until released, so a test decides when it ends.
 type gated struct {
-	tools.Generator
+	tools.Gemini
 	release chan struct{}
 }
 
 func (g *gated) Generate(ctx context.Context, req gemini.Request) (*gemini.Result, error) {
 	<-g.release
-	return g.Generator.Generate(ctx, req)
+	return g.Gemini.Generate(ctx, req)
 }
 
 func TestAsyncAfterAnswersWithAJob(t *testing.T) {
 	gate := make(chan struct{})
-	h := newHarness(t, func(d *tools.Deps) {
-		d.AsyncAfter = 50 * time.Millisecond
-		d.Gemini = &gated{Generator: d.Gemini, release: gate}
+	h := newHarness(t, func(d *tools.Wiring) {
+		d.Turns.AsyncAfter = 50 * time.Millisecond
+		d.Gemini = &gated{Gemini: d.Gemini, release: gate}
 	})
 	res := h.call(t, "generate_image", map[string]any{"prompt": "slow", "output": "path"})
 	var out tools.ImageOutput
@@ -69,7 +69,7 @@ func TestAsyncAfterAnswersWithAJob(t *testing.T) {
 		t.Errorf("%s", text(res))
 	}
 
-	h = newHarness(t, func(d *tools.Deps) { d.AsyncAfter = time.Minute })
+	h = newHarness(t, func(d *tools.Wiring) { d.Turns.AsyncAfter = time.Minute })
 	fast := h.call(t, "generate_image", map[string]any{"prompt": "fast", "output": "path"})
 	var direct tools.ImageOutput
 	structured(t, fast, &direct)
@@ -91,11 +91,11 @@ func TestIdempotencyKeyDoesNotPayTwice(t *testing.T) {
 
 func TestJobsSurviveRestart(t *testing.T) {
 	dir := t.TempDir()
-	jobs, err := tools.OpenJobs(dir, time.Hour)
+	jobs, err := tools.OpenJobs(dir, time.Hour, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := newHarness(t, func(d *tools.Deps) { d.Jobs = jobs })
+	h := newHarness(t, func(d *tools.Wiring) { d.Jobs = jobs })
 	res := h.call(t, "generate_image", map[string]any{"prompt": "kept", "async": true, "output": "path"})
 	var out tools.ImageOutput
 	structured(t, res, &out)
@@ -114,11 +114,11 @@ func TestJobsSurviveRestart(t *testing.T) {
 		}
 	}
 
-	reopened, err := tools.OpenJobs(dir, time.Hour)
+	reopened, err := tools.OpenJobs(dir, time.Hour, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h2 := newHarness(t, func(d *tools.Deps) { d.Jobs = reopened })
+	h2 := newHarness(t, func(d *tools.Wiring) { d.Jobs = reopened })
 	res = h2.call(t, "get_generation", map[string]any{"job_id": out.JobID})
 	var after tools.ImageOutput
 	structured(t, res, &after)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
 
@@ -17,12 +18,12 @@ import (
 // afterGemini wraps the real client: once Gemini has answered (and the image is paid for) it
 // runs then, to break something of ours or to make the caller go away.
 type afterGemini struct {
-	tools.Generator
+	tools.Gemini
 	then func(*gemini.Result)
 }
 
-func (a afterGemini) Generate(ctx context.Context, req gemini.Request) (*gemini.Result, error) {
-	res, err := a.Generator.Generate(ctx, req)
+func (a *afterGemini) Generate(ctx context.Context, req gemini.Request) (*gemini.Result, error) {
+	res, err := a.Gemini.Generate(ctx, req)
 	if err == nil && a.then != nil {
 		a.then(res)
 	}
@@ -56,7 +57,7 @@ func paid(t *testing.T, res *mcp.CallToolResult) tools.ImageOutput {
 // A full image larger than the transport carries is delivered as a preview, with a note, never
 // as an error that hides the ids of an image Gemini made and billed.
 func TestFullTooLargeFallsBackToAPreview(t *testing.T) {
-	h := newHarness(t, func(d *tools.Deps) { d.Transport, d.MaxInline = "stdio", 1024 })
+	h := newHarness(t, func(d *tools.Wiring) { d.Delivery.Transport, d.Delivery.MaxInline = "stdio", 1024 })
 	res := h.call(t, "generate_image", map[string]any{"prompt": "a kite", "output": "full"})
 	out := paid(t, res)
 	if out.ConversationID == "" {
@@ -77,10 +78,11 @@ func TestFullTooLargeFallsBackToAPreview(t *testing.T) {
 
 // A preview that cannot be made falls back to a resource link and the path.
 func TestPreviewFailureKeepsTheImage(t *testing.T) {
-	h := newHarness(t)
-	h.deps.Gemini = afterGemini{Generator: h.deps.Gemini, then: func(r *gemini.Result) {
-		r.Image.Data = []byte("not a picture anyone can decode")
-	}}
+	h := newHarness(t, func(d *tools.Wiring) {
+		d.Gemini = &afterGemini{Gemini: d.Gemini, then: func(r *gemini.Result) {
+			r.Image.Data = []byte("not a picture anyone can decode")
+		}}
+	})
 	res := h.call(t, "generate_image", map[string]any{"prompt": "a kite", "output": "preview"})
 	out := paid(t, res)
 	if _, ok := res.Content[len(res.Content)-1].(mcp.ResourceLink); !ok || !strings.Contains(strings.Join(out.Notes, " "), "no preview") {
@@ -90,8 +92,7 @@ func TestPreviewFailureKeepsTheImage(t *testing.T) {
 
 // A turn that cannot be recorded still answers with the saved image and says how to go on.
 func TestRecordingFailureKeepsTheImage(t *testing.T) {
-	h := newHarness(t)
-	h.deps.Store = failingAppend{h.deps.Store}
+	h := newHarness(t, func(d *tools.Wiring) { d.Store = failingAppend{d.Store} })
 	res := h.call(t, "generate_image", map[string]any{"prompt": "a kite", "output": "path"})
 	out := paid(t, res)
 	if !strings.Contains(strings.Join(out.Notes, " "), "could not be recorded") {
@@ -102,17 +103,26 @@ func TestRecordingFailureKeepsTheImage(t *testing.T) {
 // A client that cancels after Gemini answered does not cancel the save and the record: the
 // image is on disk and the conversation can be continued.
 func TestClientCancelAfterGeminiStillRecords(t *testing.T) {
-	h := newHarness(t)
+	after := &afterGemini{}
+	h := newHarness(t, func(d *tools.Wiring) { after.Gemini, d.Gemini = d.Gemini, after })
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	h.deps.Gemini = afterGemini{Generator: h.deps.Gemini, then: func(*gemini.Result) { cancel() }}
+	after.then = func(*gemini.Result) { cancel() }
 	var req mcp.CallToolRequest
 	req.Params.Name = "generate_image"
 	req.Params.Arguments = map[string]any{"prompt": "a kite", "output": "path"}
 	_, _ = h.client.CallTool(ctx, req) // the caller has gone; whatever it got does not matter
 
-	h.deps.Gemini = h.deps.Gemini.(afterGemini).Generator
-	list, err := h.deps.Store.List(context.Background(), session.Query{Owner: session.LocalUser, AllSessions: true})
+	after.then = nil // the edit below goes through untouched
+	// Nobody waits for the answer over stdio: the server goes on saving and recording.
+	var list []session.Summary
+	var err error
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		list, err = h.opts.Store.List(context.Background(), session.Query{Owner: session.LocalUser, AllSessions: true})
+		if err != nil || len(list) == 1 && list[0].Turns == 1 || time.Now().After(deadline) {
+			break
+		}
+	}
 	if err != nil || len(list) != 1 || list[0].Turns != 1 {
 		t.Fatalf("the paid turn was not recorded: %+v %v", list, err)
 	}

@@ -47,18 +47,25 @@ type ListModelsOutput struct {
 	Models  []ModelInfo `json:"models"`
 }
 
+// listModelsDeps is what list_models uses: the registry and what the live API showed.
+type listModelsDeps struct {
+	*Failures
+	Gemini Status
+}
+
 // ListModels is the list_models tool: the registry, as data.
-func ListModels(d *Deps) Tool {
+func ListModels(status Status, f *Failures) Tool {
+	d := &listModelsDeps{Failures: f, Gemini: status}
 	tool := mcp.NewTool("list_models",
 		mcp.WithDescription("The Gemini image models: ids, aliases, ratios, sizes, limits, features, prices, lifecycle."),
 		mcp.WithInputSchema[ListModelsInput](),
 		mcp.WithOutputSchema[ListModelsOutput](),
 		annotations("List models", true, false, true, false),
 	)
-	return Tool{Tool: tool, Handler: typed(d, "list_models", d.listModels)}
+	return Tool{Tool: tool, Handler: typed(f, "list_models", d.listModels)}
 }
 
-func (d *Deps) listModels(_ context.Context, _ mcp.CallToolRequest, _ ListModelsInput) *mcp.CallToolResult {
+func (d *listModelsDeps) listModels(_ context.Context, _ mcp.CallToolRequest, _ ListModelsInput) *mcp.CallToolResult {
 	reg := d.Gemini.Registry()
 	def, _ := reg.Lookup(reg.Default())
 	out := ListModelsOutput{Default: def.Model.ID}
@@ -86,7 +93,7 @@ func modelInfo(m *gemini.Model, isDefault bool) ModelInfo {
 }
 
 // lifecycleInfo adds what the live API showed about m.
-func (d *Deps) lifecycleInfo(info *ModelInfo, m *gemini.Model) {
+func (d *listModelsDeps) lifecycleInfo(info *ModelInfo, m *gemini.Model) {
 	st, ok := d.Gemini.ModelState(m.ID)
 	if !ok {
 		return

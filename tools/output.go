@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -27,9 +28,42 @@ const (
 // OutputModes lists the delivery modes a caller may ask for.
 var OutputModes = []string{OutputPreview, OutputResource, OutputURL, OutputPath, OutputFull}
 
+// DeliveryOptions say how images come back to clients by default and what the transport carries.
+type DeliveryOptions struct {
+	Output    string // default delivery mode; default preview
+	Preview   PreviewOptions
+	Transport string        // "stdio", "http" or "sse": what the image can travel in
+	URLs      *URLSigner    // signs image URLs (output url); nil disables it
+	PublicURL string        // how clients reach this server, for image URLs (--public-url)
+	ServerURL func() string // the address this server listens on, once it does
+	MaxInline int           // largest full image inline, in bytes; default by transport
+	// TrustForwardedHost lets X-Forwarded-Host (validated) name the host in image URLs; only a
+	// reverse proxy the operator runs may set it (--trust-forwarded-host).
+	TrustForwardedHost bool
+}
+
+// Delivery saves the images Gemini made and answers with them in the chosen output mode:
+// inline previews or full images, resource links, signed URLs (urls.go) and the image://
+// resources (resources.go).
+type Delivery struct {
+	DeliveryOptions
+	images *session.Images
+	owners *owners
+	files  *Loader // reads a saved image for image:// within the input byte bound
+	log    *slog.Logger
+}
+
+func newDelivery(o DeliveryOptions, images *session.Images, owners *owners, files *Loader, log *slog.Logger) *Delivery {
+	if o.Output == "" {
+		o.Output = OutputPreview
+	}
+	o.Preview.defaults()
+	return &Delivery{DeliveryOptions: o, images: images, owners: owners, files: files, log: log}
+}
+
 // inlineLimit is the largest full image (raw bytes) the transport carries inline. The
 // TypeScript SDK's stdio client drops any message over 10 MiB, and base64 adds a third.
-func (d *Deps) inlineLimit() int {
+func (d *Delivery) inlineLimit() int {
 	switch {
 	case d.MaxInline > 0:
 		return d.MaxInline
@@ -39,8 +73,8 @@ func (d *Deps) inlineLimit() int {
 	return 20 << 20
 }
 
-// delivery is how one result should carry its image.
-type delivery struct {
+// outputChoice is how one result should carry its image.
+type outputChoice struct {
 	mode    string
 	urlBase string // for url mode: where this server is reachable
 	preview chan previewResult
@@ -55,7 +89,7 @@ type previewResult struct {
 // startPreview begins the preview of the saved image while the turn is being recorded:
 // decoding a 4K PNG takes most of the preview's time. It reads the file when a decode slot
 // is free, so the call can let go of the image bytes (gemini.Result.ReleaseImages).
-func (d *Deps) startPreview(dl *delivery, path string) {
+func (d *Delivery) startPreview(dl *outputChoice, path string) {
 	if dl.mode != OutputPreview {
 		return
 	}
@@ -78,7 +112,7 @@ func (d *Deps) startPreview(dl *delivery, path string) {
 }
 
 // chooseOutput validates the requested mode against the transport.
-func (d *Deps) chooseOutput(req mcp.CallToolRequest, mode string) (delivery, error) {
+func (d *Delivery) chooseOutput(req mcp.CallToolRequest, mode string) (outputChoice, error) {
 	if mode == "" {
 		mode = d.Output
 	}
@@ -87,13 +121,13 @@ func (d *Deps) chooseOutput(req mcp.CallToolRequest, mode string) (delivery, err
 		known = known || m == mode
 	}
 	if !known {
-		return delivery{}, apierrors.Localf(apierrors.InvalidRequest, "Output mode %q is not known; use one of %s.", mode, strings.Join(OutputModes, ", "))
+		return outputChoice{}, apierrors.Localf(apierrors.InvalidRequest, "Output mode %q is not known; use one of %s.", mode, strings.Join(OutputModes, ", "))
 	}
-	dl := delivery{mode: mode}
+	dl := outputChoice{mode: mode}
 	if mode == OutputURL {
 		dl.urlBase = d.urlBase(req.Header)
 		if dl.urlBase == "" || d.URLs == nil {
-			return delivery{}, apierrors.Local(apierrors.InvalidRequest,
+			return outputChoice{}, apierrors.Local(apierrors.InvalidRequest,
 				"Output mode url needs the server to run over HTTP (--transport http or sse); over stdio use preview, resource or path.")
 		}
 	}
@@ -102,7 +136,7 @@ func (d *Deps) chooseOutput(req mcp.CallToolRequest, mode string) (delivery, err
 
 // urlBase is --public-url, else a trusted forwarding proxy's host, else the address this
 // server listens on.
-func (d *Deps) urlBase(h http.Header) string {
+func (d *Delivery) urlBase(h http.Header) string {
 	switch {
 	case d.PublicURL != "":
 		return strings.TrimRight(d.PublicURL, "/")
@@ -122,7 +156,7 @@ func (d *Deps) urlBase(h http.Header) string {
 // contract fields as structuredContent (never base64). It never fails: the image is saved and
 // paid for, so a form the transport cannot carry, or a preview that cannot be made, falls back
 // to the best form that works, with a note saying why.
-func (d *Deps) deliver(ctx context.Context, res *gemini.Result, out *ImageOutput, dl delivery) *mcp.CallToolResult {
+func (d *Delivery) deliver(ctx context.Context, res *gemini.Result, out *ImageOutput, dl outputChoice) *mcp.CallToolResult {
 	var content []mcp.Content
 	if dl.mode == OutputFull {
 		if limit := d.inlineLimit(); len(res.Image.Data) > limit {
@@ -139,7 +173,7 @@ func (d *Deps) deliver(ctx context.Context, res *gemini.Result, out *ImageOutput
 		}
 		p := <-dl.preview
 		if p.err != nil {
-			d.Logger.WarnContext(ctx, "preview failed; returning a resource link and the path", "error", p.err)
+			d.log.WarnContext(ctx, "preview failed; returning a resource link and the path", "error", p.err)
 			out.Notes = append(out.Notes, "no preview could be made of this image, so a resource link comes instead; the full image is at "+out.Path)
 			content = append(content, d.resourceLink(out))
 			break
@@ -160,7 +194,7 @@ func (d *Deps) deliver(ctx context.Context, res *gemini.Result, out *ImageOutput
 	return &mcp.CallToolResult{Content: append([]mcp.Content{mcp.NewTextContent(text)}, content...), StructuredContent: out}
 }
 
-func (d *Deps) resourceLink(out *ImageOutput) mcp.Content {
+func (d *Delivery) resourceLink(out *ImageOutput) mcp.Content {
 	return mcp.NewResourceLink("image://"+out.ImageID, out.ImageID+session.ExtensionFor(out.MIMEType),
 		fmt.Sprintf("%d×%d %s, %d bytes", out.Width, out.Height, out.MIMEType, out.Bytes), out.MIMEType)
 }

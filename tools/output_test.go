@@ -49,13 +49,13 @@ func TestOutputURLSignedAndExpiring(t *testing.T) {
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	signer := tools.NewURLSigner([]byte("secret"), time.Hour)
 	signer.Now = func() time.Time { return now }
-	var deps *tools.Deps
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { tools.ImageHandler(deps).ServeHTTP(w, r) }))
+	var set *tools.Set
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { set.ImageHandler().ServeHTTP(w, r) }))
 	t.Cleanup(srv.Close)
-	h := newHarness(t, func(d *tools.Deps) {
-		d.Transport, d.URLs, d.ServerURL = "http", signer, func() string { return srv.URL }
-		deps = d
+	h := newHarness(t, func(d *tools.Wiring) {
+		d.Delivery.Transport, d.Delivery.URLs, d.Delivery.ServerURL = "http", signer, func() string { return srv.URL }
 	})
+	set = h.set
 	res := h.call(t, "generate_image", map[string]any{"prompt": "a kite", "output": "url"})
 	var out tools.ImageOutput
 	structured(t, res, &out)
@@ -97,7 +97,7 @@ func TestOutputURLSignedAndExpiring(t *testing.T) {
 }
 
 func TestOutputURLRefusedOverStdio(t *testing.T) {
-	h := newHarness(t, func(d *tools.Deps) { d.Transport = "stdio" })
+	h := newHarness(t, func(d *tools.Wiring) { d.Delivery.Transport = "stdio" })
 	res := h.call(t, "generate_image", map[string]any{"prompt": "a kite", "output": "url"})
 	if !res.IsError || !strings.Contains(text(res), "--transport http") {
 		t.Errorf("got %s", text(res))
@@ -108,7 +108,7 @@ func TestOutputURLRefusedOverStdio(t *testing.T) {
 }
 
 func TestOutputFullAndItsLimit(t *testing.T) {
-	h := newHarness(t, func(d *tools.Deps) { d.Transport = "stdio" })
+	h := newHarness(t, func(d *tools.Wiring) { d.Delivery.Transport = "stdio" })
 	res := h.call(t, "generate_image", map[string]any{"prompt": "a kite", "output": "full"})
 	var out tools.ImageOutput
 	structured(t, res, &out)
@@ -127,11 +127,13 @@ func TestFourKStaysUnderStdioLimit(t *testing.T) {
 		presets = []string{"claude-code", "generic"} // the largest preview budget, and every mode
 	}
 	for _, preset := range presets {
-		h := newHarness(t, func(d *tools.Deps) {
-			d.Transport = "stdio"
-			if err := d.ApplyPreset(preset, "stdio", ""); err != nil {
-				t.Fatal(err)
-			}
+		cs, err := tools.ResolvePreset(preset, "stdio", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := newHarness(t, func(d *tools.Wiring) {
+			d.Delivery.Transport, d.Delivery.Output, d.Delivery.Preview = "stdio", cs.Output, cs.Preview
+			d.Turns.AsyncAfter = cs.AsyncAfter
 		})
 		modes := []string{"preview"} // presets differ only in the preview budget
 		if preset == "generic" {
@@ -164,12 +166,12 @@ func TestPresets(t *testing.T) {
 		{"generic", "http", "full", "full"},
 	}
 	for _, c := range cases {
-		d := &tools.Deps{}
-		if err := d.ApplyPreset(c.preset, c.transport, c.explicit); err != nil || d.Output != c.want {
-			t.Errorf("%s over %s: %q %v; want %q", c.preset, c.transport, d.Output, err, c.want)
+		cs, err := tools.ResolvePreset(c.preset, c.transport, c.explicit)
+		if err != nil || cs.Output != c.want {
+			t.Errorf("%s over %s: %q %v; want %q", c.preset, c.transport, cs.Output, err, c.want)
 		}
 	}
-	if err := (&tools.Deps{}).ApplyPreset("netscape", "stdio", ""); err == nil {
+	if _, err := tools.ResolvePreset("netscape", "stdio", ""); err == nil {
 		t.Error("unknown preset accepted")
 	}
 }

@@ -34,8 +34,8 @@ var errNotYours = fmt.Errorf("owned by another principal: %w", session.ErrNotFou
 
 // ownConversation returns a conversation's metadata if the caller owns it; another owner's
 // conversation is session.ErrNotFound.
-func (d *Deps) ownConversation(ctx context.Context, id string) (session.Conversation, error) {
-	conv, err := d.Store.Get(ctx, id)
+func ownConversation(ctx context.Context, store session.Store, id string) (session.Conversation, error) {
+	conv, err := store.Get(ctx, id)
 	if err != nil {
 		return session.Conversation{}, err
 	}
@@ -45,21 +45,29 @@ func (d *Deps) ownConversation(ctx context.Context, id string) (session.Conversa
 	return conv, nil
 }
 
+// owners answers who owns an image: the conversation store records it, and batch records for
+// images made by a batch. Every read of an image by id or by path asks it first.
+type owners struct {
+	store   session.Store // nil: the server has one user
+	images  *session.Images
+	batches *Batches
+}
+
 // ownImage returns the record of an image the caller owns (through the conversation that
 // produced it); another owner's image is session.ErrImageNotFound. Without a store nothing
 // records owners: the server has one user.
-func (d *Deps) ownImage(ctx context.Context, id string) (session.Image, error) {
-	if d.Store == nil {
-		if d.Images == nil {
+func (o *owners) ownImage(ctx context.Context, id string) (session.Image, error) {
+	if o.store == nil {
+		if o.images == nil {
 			return session.Image{}, session.ErrImageNotFound
 		}
-		path, err := d.Images.Find(id)
+		path, err := o.images.Find(id)
 		if err != nil {
 			return session.Image{}, fmt.Errorf("%w: %w", session.ErrImageNotFound, err)
 		}
 		return session.Image{ID: id, Path: path}, nil
 	}
-	owner, img, err := d.imageOwner(ctx, id)
+	owner, img, err := o.imageOwner(ctx, id)
 	if err != nil {
 		return session.Image{}, err
 	}
@@ -71,11 +79,11 @@ func (d *Deps) ownImage(ctx context.Context, id string) (session.Image, error) {
 
 // foreignImageFile reports whether path is a saved image (or draft) of another principal in
 // the output directory: a path names an image as surely as its id does.
-func (d *Deps) foreignImageFile(ctx context.Context, path string) bool {
-	if d.Images == nil || d.Store == nil {
+func (o *owners) foreignImageFile(ctx context.Context, path string) bool {
+	if o.images == nil || o.store == nil {
 		return false
 	}
-	dir, err := filepath.EvalSymlinks(d.Images.Dir)
+	dir, err := filepath.EvalSymlinks(o.images.Dir)
 	if err != nil || filepath.Dir(path) != dir {
 		return false
 	}
@@ -88,17 +96,17 @@ func (d *Deps) foreignImageFile(ctx context.Context, path string) bool {
 	if !session.ValidID("img", id) {
 		return false
 	}
-	owner, _, err := d.imageOwner(ctx, id)
+	owner, _, err := o.imageOwner(ctx, id)
 	return err == nil && owner != ownerOf(ctx)
 }
 
 // batchImage finds an image saved by a batch (batch images belong to no conversation): its
 // batch's owner and its path.
-func (d *Deps) batchImage(id string) (owner, path string, ok bool) {
-	if d.Batches == nil {
+func (o *owners) batchImage(id string) (owner, path string, ok bool) {
+	if o.batches == nil {
 		return "", "", false
 	}
-	list, err := d.Batches.store.ListBatches()
+	list, err := o.batches.store.ListBatches()
 	if err != nil {
 		return "", "", false
 	}
@@ -113,28 +121,28 @@ func (d *Deps) batchImage(id string) (owner, path string, ok bool) {
 }
 
 // imageOwner returns the principal owning an image and its record.
-func (d *Deps) imageOwner(ctx context.Context, id string) (string, session.Image, error) {
-	if d.Store == nil {
+func (o *owners) imageOwner(ctx context.Context, id string) (string, session.Image, error) {
+	if o.store == nil {
 		return session.LocalUser, session.Image{}, session.ErrImageNotFound
 	}
-	img, err := d.Store.FindImage(ctx, id)
+	img, err := o.store.FindImage(ctx, id)
 	if errors.Is(err, session.ErrImageNotFound) {
-		if owner, path, ok := d.batchImage(id); ok {
+		if owner, path, ok := o.batchImage(id); ok {
 			return owner, session.Image{ID: id, Path: path}, nil
 		}
 	}
 	if err != nil {
 		return "", session.Image{}, err
 	}
-	conv, err := d.Store.Get(ctx, img.Conversation)
+	conv, err := o.store.Get(ctx, img.Conversation)
 	if errors.Is(err, session.ErrNotFound) {
 		return "", session.Image{}, fmt.Errorf("%s: %w", id, session.ErrImageNotFound)
 	}
 	if err != nil {
 		return "", session.Image{}, err
 	}
-	if img.Path == "" && d.Images != nil {
-		img.Path, _ = d.Images.Find(id)
+	if img.Path == "" && o.images != nil {
+		img.Path, _ = o.images.Find(id)
 	}
 	return conv.Owner, img, nil
 }

@@ -54,24 +54,29 @@ func PresetNames() []string {
 	return names
 }
 
-// ApplyPreset sets the default output, preview budget and async-after for a client on a
+// ClientSettings are what a preset decides for a client on one transport.
+type ClientSettings struct {
+	Output     string // default output mode
+	Preview    PreviewOptions
+	AsyncAfter time.Duration
+}
+
+// ResolvePreset returns the default output, preview budget and async-after for a client on a
 // transport; an explicit output mode (non-empty) wins over the preset's.
-func (d *Deps) ApplyPreset(name, transport, explicitOutput string) error {
+func ResolvePreset(name, transport, explicitOutput string) (ClientSettings, error) {
 	p, ok := Presets[name]
 	if !ok {
-		return fmt.Errorf("--client %q is not known; use one of %s", name, strings.Join(PresetNames(), ", "))
+		return ClientSettings{}, fmt.Errorf("--client %q is not known; use one of %s", name, strings.Join(PresetNames(), ", "))
 	}
-	d.Output = p.Output
+	cs := ClientSettings{Output: p.Output, Preview: p.Preview, AsyncAfter: p.AsyncAfter}
 	if ServesURLs(transport) && p.HTTP != "" {
-		d.Output = p.HTTP
+		cs.Output = p.HTTP
 	}
-	if d.Output == OutputURL && !ServesURLs(transport) {
-		d.Output = OutputResource // no HTTP server to serve the link
+	if cs.Output == OutputURL && !ServesURLs(transport) {
+		cs.Output = OutputResource // no HTTP server to serve the link
 	}
 	if explicitOutput != "" {
-		d.Output = explicitOutput
+		cs.Output = explicitOutput
 	}
-	d.Preview = p.Preview
-	d.AsyncAfter = p.AsyncAfter
-	return nil
+	return cs, nil
 }

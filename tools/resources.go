@@ -22,7 +22,7 @@ type Resource struct {
 }
 
 // Resources returns every static resource the server offers.
-func Resources(_ *Deps) []Resource {
+func Resources() []Resource {
 	return []Resource{
 		{
 			Resource: mcp.NewResource("errors://catalog", "Gemini image error catalog",
@@ -56,28 +56,28 @@ type ResourceTemplate struct {
 }
 
 // ResourceTemplates returns the templated resources: every saved image as image://<image_id>.
-func ResourceTemplates(d *Deps) []ResourceTemplate {
+func (s *Set) ResourceTemplates() []ResourceTemplate {
 	return []ResourceTemplate{{
 		Template: mcp.NewResourceTemplate("image://{image_id}", "Generated image",
 			mcp.WithTemplateDescription("A saved image, full resolution, by its image_id."),
 		),
-		Handler: d.readImageResource,
+		Handler: s.out.readImageResource,
 	}}
 }
 
-func (d *Deps) readImageResource(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
+func (d *Delivery) readImageResource(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
 	id := strings.TrimPrefix(req.Params.URI, "image://")
-	if d.Images == nil || !session.ValidID("img", id) {
+	if d.images == nil || !session.ValidID("img", id) {
 		// Not found either way; wrapping server.ErrResourceNotFound lets the transport answer
 		// -32002 (resource not found) instead of an internal error.
 		return nil, fmt.Errorf("%q is not a valid image id (ids look like img_… and come from a result's image_id): %w", id, server.ErrResourceNotFound)
 	}
-	img, err := d.ownImage(ctx, id)
+	img, err := d.owners.ownImage(ctx, id)
 	if err != nil || img.Path == "" {
 		return nil, fmt.Errorf("no saved image has the id %s: %w", id, server.ErrResourceNotFound)
 	}
 	path := img.Path
-	data, err := d.readFile(path)
+	data, err := d.files.readFile(path)
 	if err != nil {
 		return nil, err
 	}

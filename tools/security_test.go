@@ -14,13 +14,14 @@ import (
 // A signed link serves its image only under the image's own extension, with the content type
 // taken from the bytes: renaming it to .html cannot make a browser render it as a page.
 func TestSignedURLBindsTheExtension(t *testing.T) {
-	var deps *tools.Deps
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { tools.ImageHandler(deps).ServeHTTP(w, r) }))
+	var set *tools.Set
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { set.ImageHandler().ServeHTTP(w, r) }))
 	t.Cleanup(srv.Close)
-	h := newHarness(t, func(d *tools.Deps) {
-		d.Transport, d.URLs, d.ServerURL = "http", tools.NewURLSigner([]byte("secret"), time.Hour), func() string { return srv.URL }
-		deps = d
+	h := newHarness(t, func(d *tools.Wiring) {
+		d.Delivery.Transport, d.Delivery.URLs = "http", tools.NewURLSigner([]byte("secret"), time.Hour)
+		d.Delivery.ServerURL = func() string { return srv.URL }
 	})
+	set = h.set
 	var out tools.ImageOutput
 	structured(t, h.call(t, "generate_image", map[string]any{"prompt": "a kite", "output": "url"}), &out)
 	get := func(u string) (int, string) {
@@ -43,31 +44,33 @@ func TestSignedURLBindsTheExtension(t *testing.T) {
 	}
 }
 
-func TestPromptsAreCapped(t *testing.T) {
-	h := newHarness(t)
-	res := h.call(t, "generate_image", map[string]any{"prompt": strings.Repeat("é", 32001)})
-	if !res.IsError || !strings.Contains(text(res), "32001 characters, over the 32000-character limit") {
-		t.Errorf("got %s", text(res))
-	}
-	if n := len(h.sim.Requests()); n != 0 {
-		t.Errorf("%d requests went upstream", n)
-	}
-	if res := h.call(t, "generate_image", map[string]any{"prompt": strings.Repeat("a", 32000)}); res.IsError {
-		t.Errorf("a prompt at the limit was refused: %s", text(res))
-	}
-}
-
-func TestCheckConfigModelsAreCappedAtTheRegistrySize(t *testing.T) {
-	h := newHarness(t)
+// Oversized arguments are refused with a sentence naming the limit, before anything is sent.
+func TestOversizedArgumentsAreRefusedBeforeAnythingIsSent(t *testing.T) {
 	names := make([]any, 50)
 	for i := range names {
 		names[i] = "nano-banana"
 	}
-	res := h.call(t, "check_config", map[string]any{"models": names})
-	if !res.IsError || !strings.Contains(text(res), "at most") {
-		t.Errorf("got %s", text(res))
+	for _, c := range []struct {
+		name, tool string
+		args       map[string]any
+		want       string
+	}{
+		{"prompt", "generate_image", map[string]any{"prompt": strings.Repeat("é", 32001)}, "32001 characters, over the 32000-character limit"},
+		{"check_config models", "check_config", map[string]any{"models": names}, "at most"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHarness(t)
+			res := h.call(t, c.tool, c.args)
+			if !res.IsError || !strings.Contains(text(res), c.want) {
+				t.Errorf("got %s", text(res))
+			}
+			if n := len(h.sim.Requests()); n != 0 {
+				t.Errorf("%d requests went upstream", n)
+			}
+		})
 	}
-	if n := len(h.sim.Requests()); n != 0 {
-		t.Errorf("%d upstream calls for a refused check", n)
+	h := newHarness(t)
+	if res := h.call(t, "generate_image", map[string]any{"prompt": strings.Repeat("a", 32000)}); res.IsError {
+		t.Errorf("a prompt at the limit was refused: %s", text(res))
 	}
 }

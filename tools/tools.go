@@ -1,6 +1,22 @@
 // Package tools defines the MCP tools: one file per tool, each a self-describing value built by
-// a constructor, all listed by All. The server registers that list; the README reference and
-// the invariant tests range over the same list.
+// a constructor from the few components it uses, all listed by Set.All. The server registers
+// that list; the README reference and the invariant tests range over the same list.
+//
+// The components, each built once by New with its own small dependencies:
+//
+//   - Loader reads the images a call names: paths inside the allowed roots, URLs under the
+//     dial policy, image ids the caller owns (inputs.go, dialpolicy.go).
+//   - Delivery saves what Gemini made and answers with it: output modes, previews, signed
+//     URLs, image:// resources (output.go, urls.go, resources.go).
+//   - Turns runs a generation as one turn of a conversation, in the foreground or as a
+//     background job (turn.go, conversations.go, history.go, variants.go); Jobs keeps those
+//     jobs (jobs.go) and Batches the batch records (batches.go).
+//   - Failures diagnoses what fails and remembers it for explain_error (errors.go,
+//     failures.go); every tool answers its failures through it.
+//
+// Each tool's constructor takes the components it uses, so its signature says what it
+// touches. What the tools read from Gemini is split the same way: Generation for the calls
+// that make images, Status for what check_config, list_models and usage_report report.
 package tools
 
 import (
@@ -12,59 +28,98 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini"
-	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/resilience"
 	"github.com/nanobanana-mcp/nanobanana-mcp/session"
 )
 
-// Generator is the part of the Gemini client the tools use.
-type Generator interface {
+// Generation is the part of the Gemini client that makes images.
+type Generation interface {
 	Generate(ctx context.Context, req gemini.Request) (*gemini.Result, error)
-	CheckModel(ctx context.Context, id string) error
+	Registry() *gemini.Registry
+}
+
+// Status is the part of the Gemini client the tools report on: the backend, the models and
+// what the live API showed about them, usage and breakers. None of it spends image quota.
+type Status interface {
 	Registry() *gemini.Registry
 	Backend() string
 	Location() string
-	Usage() *gemini.UsageLog
-	Breakers() []resilience.BreakerStatus
+	HasCredentials() bool
+	CheckModel(ctx context.Context, id string) error
 	// What the live API showed about the registry's models (see gemini/churn.go).
 	ModelState(id string) (gemini.ModelState, bool)
 	Warnings() []string
 	Refresh(ctx context.Context) (gemini.RefreshReport, error)
-	HasCredentials() bool
 	Routed(m *gemini.Model) (string, bool)
+	Usage() *gemini.UsageLog
+	Breakers() []gemini.BreakerStatus
 }
 
-// Deps is what the tools need from the rest of the server.
-type Deps struct {
-	Gemini       Generator
-	Images       *session.Images
-	Store        session.Store  // conversations; nil: each call stands alone
-	Budget       session.Budget // how much history a turn may replay
-	AllowedRoots []string       // roots that path arguments must stay inside
-	Logger       *slog.Logger
-	KeepDrafts   bool   // save thought images next to the final one
-	Output       string // default delivery mode
-	Preview      PreviewOptions
-	Fetch        FetchOptions
-	// ProgressEvery is how often a long call reports progress; default 8 s, with a margin under
-	// the 10 s after which clients such as Cherry Studio give up on a silent call.
-	ProgressEvery time.Duration
-	Failures      *Failures // the latest failure per client, for explain_error
+// Gemini is the whole client as the server passes it in: both parts.
+type Gemini interface {
+	Generation
+	Status
+}
 
-	Transport string        // "stdio", "http" or "sse": what the image can travel in
-	URLs      *URLSigner    // signs image URLs (output url); nil disables it
-	PublicURL string        // how clients reach this server, for image URLs (--public-url)
-	ServerURL func() string // the address this server listens on, once it does
-	MaxInline int           // largest full image inline, in bytes; default by transport
+var _ Gemini = (*gemini.Client)(nil)
 
-	Simulated  bool          // --simulate: Gemini is the built-in simulator, so no key is checked
-	Jobs       *Jobs         // background generations (async, --async-after, idempotency keys)
-	AsyncAfter time.Duration // a call still running after this answers with a job_id; 0: never
+// Wiring is what New builds the tools from: the shared pieces (Gemini, the stores) and each
+// component's options. New reads it once and never changes it; a client preset is resolved
+// into it beforehand (ResolvePreset).
+type Wiring struct {
+	Gemini  Gemini
+	Images  *session.Images
+	Store   session.Store // conversations; nil: each call stands alone
+	Logger  *slog.Logger
+	Jobs    *Jobs    // background generations; nil: kept in memory
+	Batches *Batches // batch records and their poller; nil: in memory, without a poller
+	// Simulated is --simulate: Gemini is the built-in simulator, so no key is checked.
+	Simulated bool
 
-	// TrustForwardedHost lets X-Forwarded-Host (validated) name the host in image URLs; only a
-	// reverse proxy the operator runs may set it (--trust-forwarded-host).
-	TrustForwardedHost bool
+	Inputs   InputOptions
+	Delivery DeliveryOptions
+	Turns    TurnOptions
+}
 
-	Batches *Batches // batch records and their poller; default in memory, without a poller
+// Set is the server's tools and the components behind them.
+type Set struct {
+	status    Status
+	failures  *Failures
+	loader    *Loader
+	out       *Delivery
+	turns     *Turns
+	jobs      *Jobs
+	batches   *Batches
+	store     session.Store
+	images    *session.Images
+	simulated bool
+}
+
+// New builds the components from o, each with only what it uses.
+func New(o Wiring) *Set {
+	logger := o.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	batches := o.Batches
+	if batches == nil {
+		api, _ := o.Gemini.(BatchAPI)
+		batches = NewBatches(BatchOptions{API: api, Images: o.Images, Logger: logger})
+	}
+	jobs := o.Jobs
+	if jobs == nil {
+		jobs, _ = OpenJobs("", 0, logger) // in memory; main passes one kept on disk
+	}
+	var reg *gemini.Registry
+	if o.Gemini != nil {
+		reg = o.Gemini.Registry()
+	}
+	failures := newFailures(reg, logger)
+	owners := &owners{store: o.Store, images: o.Images, batches: batches}
+	loader := newLoader(o.Inputs, o.Images, owners)
+	out := newDelivery(o.Delivery, o.Images, owners, loader, logger)
+	turns := newTurns(o.Turns, o.Gemini, o.Store, logger, loader, out, failures, owners, jobs)
+	return &Set{status: o.Gemini, failures: failures, loader: loader, out: out, turns: turns, jobs: jobs,
+		batches: batches, store: o.Store, images: o.Images, simulated: o.Simulated}
 }
 
 // Tool is one MCP tool: its definition and its handler.
@@ -74,58 +129,33 @@ type Tool struct {
 }
 
 // All returns every tool, in the order clients list them.
-func All(d *Deps) []Tool {
-	d.defaults()
+func (s *Set) All() []Tool {
+	f := s.failures
 	list := []Tool{
-		GenerateImage(d),
-		EditImage(d),
-		GetGeneration(d),
-		ExplainError(d),
-		CheckConfig(d),
-		ListModels(d),
-		ListConversations(d),
-		DeleteConversation(d),
-		UsageReport(d),
-		BatchGenerate(d),
-		GetBatch(d),
-		CancelBatch(d),
-		ListBatches(d),
+		GenerateImage(s.turns),
+		EditImage(s.turns),
+		GetGeneration(s.jobs, s.out, f),
+		ExplainError(s.status, f),
+		CheckConfig(s.status, s.images, s.simulated, f),
+		ListModels(s.status, f),
+		ListConversations(s.store, f),
+		DeleteConversation(s.store, f),
+		UsageReport(s.status, f),
+		BatchGenerate(s.batches, s.loader, f),
+		GetBatch(s.batches, s.out, f),
+		CancelBatch(s.batches, s.out, f),
+		ListBatches(s.batches, f),
+	}
+	var reg *gemini.Registry
+	if s.status != nil {
+		reg = s.status.Registry()
 	}
 	for i := range list {
-		list[i].Tool = registryEnums(tidySchemas(list[i].Tool), d.Gemini.Registry())
-		list[i].Handler = strict(d, list[i].Tool, list[i].Handler)
+		list[i].Tool = registryEnums(tidySchemas(list[i].Tool), reg)
+		list[i].Handler = strict(f, list[i].Tool, list[i].Handler)
 	}
 	describeOnce(list)
 	return list
-}
-
-func (d *Deps) defaults() {
-	if d.Logger == nil {
-		d.Logger = slog.New(slog.DiscardHandler)
-	}
-	if d.Output == "" {
-		d.Output = OutputPreview
-	}
-	if d.Budget == (session.Budget{}) {
-		d.Budget = session.DefaultBudget
-	}
-	if d.Jobs == nil {
-		d.Jobs, _ = OpenJobs("", 0) // in memory; main passes one kept on disk
-	}
-	d.Jobs.render = d.renderInline
-	d.Jobs.log = d.Logger
-	if d.Batches == nil {
-		api, _ := d.Gemini.(BatchAPI)
-		d.Batches = NewBatches(BatchOptions{API: api, Images: d.Images, Logger: d.Logger})
-	}
-	if d.Failures == nil {
-		d.Failures = &Failures{}
-	}
-	if d.ProgressEvery <= 0 {
-		d.ProgressEvery = DefaultProgressEvery
-	}
-	d.Preview.defaults()
-	d.Fetch.defaults()
 }
 
 // DefaultProgressEvery is how often a long call reports progress unless configured.

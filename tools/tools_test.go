@@ -22,7 +22,7 @@ func allTools(t *testing.T) []tools.Tool {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return tools.All(&tools.Deps{Gemini: gc})
+	return tools.New(tools.Wiring{Gemini: gc}).All()
 }
 
 // TestToolSnapshots fails when a tool's schema changes without its snapshot being reviewed:

@@ -31,11 +31,11 @@ type turnArgs struct {
 // n times in parallel (replaying the conversation's history, if any), save the images, record
 // the turns, and deliver. Some images failing is still success, with notes; all failing is
 // one diagnosed error. seed images (an edit's starting image) go before the reference images.
-func (d *Deps) runTurn(ctx context.Context, req mcp.CallToolRequest, tool string, tc *turnContext, seed []gemini.Image, a turnArgs) *mcp.CallToolResult {
+func (d *Turns) runTurn(ctx context.Context, req mcp.CallToolRequest, tool string, tc *turnContext, seed []gemini.Image, a turnArgs) *mcp.CallToolResult {
 	defer quiet.busy()()
 	fail := func(model string, err error) *mcp.CallToolResult {
 		if tc != nil && tc.branched {
-			_ = d.Store.Delete(context.WithoutCancel(ctx), tc.conv.ID) // a failed first turn leaves no branch behind
+			_ = d.store.Delete(context.WithoutCancel(ctx), tc.conv.ID) // a failed first turn leaves no branch behind
 		}
 		if gone := (*gemini.GoneError)(nil); tc != nil && tc.conv != nil && errors.As(err, &gone) {
 			// Name the image that starts the new conversation, so it is one step.
@@ -111,13 +111,13 @@ const keepBound = 2 * time.Minute
 // after the first save (recording, preview, delivery) turns the result into an error that
 // loses the ids. The first image continues tc (or starts the conversation); the others get
 // conversations of their own, each preview its share of the budget.
-func (d *Deps) keep(ctx context.Context, prog *progress, tc *turnContext, ok []*gemini.Result, notes []string, n int, a turnArgs, output delivery) *mcp.CallToolResult {
+func (d *Turns) keep(ctx context.Context, prog *progress, tc *turnContext, ok []*gemini.Result, notes []string, n int, a turnArgs, output outputChoice) *mcp.CallToolResult {
 	kctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), keepBound)
 	defer cancel()
 	prog.report(2, "saving")
 	// Save every image first and start its preview from the file, so the previews run while
 	// the turns are recorded; a first image the disk refused ends the call below.
-	dls := make([]delivery, len(ok))
+	dls := make([]outputChoice, len(ok))
 	saved, saveErrs := make([]*ImageOutput, len(ok)), make([]error, len(ok))
 	for i, res := range ok {
 		dls[i] = output
@@ -135,7 +135,7 @@ func (d *Deps) keep(ctx context.Context, prog *progress, tc *turnContext, ok []*
 		if err != nil && i == 0 {
 			// The one loss we cannot avoid: the disk refused the image. Say so plainly.
 			if tc != nil && tc.branched {
-				_ = d.Store.Delete(kctx, tc.conv.ID)
+				_ = d.store.Delete(kctx, tc.conv.ID)
 			}
 			return d.failure(kctx, a.tool, res.Model, fmt.Errorf("saving the image Gemini made: %w", err))
 		}
@@ -152,7 +152,7 @@ func (d *Deps) keep(ctx context.Context, prog *progress, tc *turnContext, ok []*
 			continue
 		}
 		if out.ConversationID, out.Turn, out.BranchOf, err = d.recordVariant(kctx, tc, res, out, a.Prompt); err != nil {
-			d.Logger.ErrorContext(kctx, "recording a variant failed; the image is saved", "image_id", out.ImageID, "error", apierrors.Sanitize(err.Error()))
+			d.log.ErrorContext(kctx, "recording a variant failed; the image is saved", "image_id", out.ImageID, "error", apierrors.Sanitize(err.Error()))
 			notes = append(notes, fmt.Sprintf("image %d of %d could not be recorded in a conversation (%s); it is saved, and edit_image with image=%s continues from it",
 				i+1, n, apierrors.Sanitize(err.Error()), out.ImageID))
 		}
@@ -183,7 +183,7 @@ func (d *Deps) keep(ctx context.Context, prog *progress, tc *turnContext, ok []*
 		top.Images = append(top.Images, itemOf(o))
 	}
 	if ctx.Err() != nil {
-		d.Logger.InfoContext(kctx, "the caller left before the answer; the images are saved and recorded",
+		d.log.InfoContext(kctx, "the caller left before the answer; the images are saved and recorded",
 			"image_id", top.ImageID, "conversation_id", top.ConversationID, "path", top.Path)
 	}
 	result := results[0]
@@ -201,14 +201,14 @@ func (d *Deps) keep(ctx context.Context, prog *progress, tc *turnContext, ok []*
 
 // recordFirst records the first image's turn: in the conversation it continues, or a new one.
 // A failure to record leaves the image saved and says how to go on from it.
-func (d *Deps) recordFirst(kctx context.Context, tc *turnContext, res *gemini.Result, out *ImageOutput, prompt string) {
+func (d *Turns) recordFirst(kctx context.Context, tc *turnContext, res *gemini.Result, out *ImageOutput, prompt string) {
 	if tc != nil {
 		out.Notes = append(out.Notes, tc.notes...)
 	}
 	var err error
 	out.ConversationID, out.Turn, err = d.record(kctx, tc, res, out, prompt)
 	if err != nil {
-		d.Logger.ErrorContext(kctx, "recording a turn failed; the image is saved", "image_id", out.ImageID, "error", apierrors.Sanitize(err.Error()))
+		d.log.ErrorContext(kctx, "recording a turn failed; the image is saved", "image_id", out.ImageID, "error", apierrors.Sanitize(err.Error()))
 		if tc != nil && tc.conv != nil && !tc.fresh {
 			out.ConversationID = tc.conv.ID // unchanged: the next edit continues from its previous turn
 		}

@@ -16,7 +16,7 @@ import (
 // building the request, saving and recording the turn).
 func BenchmarkConversationTurns(b *testing.B) {
 	t := &testing.T{}
-	h := newHarness(t, func(d *tools.Deps) { d.Budget = session.Budget{MaxTurns: 50, MaxBytes: 1 << 40} })
+	h := newHarness(t, func(d *tools.Wiring) { d.Turns.Budget = session.Budget{MaxTurns: 50, MaxBytes: 1 << 40} })
 	bytesAt := map[int]float64{}
 	timeAt := map[int]time.Duration{}
 	for b.Loop() {

@@ -67,9 +67,10 @@ func (s *URLSigner) Check(owner, id, expParam, sig string) bool {
 
 // ImageHandler serves /images/<id>.<ext> for valid signatures; a forged, altered or expired
 // URL gets 403. It needs no bearer token: the signature is the permission.
-func ImageHandler(d *Deps) http.Handler {
+func (s *Set) ImageHandler() http.Handler {
+	d := s.out
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if d.URLs == nil || d.Images == nil {
+		if d.URLs == nil || d.images == nil {
 			http.NotFound(w, r)
 			return
 		}
@@ -82,10 +83,10 @@ func ImageHandler(d *Deps) http.Handler {
 		}
 		// The signature names the owner; an image that is unknown or no longer its owner's
 		// answers like a forged link.
-		owner, img, err := d.imageOwner(r.Context(), id)
-		if d.Store == nil {
+		owner, img, err := d.owners.imageOwner(r.Context(), id)
+		if d.owners.store == nil {
 			owner = session.LocalUser
-			img.Path, err = d.Images.Find(id)
+			img.Path, err = d.images.Find(id)
 		}
 		if err != nil || !d.URLs.Check(owner, id, q.Get("exp"), q.Get("sig")) {
 			http.Error(w, "this image link is invalid or has expired; ask for a new one", http.StatusForbidden)

@@ -9,7 +9,7 @@ import (
 // X-Forwarded-Host names the link's host only when the operator trusts the proxy, and only
 // when it is a host; whatever reaches the markdown link cannot break out of it.
 func TestForwardedHostIsTrustedOnlyWhenConfiguredAndValid(t *testing.T) {
-	d := &Deps{ServerURL: func() string { return "http://127.0.0.1:8080" }}
+	d := &Delivery{DeliveryOptions: DeliveryOptions{ServerURL: func() string { return "http://127.0.0.1:8080" }}}
 	h := http.Header{"X-Forwarded-Host": {"images.example.com"}, "X-Forwarded-Proto": {"https"}}
 	if got := d.urlBase(h); got != "http://127.0.0.1:8080" {
 		t.Errorf("untrusted X-Forwarded-Host was used: %s", got)

@@ -10,7 +10,6 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini"
-	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/resilience"
 )
 
 // UsageReportInput is the usage_report argument object.
@@ -21,21 +20,28 @@ type UsageReportInput struct {
 // UsageReportOutput is the structuredContent of usage_report.
 type UsageReportOutput struct {
 	gemini.UsageReport
-	Breakers []resilience.BreakerStatus `json:"breakers,omitempty" jsonschema_description:"per model"`
+	Breakers []gemini.BreakerStatus `json:"breakers,omitempty" jsonschema_description:"per model"`
+}
+
+// usageReportDeps is what usage_report uses: the usage log and the breakers.
+type usageReportDeps struct {
+	*Failures
+	Gemini Status
 }
 
 // UsageReport is the usage_report tool: what the server's calls achieved and cost.
-func UsageReport(d *Deps) Tool {
+func UsageReport(status Status, f *Failures) Tool {
+	d := &usageReportDeps{Failures: f, Gemini: status}
 	tool := mcp.NewTool("usage_report",
 		mcp.WithDescription("Your image calls on this server per hour: success rate, latency, errors, fallbacks, cost; breakers."),
 		mcp.WithInputSchema[UsageReportInput](),
 		mcp.WithOutputSchema[UsageReportOutput](),
 		annotations("Usage report", true, false, true, false),
 	)
-	return Tool{Tool: tool, Handler: typed(d, "usage_report", d.usageReport)}
+	return Tool{Tool: tool, Handler: typed(f, "usage_report", d.usageReport)}
 }
 
-func (d *Deps) usageReport(ctx context.Context, _ mcp.CallToolRequest, in UsageReportInput) *mcp.CallToolResult {
+func (d *usageReportDeps) usageReport(ctx context.Context, _ mcp.CallToolRequest, in UsageReportInput) *mcp.CallToolResult {
 	hours := in.Hours
 	if hours <= 0 {
 		hours = 24

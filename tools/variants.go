@@ -84,7 +84,7 @@ type attempt struct {
 // generateAll runs one request per seed in parallel. The limiter paces them like any other
 // requests (a burst up to the quota goes at once, the rest wait their turn), and progress says
 // how many are done.
-func (d *Deps) generateAll(ctx context.Context, prog *progress, greq gemini.Request, seeds []int64) []attempt {
+func (d *Turns) generateAll(ctx context.Context, prog *progress, greq gemini.Request, seeds []int64) []attempt {
 	n := len(seeds)
 	out := make([]attempt, n)
 	if n == 1 {
@@ -94,7 +94,7 @@ func (d *Deps) generateAll(ctx context.Context, prog *progress, greq gemini.Requ
 			prog.report(1, msg)
 			clientLog(ctx, mcp.LoggingLevelInfo, msg) // retries, waits, fallbacks
 		}
-		res, err := d.Gemini.Generate(ctx, r)
+		res, err := d.gen.Generate(ctx, r)
 		out[0] = attempt{res, err}
 		return out
 	}
@@ -108,7 +108,7 @@ func (d *Deps) generateAll(ctx context.Context, prog *progress, greq gemini.Requ
 			defer func() {
 				// A panic here would end the process: it fails this image like any error.
 				if p := recover(); p != nil {
-					d.Logger.ErrorContext(ctx, "a generation panicked", "panic", fmt.Sprint(p))
+					d.log.ErrorContext(ctx, "a generation panicked", "panic", fmt.Sprint(p))
 					mu.Lock()
 					out[i] = attempt{err: fmt.Errorf("generation panicked: %v", p)}
 					mu.Unlock()
@@ -121,7 +121,7 @@ func (d *Deps) generateAll(ctx context.Context, prog *progress, greq gemini.Requ
 				prog.report(1, msg)
 				clientLog(ctx, mcp.LoggingLevelInfo, msg)
 			}
-			res, err := d.Gemini.Generate(ctx, r)
+			res, err := d.gen.Generate(ctx, r)
 			mu.Lock()
 			out[i] = attempt{res, err}
 			done++
@@ -137,8 +137,8 @@ func (d *Deps) generateAll(ctx context.Context, prog *progress, greq gemini.Requ
 
 // recordVariant records image i > 0 of an edit: a branch from the same turn as the first, so
 // each variant can be edited on while the first continues the conversation.
-func (d *Deps) recordVariant(ctx context.Context, tc *turnContext, res *gemini.Result, out *ImageOutput, prompt string) (string, int, string, error) {
-	if d.Store == nil || tc == nil || tc.conv == nil || tc.fresh {
+func (d *Turns) recordVariant(ctx context.Context, tc *turnContext, res *gemini.Result, out *ImageOutput, prompt string) (string, int, string, error) {
+	if d.store == nil || tc == nil || tc.conv == nil || tc.fresh {
 		id, turn, err := d.record(ctx, tc, res, out, prompt) // a new conversation of its own
 		return id, turn, "", err
 	}
@@ -153,7 +153,7 @@ func (d *Deps) recordVariant(ctx context.Context, tc *turnContext, res *gemini.R
 		id, turn, err := d.record(ctx, nil, res, out, prompt)
 		return id, turn, "", err
 	}
-	branch, err := d.Store.Branch(ctx, from, img)
+	branch, err := d.store.Branch(ctx, from, img)
 	if err != nil {
 		return "", 0, "", fmt.Errorf("branching a variant from %s: %w", from, err)
 	}
@@ -163,12 +163,12 @@ func (d *Deps) recordVariant(ctx context.Context, tc *turnContext, res *gemini.R
 
 // partialFailure explains one failed image of a set in a sentence with its category, and
 // keeps it for explain_error like any failure.
-func (d *Deps) partialFailure(ctx context.Context, tool, model string, i, n int, err error) string {
+func (d *Turns) partialFailure(ctx context.Context, tool, model string, i, n int, err error) string {
 	dg := apierrors.Classify(err, apierrors.ForModel(model))
 	if d.Failures != nil {
 		d.Failures.record(ctx, tool, dg)
 	}
-	d.Logger.WarnContext(ctx, "one image of a set failed", "tool", tool, "image", i+1, "of", n,
+	d.log.WarnContext(ctx, "one image of a set failed", "tool", tool, "image", i+1, "of", n,
 		"category", dg.Category, "error", apierrors.Sanitize(err.Error()))
 	return fmt.Sprintf("image %d of %d failed (%s): %s", i+1, n, dg.Category, strings.TrimSuffix(dg.Summary, "."))
 }

@@ -101,7 +101,7 @@ func TestNOneStillListsItsImage(t *testing.T) {
 		wireSeed(h.sim.Requests()[0]) != float64(out.Seed) {
 		t.Errorf("images %+v seed %d wire %v", out.Images, out.Seed, wireSeed(h.sim.Requests()[0]))
 	}
-	conv, err := h.deps.Store.Get(context.Background(), out.ConversationID)
+	conv, err := h.opts.Store.Get(context.Background(), out.ConversationID)
 	if err != nil || conv.Turns[0].Seed == nil || *conv.Turns[0].Seed != out.Seed {
 		t.Errorf("the seed is not recorded with the turn: %v", err)
 	}
@@ -193,7 +193,7 @@ func TestEditVariantsBranchFromTheSameTurn(t *testing.T) {
 	if b.ConversationID == gen.ConversationID || b.BranchOf != gen.ConversationID || b.Turn != 2 {
 		t.Errorf("the second variant should be a branch from the same turn: %+v", b)
 	}
-	conv, err := h.deps.Store.Get(context.Background(), gen.ConversationID)
+	conv, err := h.opts.Store.Get(context.Background(), gen.ConversationID)
 	if img, ok := conv.LatestImage(); err != nil || !ok || img.ID != a.ImageID {
 		t.Errorf("the conversation's latest is not the first variant")
 	}
@@ -206,11 +206,11 @@ func TestEditVariantsBranchFromTheSameTurn(t *testing.T) {
 }
 
 func TestNWithIdempotencyKeyReturnsTheSameSet(t *testing.T) {
-	jobs, err := tools.OpenJobs(t.TempDir(), time.Hour)
+	jobs, err := tools.OpenJobs(t.TempDir(), time.Hour, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := newHarness(t, func(d *tools.Deps) { d.Jobs = jobs })
+	h := newHarness(t, func(d *tools.Wiring) { d.Jobs = jobs })
 	args := map[string]any{"prompt": "a kite", "n": 2, "idempotency_key": "set-1", "output": "path"}
 	var a, b tools.ImageOutput
 	structured(t, h.call(t, "generate_image", args), &a)
@@ -392,7 +392,7 @@ func TestEditVariantsFromAnEarlierImageBranchWhereItDid(t *testing.T) {
 	if out.Images[0].ConversationID == out.Images[1].ConversationID {
 		t.Error("both variants in one conversation")
 	}
-	conv, err := h.deps.Store.Get(context.Background(), gen.ConversationID)
+	conv, err := h.opts.Store.Get(context.Background(), gen.ConversationID)
 	if img, ok := conv.LatestImage(); err != nil || !ok || img.ID != second.ImageID {
 		t.Error("branching moved the original conversation")
 	}
@@ -400,7 +400,7 @@ func TestEditVariantsFromAnEarlierImageBranchWhereItDid(t *testing.T) {
 
 // A panic in one of n generations fails the call, not the server.
 func TestNPanicFailsTheCallNotTheServer(t *testing.T) {
-	h := newHarness(t, func(d *tools.Deps) { d.Gemini = panicky{d.Gemini} })
+	h := newHarness(t, func(d *tools.Wiring) { d.Gemini = panicky{d.Gemini} })
 	res := h.call(t, "generate_image", map[string]any{"prompt": "doomed", "n": 2, "output": "path"})
 	if !res.IsError {
 		t.Errorf("a panicking set: %s", text(res))

@@ -91,8 +91,9 @@ func load(ctx context.Context, clients, calls int, size string, latency time.Dur
 	}
 	defer store.Close()
 	// The same path as the server: every generation is saved and recorded as a conversation.
-	deps := &tools.Deps{Gemini: gc, Images: &session.Images{Dir: dir}, Store: store, AllowedRoots: []string{dir}}
-	srv := server.New(server.Options{Name: "load", Version: "0", Tools: tools.All(deps), Logger: slog.New(slog.DiscardHandler)})
+	set := tools.New(tools.Wiring{Gemini: gc, Images: &session.Images{Dir: dir}, Store: store,
+		Inputs: tools.InputOptions{AllowedRoots: []string{dir}}})
+	srv := server.New(server.Options{Name: "load", Version: "0", Tools: set.All(), Logger: slog.New(slog.DiscardHandler)})
 	sctx, stop := context.WithCancel(ctx)
 	defer stop()
 	addr := make(chan string, 1)
