@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	apierrors "github.com/nanobanana-mcp/nanobanana-mcp/errors"
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini"
 	"github.com/nanobanana-mcp/nanobanana-mcp/internal/redistest"
 	"github.com/nanobanana-mcp/nanobanana-mcp/session"
@@ -46,5 +47,40 @@ func TestReplicasShareLifecycleAndUsage(t *testing.T) {
 		if rep := u.ReportFor(now.Add(-time.Hour), "alice"); rep.Calls != 1 {
 			t.Errorf("alice's report on %s: %d calls, want 1", name, rep.Calls)
 		}
+	}
+}
+
+// NewSharedResilience counts the quota of every replica on the Redis together and opens a
+// breaker for all when one replica opens it.
+func TestSharedResilienceSharesQuotaAndBreakers(t *testing.T) {
+	url := redistest.URL(t)
+	rs, err := session.OpenRedis(context.Background(), url, session.RedisOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rs.Close() })
+	o := gemini.DefaultResilienceOptions()
+	o.RPM, o.BreakerAfter = 1, 1
+	a, err := gemini.NewSharedResilience(o, gemini.DefaultRegistry(), rs.Client(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := gemini.NewSharedResilience(o, gemini.DefaultRegistry(), rs.Client(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release, _, err := a.Limiter.Acquire(context.Background(), "gemini-3-pro-image", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release()
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if _, _, err := b.Limiter.Acquire(ctx, "gemini-3-pro-image", 1); err == nil {
+		t.Error("B sent a second request within the minute of an RPM of 1 that A already used")
+	}
+	a.Breaker.Record("gemini-3-pro-image", apierrors.Overloaded)
+	if ok, _ := b.Breaker.Allow("gemini-3-pro-image"); ok {
+		t.Error("a breaker A opened is closed on B")
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mark3labs/mcp-go/mcp"
+
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini"
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/geminitest"
 	"github.com/nanobanana-mcp/nanobanana-mcp/internal/redistest"
@@ -117,6 +119,13 @@ func TestReplicasShareWhatOutlivesACall(t *testing.T) {
 	b.set.ImageHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, strings.TrimPrefix(link, "http://replica-a"), nil))
 	if rec.Code != http.StatusOK || !strings.HasPrefix(rec.Header().Get("Content-Type"), "image/") {
 		t.Errorf("B serving A's signed URL: %d %s", rec.Code, rec.Body.String())
+	}
+
+	// An image made on A is read on B as a resource, from the shared --output-dir.
+	var read mcp.ReadResourceRequest
+	read.Params.URI = "image://" + first.ImageID
+	if got, err := b.client.ReadResource(context.Background(), read); err != nil || len(got.Contents) != 1 {
+		t.Errorf("B reading A's image as a resource: %v", err)
 	}
 
 	// usage_report on B counts A's calls; explain_error on B explains A's latest failure.
