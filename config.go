@@ -80,7 +80,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.StringVar(&c.Client, "client", c.Client, "client preset: "+strings.Join(tools.PresetNames(), "|"))
 	fs.StringVar(&c.PublicURL, "public-url", "", "how clients reach this server, for image URLs (default: the listen address)")
 	fs.DurationVar(&c.URLTTL, "url-ttl", c.URLTTL, "how long signed image URLs work")
-	fs.StringVar(&c.URLSecret, "url-secret", "", "secret for signing image URLs, so links survive a restart (default: random per start)")
+	fs.StringVar(&c.URLSecret, "url-secret", "", "secret for signing image URLs, so links survive a restart (default: random per start; with --store redis://, one kept in Redis for every replica)")
 	fs.BoolVar(&c.TrustForwardedHost, "trust-forwarded-host", false, "build image URLs from X-Forwarded-Host (only behind your own reverse proxy, which must set it)")
 	fs.StringVar(&c.Model, "model", "", "default model alias or id (default "+gemini.DefaultRegistry().Default()+"); an id the registry lacks (gemini-…) runs with conservative options")
 	fs.StringVar(&c.Models, "models-file", "", "a JSON model registry replacing the built-in one")

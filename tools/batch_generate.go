@@ -100,7 +100,7 @@ func (d *batchGenerateDeps) batchGenerate(ctx context.Context, _ mcp.CallToolReq
 		// And across replicas: the key's lock makes its check and its record one step there too.
 		unlock, err := b.shared(ctx, "batchkey-"+idemKey(owner, tool, in.IdempotencyKey))
 		if err != nil {
-			return d.failure(ctx, tool, "", apierrors.Localf(apierrors.ServerError,
+			return d.failure(ctx, tool, "", apierrors.Local(apierrors.ServerError,
 				"The server's shared store (Redis) did not answer, so the batch was not submitted; call batch_generate again in a moment."))
 		}
 		defer unlock()
