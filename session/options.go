@@ -22,7 +22,13 @@ type StoreOptions struct {
 	ConvTTL     time.Duration // conversations unused this long are deleted
 	HistTurns   int           // turns a conversation replays
 	HistMB      int           // request size in MiB before a turn's history is trimmed
+	// Store is where what outlives a call is kept: "" for files under StoreDir, or a
+	// redis:// (rediss:// for TLS) URL that several replicas share (see RedisStore).
+	Store string
 }
+
+// Shared reports whether the store is one several replicas share (--store redis://).
+func (o StoreOptions) Shared() bool { return o.Store != "" }
 
 // DefaultStoreOptions are the defaults of StoreOptions.
 func DefaultStoreOptions() StoreOptions {
@@ -42,6 +48,11 @@ func (o StoreOptions) Validate() error {
 	if o.HistMB > MaxHistoryMB {
 		p = append(p, fmt.Errorf("--history-mb is %d but can be at most %d (Gemini refuses requests over 100 MB); use %d or less",
 			o.HistMB, MaxHistoryMB, MaxHistoryMB))
+	}
+	if o.Store != "" {
+		if _, _, err := parseRedisURL(o.Store); err != nil {
+			p = append(p, fmt.Errorf("--store: %w", err))
+		}
 	}
 	return errors.Join(p...)
 }
