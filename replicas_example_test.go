@@ -45,9 +45,6 @@ func TestReplicasExampleIsConsistent(t *testing.T) {
 	}
 	var stderr bytes.Buffer
 	_, err = parseConfig(args, env("HOME", tmp, "GEMINI_API_KEY", "k"), &stderr)
-	if err != nil && strings.Contains(err.Error(), "not defined: -store") { // TODO(14e): remove once --store exists
-		t.Skip("this build has no --store flag yet")
-	}
 	if err != nil {
 		t.Fatalf("compose.yaml's replica command is refused by the server: %v", err)
 	}

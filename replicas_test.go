@@ -40,7 +40,6 @@ import (
 //   - the principals stay apart on every replica.
 func TestReplicasShareOneRedis(t *testing.T) {
 	redisURL := redistest.URL(t) // skips with one line without redis-server, fails under NANOBANANA_REDIS=1
-	requireStoreFlag(t)
 	simURL := startSimulatorProcess(t)
 	// The other steps make 7 calls to the default model, within the same --rpm.
 	const burstModel, burstRPM = "gemini-2.5-flash-image", 10
@@ -469,14 +468,3 @@ func (s simControl) waitInFlight(n int) {
 	}
 }
 
-// requireStoreFlag skips until the server has --store (issue #14, being wired in by 14c).
-// TODO(14e): remove once --store exists.
-func requireStoreFlag(t *testing.T) {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], "--help")
-	cmd.Env = append(os.Environ(), "NANOBANANA_TEST_MAIN=1")
-	out, _ := cmd.CombinedOutput()
-	if !strings.Contains(string(out), "-store ") {
-		t.Skip("this build has no --store flag yet")
-	}
-}
