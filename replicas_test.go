@@ -467,4 +467,3 @@ func (s simControl) waitInFlight(n int) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
-
