@@ -28,8 +28,9 @@ import (
 // server processes, with the file store and with Redis (--store redis://…, a redis-server
 // started here), 16 stateless (2026-07-28) clients in flight; then the Redis store's cost per
 // turn: one client making generate + edit turns one at a time on one replica, file vs Redis.
-// Everything shares this machine's cores, so three replicas show the cost of sharing state,
-// not the gain of more machines.
+// Each replica may run all 16 upstream at once (--concurrency 16), so one replica is not
+// held to the default 4. Everything shares this machine's cores, so three replicas show the cost
+// of sharing state, not the gain of more machines.
 func (b *bench) replicas(ctx context.Context) error {
 	redisBin, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -107,7 +108,8 @@ func (b *bench) replicaRun(ctx context.Context, redisBin, store string, n int, w
 	for i := range n {
 		args := append([]string{"--transport", "http", "--addr", "127.0.0.1:0", "--auth-token", "bench-token-0123456789",
 			"--output-dir", filepath.Join(dir, "images"), "--store-dir", filepath.Join(dir, fmt.Sprintf("store-%d", i)),
-			"--public-url", lb.URL, "--log-level", "info"}, storeArgs...)
+			"--public-url", lb.URL, "--log-level", "info",
+			"--concurrency", "16"}, storeArgs...) // not the default 4 upstream calls per replica: the clients' 16 are the bound
 		addr, stop, err := startHTTPServer(ctx, b.bin, b.sim, dir, args)
 		if err != nil {
 			return nil, 0, err
