@@ -35,8 +35,9 @@ import (
 //   - a background job and a signed image URL made on one replica are fetched from another;
 //   - the replicas share --rpm: a burst of twice the limit sends exactly the limit upstream and
 //     Gemini (the simulator, holding the same quota) answers no 429;
-//   - a replica killed with SIGKILL mid-call loses nothing already recorded, and the job it was
-//     running is reported as interrupted by the others once its lease runs out;
+//   - a replica killed with SIGKILL mid-edit loses nothing already recorded; once its lease
+//     (--job-lease) runs out the conversation it was editing continues on another replica and
+//     the job it was running is reported as interrupted;
 //   - the principals stay apart on every replica.
 func TestReplicasShareOneRedis(t *testing.T) {
 	redisURL := redistest.URL(t) // skips with one line without redis-server, fails under NANOBANANA_REDIS=1
