@@ -149,20 +149,20 @@ func TestMetricsAfterASuccessAndAFailure(t *testing.T) {
 	}
 	want := map[string]float64{
 		ok: 1,
-		`nanobanana_tool_calls_total{outcome="error",tool="generate_image"}`:                            1,
-		`nanobanana_tool_errors_total{category="` + diag.Category + `",tool="generate_image"}`:          1,
-		`nanobanana_generations_total{model="gemini-nano-banana-2.1",outcome="ok"}`:                     1,
-		`nanobanana_generations_total{model="gemini-3-pro-image",outcome="error"}`:                      1,
+		`nanobanana_tool_calls_total{outcome="error",tool="generate_image"}`:                              1,
+		`nanobanana_tool_errors_total{category="` + diag.Category + `",tool="generate_image"}`:            1,
+		`nanobanana_generations_total{model="gemini-nano-banana-2.1",outcome="ok"}`:                       1,
+		`nanobanana_generations_total{model="gemini-3-pro-image",outcome="error"}`:                        1,
 		`nanobanana_generation_errors_total{category="` + diag.Category + `",model="gemini-3-pro-image"}`: 1,
 		`nanobanana_upstream_errors_total{category="` + diag.Category + `",model="gemini-3-pro-image"}`:   1,
-		`nanobanana_images_total{model="gemini-nano-banana-2.1"}`:                                       1,
-		`nanobanana_tool_call_duration_seconds_count{tool="generate_image"}`:                            2,
-		`nanobanana_upstream_request_duration_seconds_count{model="gemini-nano-banana-2.1"}`:            1,
-		`nanobanana_upstream_request_duration_seconds_count{model="gemini-3-pro-image"}`:                1,
-		`nanobanana_limiter_wait_seconds_count{model="gemini-nano-banana-2.1"}`:                         1,
-		`nanobanana_tool_calls_in_flight`:                                                               0,
-		`nanobanana_store_up`:                                                                           1,
-		`nanobanana_breaker_state{model="gemini-nano-banana-2.1"}`:                                      0,
+		`nanobanana_images_total{model="gemini-nano-banana-2.1"}`:                                         1,
+		`nanobanana_tool_call_duration_seconds_count{tool="generate_image"}`:                              2,
+		`nanobanana_upstream_request_duration_seconds_count{model="gemini-nano-banana-2.1"}`:              1,
+		`nanobanana_upstream_request_duration_seconds_count{model="gemini-3-pro-image"}`:                  1,
+		`nanobanana_limiter_wait_seconds_count{model="gemini-nano-banana-2.1"}`:                           1,
+		`nanobanana_tool_calls_in_flight`:                                                                 0,
+		`nanobanana_store_up`:                                                                             1,
+		`nanobanana_breaker_state{model="gemini-nano-banana-2.1"}`:                                        0,
 	}
 	for k, v := range want {
 		got, found := m[k]
