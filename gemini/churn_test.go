@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -41,17 +42,69 @@ func generateCalls(sim *geminitest.Server) []string {
 	return out
 }
 
-func TestDefaultModelServesWhereOldModelsAreGone(t *testing.T) {
-	c, sim := churnedClient(t, nil)
-	res, err := c.Generate(context.Background(), Request{Prompt: "p"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Model != "gemini-nano-banana-2.1" || res.FallbackFrom != "" {
-		t.Errorf("served by %s (from %q)", res.Model, res.FallbackFrom)
-	}
-	if calls := generateCalls(sim); len(calls) != 1 {
-		t.Errorf("calls %v", calls)
+// Which model serves a call, from which it fell back, and what the upstream saw. On the
+// churned upstream Nano Banana 2 and Nano Banana are shut down; once the lifecycle is known,
+// nano-banana-2 costs one upstream call, to its successor, and a fallback chain skips the
+// models known to be gone.
+func TestRouting(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		churned    bool     // churnedClient, else the plain simulator
+		refresh    bool     // read models.list first
+		fallbacks  []string // replace the client's chain
+		overloaded string   // one 503 queued for this model
+		opts       Options
+		wantModel  string
+		wantFrom   string
+		wantCalls  []string // generateContent calls, in order
+		wantNote   string
+	}{
+		{name: "DefaultModelServesWhereOldModelsAreGone", churned: true,
+			wantModel: "gemini-nano-banana-2.1", wantCalls: []string{"gemini-nano-banana-2.1"}},
+		{name: "AliasOfShutDownModelGoesToSuccessorInOneCall", churned: true, refresh: true,
+			opts:      Options{Model: "nano-banana-2", ThinkingLevel: "minimal"},
+			wantModel: "gemini-nano-banana-2.1", wantFrom: "gemini-3.1-flash-image", wantCalls: []string{"gemini-nano-banana-2.1"},
+			wantNote: "gemini-3.1-flash-image was shut down by Google; used its successor gemini-nano-banana-2.1"},
+		{name: "AliasUsesLivingModel", refresh: true, opts: Options{Model: "nano-banana-2"},
+			wantModel: "gemini-3.1-flash-image", wantCalls: []string{"gemini-3.1-flash-image"}},
+		{name: "FallbackSkipsDeadModels", churned: true, refresh: true, overloaded: "gemini-nano-banana-2.1",
+			fallbacks: []string{"nano-banana-pro", "nano-banana-2.1", "nano-banana-2", "nano-banana", "nano-banana-2-lite"},
+			wantModel: "gemini-3.1-flash-lite-image", wantFrom: "gemini-nano-banana-2.1",
+			wantCalls: []string{"gemini-nano-banana-2.1", "gemini-3.1-flash-lite-image"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var c *Client
+			var sim *geminitest.Server
+			if tc.churned {
+				c, sim = churnedClient(t, nil)
+			} else {
+				c, sim = newTestClient(t, Config{})
+			}
+			if tc.fallbacks != nil {
+				c.res.Fallbacks = tc.fallbacks
+			}
+			if tc.refresh {
+				if _, err := c.Refresh(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tc.overloaded != "" {
+				sim.Enqueue(tc.overloaded, geminitest.Overloaded())
+			}
+			res, err := c.Generate(context.Background(), Request{Prompt: "p", Options: tc.opts})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Model != tc.wantModel || res.FallbackFrom != tc.wantFrom {
+				t.Errorf("served by %s from %q; want %s from %q", res.Model, res.FallbackFrom, tc.wantModel, tc.wantFrom)
+			}
+			if calls := generateCalls(sim); !slices.Equal(calls, tc.wantCalls) {
+				t.Errorf("upstream calls %v; want %v, nothing to the dead models", calls, tc.wantCalls)
+			}
+			if !strings.Contains(strings.Join(res.Notes, "\n"), tc.wantNote) {
+				t.Errorf("notes %q; want %q", res.Notes, tc.wantNote)
+			}
+		})
 	}
 }
 
@@ -80,28 +133,6 @@ func TestRefreshFollowsPagesAndMarksAbsentModels(t *testing.T) {
 	if !strings.Contains(w, "gemini-3.1-flash-image was shut down by Google; calls go to its successor gemini-nano-banana-2.1") ||
 		!strings.Contains(w, "gemini-2.5-flash-image is not available to this API key") {
 		t.Errorf("warnings %q", w)
-	}
-}
-
-// Once the lifecycle is known, nano-banana-2 costs one upstream call, to its successor.
-func TestAliasOfShutDownModelGoesToSuccessorInOneCall(t *testing.T) {
-	c, sim := churnedClient(t, nil)
-	if _, err := c.Refresh(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	res, err := c.Generate(context.Background(), Request{Prompt: "p", Options: Options{Model: "nano-banana-2", ThinkingLevel: "minimal"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Model != "gemini-nano-banana-2.1" || res.FallbackFrom != "gemini-3.1-flash-image" {
-		t.Errorf("served by %s from %q", res.Model, res.FallbackFrom)
-	}
-	want := "gemini-3.1-flash-image was shut down by Google; used its successor gemini-nano-banana-2.1"
-	if !strings.Contains(strings.Join(res.Notes, "\n"), want) {
-		t.Errorf("notes %q; want %q", res.Notes, want)
-	}
-	if calls := generateCalls(sim); len(calls) != 1 || calls[0] != "gemini-nano-banana-2.1" {
-		t.Errorf("upstream calls %v; want one, to the successor", calls)
 	}
 }
 
@@ -139,38 +170,6 @@ func TestFirst404IsRememberedAcrossRestarts(t *testing.T) {
 	}
 	if calls := generateCalls(sim2); strings.Join(calls, ",") != "gemini-nano-banana-2.1" {
 		t.Errorf("after restart: calls %v; want only the successor", calls)
-	}
-}
-
-func TestAliasUsesLivingModel(t *testing.T) {
-	c, sim := newTestClient(t, Config{})
-	if _, err := c.Refresh(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	res, err := c.Generate(context.Background(), Request{Prompt: "p", Options: Options{Model: "nano-banana-2"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Model != "gemini-3.1-flash-image" || res.FallbackFrom != "" || len(generateCalls(sim)) != 1 {
-		t.Errorf("served by %s from %q", res.Model, res.FallbackFrom)
-	}
-}
-
-// The default model overloaded: the chain skips the models known to be gone.
-func TestFallbackSkipsDeadModels(t *testing.T) {
-	c, sim := churnedClient(t, nil)
-	c.res.Fallbacks = []string{"nano-banana-pro", "nano-banana-2.1", "nano-banana-2", "nano-banana", "nano-banana-2-lite"}
-	if _, err := c.Refresh(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	sim.Enqueue("gemini-nano-banana-2.1", geminitest.Overloaded())
-	res, err := c.Generate(context.Background(), Request{Prompt: "p"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	calls := generateCalls(sim)
-	if res.Model != "gemini-3.1-flash-lite-image" || strings.Join(calls, ",") != "gemini-nano-banana-2.1,gemini-3.1-flash-lite-image" {
-		t.Errorf("served by %s after calls %v; want 2.1 then Lite, nothing to the dead models", res.Model, calls)
 	}
 }
 

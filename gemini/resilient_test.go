@@ -47,33 +47,34 @@ func resilientClient(t *testing.T, fallbacks ...string) (*Client, *geminitest.Se
 	return c, sim, clock
 }
 
-func TestRetryHonoursRetryInfo(t *testing.T) {
-	c, sim, clock := resilientClient(t)
-	sim.Enqueue("", geminitest.RateLimited(1500*time.Millisecond))
-	res, err, waited := runFake(t, c, clock, Request{Prompt: "p"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Attempts != 2 || waited < 1500*time.Millisecond {
-		t.Errorf("attempts %d after waiting %v; want 2 after at least the 1.5 s RetryInfo asked for", res.Attempts, waited)
-	}
-}
-
-func TestRetryOnceOnBadGateway(t *testing.T) {
-	c, sim, clock := resilientClient(t)
-	sim.Enqueue("", geminitest.BadGateway())
-	res, err, _ := runFake(t, c, clock, Request{Prompt: "p"})
-	if err != nil || res.Attempts != 2 {
-		t.Errorf("attempts %v err %v", res, err)
-	}
-}
-
-func TestDailyQuotaIsNotRetried(t *testing.T) {
-	c, sim, clock := resilientClient(t)
-	sim.Enqueue("", geminitest.DailyQuota())
-	_, err, _ := runFake(t, c, clock, Request{Prompt: "p"})
-	if d := apierrors.Classify(err); d.Category != apierrors.DailyQuota || len(sim.Requests()) != 1 {
-		t.Errorf("category %s after %d calls; want daily_quota after exactly one", d.Category, len(sim.Requests()))
+// Each upstream failure gets the retry its kind deserves: a 429 waits as long as RetryInfo
+// asks, a 502 is tried once more, and a spent daily quota is not retried at all.
+func TestRetryPerFault(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		fault        geminitest.Fault
+		wantAttempts int                // upstream calls, and Result.Attempts when it succeeds
+		wantWait     time.Duration      // at least this long on the fake clock
+		wantCategory apierrors.Category // "" when the call succeeds
+	}{
+		{"RetryHonoursRetryInfo", geminitest.RateLimited(1500 * time.Millisecond), 2, 1500 * time.Millisecond, ""},
+		{"RetryOnceOnBadGateway", geminitest.BadGateway(), 2, 0, ""},
+		{"DailyQuotaIsNotRetried", geminitest.DailyQuota(), 1, 0, apierrors.DailyQuota},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, sim, clock := resilientClient(t)
+			sim.Enqueue("", tc.fault)
+			res, err, waited := runFake(t, c, clock, Request{Prompt: "p"})
+			if d := apierrors.Classify(err); err != nil && d.Category != tc.wantCategory || err == nil && tc.wantCategory != "" {
+				t.Fatalf("error %v (%s); want category %q", err, d.Category, tc.wantCategory)
+			}
+			if err == nil && res.Attempts != tc.wantAttempts {
+				t.Errorf("result says %d attempts; want %d", res.Attempts, tc.wantAttempts)
+			}
+			if n := len(sim.Requests()); n != tc.wantAttempts || waited < tc.wantWait {
+				t.Errorf("%d upstream calls after waiting %v; want exactly %d after at least %v", n, waited, tc.wantAttempts, tc.wantWait)
+			}
+		})
 	}
 }
 

@@ -21,14 +21,14 @@ func TestDamagedRecord(t *testing.T) {
 	if err := os.WriteFile(s.conversationPath(bad.ID), []byte("{\"format\":1,\"id\":\x00garbage"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	for _, err := range []error{
-		func() error { _, err := s.Get(ctx, bad.ID); return err }(),
-		func() error { _, err := s.History(ctx, bad.ID); return err }(),
-		func() error { _, err := s.AppendTurn(ctx, bad.ID, newFixture(1, 8).turn(0)); return err }(),
-		func() error { _, err := s.Branch(ctx, bad.ID, NewID("img")); return err }(),
+	for op, err := range map[string]error{ // the calls run in this order, when the map is built
+		"Get":        func() error { _, err := s.Get(ctx, bad.ID); return err }(),
+		"History":    func() error { _, err := s.History(ctx, bad.ID); return err }(),
+		"AppendTurn": func() error { _, err := s.AppendTurn(ctx, bad.ID, newFixture(1, 8).turn(0)); return err }(),
+		"Branch":     func() error { _, err := s.Branch(ctx, bad.ID, NewID("img")); return err }(),
 	} {
 		if !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), bad.ID) {
-			t.Fatalf("damaged conversation gave %v", err)
+			t.Fatalf("%s of the damaged conversation gave %v; want ErrDamaged naming %s", op, err, bad.ID)
 		}
 	}
 	t.Logf("error: %v", func() error { _, err := s.Get(ctx, bad.ID); return err }())
@@ -90,28 +90,31 @@ func TestDamagedBlobAndBody(t *testing.T) {
 }
 
 func TestDamagedStoreAtOpen(t *testing.T) {
-	dir := t.TempDir()
-	s := openStore(t, dir, newClock())
-	_ = s.Close()
-	_ = os.WriteFile(filepath.Join(dir, formatFile), []byte("bbolt?\n"), 0o600)
-	if _, err := Open(dir, Options{}); err == nil || !strings.Contains(err.Error(), formatFile) {
-		t.Fatalf("Open with a bad FORMAT: %v", err)
-	} else {
-		t.Logf("error: %v", err)
-	}
-
-	foreign := t.TempDir()
-	_ = os.WriteFile(filepath.Join(foreign, "notes.txt"), []byte("mine"), 0o600)
-	if _, err := Open(foreign, Options{}); err == nil || !strings.Contains(err.Error(), "not a session store") {
-		t.Fatalf("Open of a foreign directory: %v", err)
-	} else {
-		t.Logf("error: %v", err)
-	}
-
-	file := filepath.Join(t.TempDir(), "file")
-	_ = os.WriteFile(file, nil, 0o600)
-	if _, err := Open(file, Options{}); err == nil {
-		t.Fatal("Open of a plain file succeeded")
+	for _, tc := range []struct {
+		name, want string                                // want: in the error; "" for any error
+		damage     func(t *testing.T, dir string) string // spoils a fresh directory, returns what to open
+	}{
+		{"bad FORMAT", formatFile, func(t *testing.T, dir string) string {
+			_ = openStore(t, dir, newClock()).Close()
+			_ = os.WriteFile(filepath.Join(dir, formatFile), []byte("bbolt?\n"), 0o600)
+			return dir
+		}},
+		{"foreign directory", "not a session store", func(t *testing.T, dir string) string {
+			_ = os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("mine"), 0o600)
+			return dir
+		}},
+		{"plain file", "", func(t *testing.T, dir string) string {
+			_ = os.WriteFile(filepath.Join(dir, "file"), nil, 0o600)
+			return filepath.Join(dir, "file")
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Open(tc.damage(t, t.TempDir()), Options{})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Open of a %s: %v; want an error containing %q", tc.name, err, tc.want)
+			}
+			t.Logf("error: %v", err)
+		})
 	}
 }
 

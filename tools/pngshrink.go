@@ -1,6 +1,7 @@
 package tools
 
 import (
+	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -20,7 +21,7 @@ import (
 type pngStream struct {
 	w, h, bpp int
 	r         *chunkReader
-	zr        io.ReadCloser
+	inf       *inflater
 	cur, prev []byte
 }
 
@@ -68,13 +69,18 @@ func (s *pngStream) start() error {
 	if cmf&0x0f != 8 || (uint(cmf)<<8|uint(flg))%31 != 0 || flg&0x20 != 0 {
 		return errors.New("decoding image for preview: bad zlib header in the PNG")
 	}
-	if zr, ok := inflaters.Get().(io.ReadCloser); ok {
-		s.zr = zr
-		if err := zr.(flate.Resetter).Reset(s.r, nil); err != nil {
+	// The inflater reads through a bufio.Reader: klauspost/compress/flate has a decode loop
+	// specialised for one, faster than its generic loop calling ReadByte through an interface
+	// (a 1K preview 1.5 ms, a 4K one 8 ms less).
+	if inf, ok := inflaters.Get().(*inflater); ok {
+		s.inf = inf
+		inf.br.Reset(s.r)
+		if err := inf.zr.(flate.Resetter).Reset(inf.br, nil); err != nil {
 			return fmt.Errorf("decoding image for preview: %w", err)
 		}
 	} else {
-		s.zr = flate.NewReader(s.r)
+		br := bufio.NewReaderSize(s.r, 32<<10)
+		s.inf = &inflater{br: br, zr: flate.NewReader(br)}
 	}
 	s.cur, s.prev = make([]byte, s.w*s.bpp+1), make([]byte, s.w*s.bpp+1)
 	return nil
@@ -82,7 +88,7 @@ func (s *pngStream) start() error {
 
 // next returns the next row's pixels, valid until the call after next.
 func (s *pngStream) next() ([]byte, error) {
-	if _, err := io.ReadFull(s.zr, s.cur); err != nil {
+	if _, err := io.ReadFull(s.inf.zr, s.cur); err != nil {
 		return nil, fmt.Errorf("decoding image for preview: %w", err)
 	}
 	if err := unfilter(s.cur[0], s.cur[1:], s.prev[1:], s.bpp); err != nil {
@@ -140,22 +146,20 @@ func (s *pngStream) shrinkBox(k int) (*image.RGBA, error) {
 // area averaging as the rows arrive: every output pixel is the mean of the source area it
 // covers, partly covered pixels weighted by their share. Below 2× this is what a box filter
 // is for fractional factors; it replaces a full decode plus a bilinear pass (profiled on a
-// 1024×1024 photo: decode 22 ms, conversion and bilinear 8 ms of a 45 ms preview).
+// 1024×1024 photo: decode 22 ms, conversion and bilinear 8 ms of a 45 ms preview). The
+// weights are fixed-point, so the sums stay in uint32 and a pixel is a shift instead of a
+// float multiply (this loop was 5.3 of a 1K preview's 30 ms; now about 2).
 func (s *pngStream) shrinkArea(tw, th int) (*image.RGBA, error) {
 	w, h, bpp := s.w, s.h, s.bpp
-	// In units where a source pixel is tw wide, an output pixel is w wide: source pixel x
-	// gives xw[x] of its tw to output xo[x] and the rest to the next one.
-	xo, xw := make([]int32, w), make([]uint32, w)
-	for x := range w {
-		from := x * tw
-		ox := from / w
-		xo[x], xw[x] = int32(ox), uint32(min(tw, (ox+1)*w-from))
-	}
+	xo, xa, xb := areaWeights(w, tw)
+	yo, ya, yb := areaWeights(h, th)
 	dst := newRGBA(tw, th)
-	row := make([]uint32, 4*tw)
-	acc, next := make([]uint64, 4*tw), make([]uint64, 4*tw)
-	inv := 1 / float64(w*h)
-	utw := uint32(tw)
+	// Opaque rows sum three channels; alpha is set once per output pixel. Rows have one
+	// pixel of slack, so a source pixel always adds to the next output too (with weight 0
+	// when it lies within one) instead of branching.
+	ch := min(bpp, 4)
+	row := make([]uint32, ch*(tw+1))
+	acc, next := make([]uint32, ch*tw), make([]uint32, ch*tw)
 	for y := range h {
 		px, err := s.next()
 		if err != nil {
@@ -163,86 +167,113 @@ func (s *pngStream) shrinkArea(tw, th int) (*image.RGBA, error) {
 		}
 		clear(row)
 		if bpp == 3 {
-			// Opaque: alpha is left out of the sums and set once per output pixel below.
 			for x := range w {
 				p := px[3*x : 3*x+3 : 3*x+3]
 				r, g, b := uint32(p[0]), uint32(p[1]), uint32(p[2])
-				o, wa := 4*int(xo[x]), xw[x]
-				d := row[o : o+3 : o+3]
+				o, wa, wb := 3*int(xo[x]), xa[x], xb[x]
+				d := row[o : o+6 : o+6]
 				d[0] += r * wa
 				d[1] += g * wa
 				d[2] += b * wa
-				if wb := utw - wa; wb != 0 {
-					d := row[o+4 : o+7 : o+7]
-					d[0] += r * wb
-					d[1] += g * wb
-					d[2] += b * wb
-				}
+				d[3] += r * wb
+				d[4] += g * wb
+				d[5] += b * wb
 			}
 		} else {
 			for x := range w {
 				p := px[4*x : 4*x+4 : 4*x+4]
 				a := uint32(p[3]) // premultiply, as image.RGBA holds colours
 				r, g, b := uint32(p[0])*a/255, uint32(p[1])*a/255, uint32(p[2])*a/255
-				o, wa := 4*int(xo[x]), xw[x]
-				d := row[o : o+4 : o+4]
+				o, wa, wb := 4*int(xo[x]), xa[x], xb[x]
+				d := row[o : o+8 : o+8]
 				d[0] += r * wa
 				d[1] += g * wa
 				d[2] += b * wa
 				d[3] += a * wa
-				if wb := utw - wa; wb != 0 {
-					d := row[o+4 : o+8 : o+8]
-					d[0] += r * wb
-					d[1] += g * wb
-					d[2] += b * wb
-					d[3] += a * wb
-				}
+				d[4] += r * wb
+				d[5] += g * wb
+				d[6] += b * wb
+				d[7] += a * wb
 			}
 		}
-		// Vertically the same: source row y gives wa of its th to output row oy.
-		from := y * th
-		oy := from / h
-		end := (oy + 1) * h
-		wa := uint64(min(th, end-from))
-		for i, v := range row {
-			acc[i] += uint64(v) * wa
+		// Vertically the same: source row y adds to output row yo[y] and maybe the next.
+		wa, wb := ya[y], yb[y]
+		for i, v := range row[:len(acc)] {
+			acc[i] += v * wa
 		}
-		if wb := uint64(th) - wa; wb != 0 {
-			for i, v := range row {
-				next[i] += uint64(v) * wb
+		if wb == 0 && (y+1 < h && yo[y+1] == yo[y]) {
+			continue // output row yo[y] needs more source rows
+		}
+		if wb != 0 {
+			for i, v := range row[:len(next)] {
+				next[i] += v * wb
 			}
 		}
-		if from+th >= end { // output row oy is complete
-			out := dst.Pix[oy*dst.Stride : oy*dst.Stride+4*tw]
+		out := dst.Pix[int(yo[y])*dst.Stride : int(yo[y])*dst.Stride+4*tw]
+		if ch == 3 {
+			for i := range tw {
+				o, a := out[4*i:4*i+4:4*i+4], acc[3*i:3*i+3:3*i+3]
+				o[0], o[1], o[2], o[3] = uint8((a[0]+areaHalf)>>areaShift), uint8((a[1]+areaHalf)>>areaShift), uint8((a[2]+areaHalf)>>areaShift), 0xff
+			}
+		} else {
 			for i, v := range acc {
-				out[i] = uint8(float64(int64(v))*inv + 0.5)
+				out[i] = uint8((v + areaHalf) >> areaShift)
 			}
-			if bpp == 3 {
-				for i := 3; i < len(out); i += 4 {
-					out[i] = 0xff
-				}
-			}
-			acc, next = next, acc
-			clear(next)
 		}
+		acc, next = next, acc
+		clear(next)
 	}
 	return dst, nil
 }
 
-// inflaters keeps flate readers (with their 32 KB windows and Huffman tables) for reuse.
+// areaOne is the fixed-point 1 of shrinkArea's weights: those of one output pixel sum to it
+// along each axis, so its sums stay below 255·2¹²·2¹² < 2³².
+const (
+	areaOne   = 1 << 12
+	areaShift = 24 // areaOne²
+	areaHalf  = 1 << (areaShift - 1)
+)
+
+// areaWeights maps n source pixels onto tn ≤ n output pixels: source pixel x gives weight
+// wa[x] to output o[x] and wb[x] to output o[x]+1. In units where a source pixel is tn wide
+// an output pixel is n wide; the weights are differences of the fixed-point positions of the
+// piece's ends, so each output's weights sum to exactly areaOne.
+func areaWeights(n, tn int) (o []int32, wa, wb []uint32) {
+	o, wa, wb = make([]int32, n), make([]uint32, n), make([]uint32, n)
+	pos := func(p int) uint32 { return uint32(p * areaOne / n) }
+	for x := range n {
+		from := x * tn
+		ox := from / n
+		a := from - ox*n // where the pixel starts within output ox
+		o[x] = int32(ox)
+		if a+tn <= n {
+			wa[x] = pos(a+tn) - pos(a)
+		} else {
+			wa[x], wb[x] = pos(n)-pos(a), pos(a+tn-n)
+		}
+	}
+	return o, wa, wb
+}
+
+// inflaters keeps flate readers (with their 32 KB windows and Huffman tables) and their
+// input buffers for reuse.
 var inflaters sync.Pool
 
+type inflater struct {
+	br *bufio.Reader
+	zr io.ReadCloser
+}
+
 func (s *pngStream) close() {
-	if s.zr != nil {
-		s.zr.Close()
-		inflaters.Put(s.zr)
-		s.zr = nil
+	if s.inf != nil {
+		s.inf.zr.Close()
+		s.inf.br.Reset(nil)
+		inflaters.Put(s.inf)
+		s.inf = nil
 	}
 }
 
-// chunkReader walks a PNG's chunks and reads the concatenated IDAT data as one stream. It is
-// an io.ByteReader, so the inflater reads it directly instead of through a bufio.Reader
-// copying every byte once more.
+// chunkReader walks a PNG's chunks and reads the concatenated IDAT data as one stream.
 type chunkReader struct {
 	src      io.Reader // nil when buf holds the whole file
 	buf      []byte
@@ -359,6 +390,10 @@ func unfilter(ft byte, cdat, pdat []byte, bpp int) error {
 	switch ft {
 	case 0:
 	case 1:
+		if bpp == 3 {
+			subRGB(cdat)
+			break
+		}
 		for i := bpp; i < len(cdat); i++ {
 			cdat[i] += cdat[i-bpp]
 		}
@@ -367,6 +402,10 @@ func unfilter(ft byte, cdat, pdat []byte, bpp int) error {
 			cdat[i] += p
 		}
 	case 3:
+		if bpp == 3 {
+			averageRGB(cdat, pdat)
+			break
+		}
 		for i := 0; i < bpp; i++ {
 			cdat[i] += pdat[i] / 2
 		}
@@ -374,6 +413,10 @@ func unfilter(ft byte, cdat, pdat []byte, bpp int) error {
 			cdat[i] += uint8((int(cdat[i-bpp]) + int(pdat[i])) / 2)
 		}
 	case 4:
+		if bpp == 3 {
+			paethRGB(cdat, pdat)
+			break
+		}
 		for i := 0; i < bpp; i++ {
 			var a, c int
 			for j := i; j < len(cdat); j += bpp {
@@ -397,6 +440,54 @@ func unfilter(ft byte, cdat, pdat []byte, bpp int) error {
 		return fmt.Errorf("decoding image for preview: bad PNG filter type %d", ft)
 	}
 	return nil
+}
+
+// averageRGB, subRGB and paethRGB are the Average, Sub and Paeth filters for 3-byte pixels,
+// keeping the left (and upper left) pixel in registers instead of reading it back from the
+// row. Encoders often pick Average for every row of a photo; this made a 4K preview of one
+// 246 → 221 ms.
+func averageRGB(cdat, pdat []byte) {
+	var a0, a1, a2 uint32
+	for i := 0; i+3 <= len(cdat) && i+3 <= len(pdat); i += 3 {
+		c, p := cdat[i:i+3:i+3], pdat[i:i+3:i+3]
+		a0 = (uint32(c[0]) + (a0+uint32(p[0]))>>1) & 0xff
+		a1 = (uint32(c[1]) + (a1+uint32(p[1]))>>1) & 0xff
+		a2 = (uint32(c[2]) + (a2+uint32(p[2]))>>1) & 0xff
+		c[0], c[1], c[2] = byte(a0), byte(a1), byte(a2)
+	}
+}
+
+func subRGB(cdat []byte) {
+	var a0, a1, a2 byte
+	for i := 0; i+3 <= len(cdat); i += 3 {
+		c := cdat[i : i+3 : i+3]
+		a0, a1, a2 = c[0]+a0, c[1]+a1, c[2]+a2
+		c[0], c[1], c[2] = a0, a1, a2
+	}
+}
+
+func paethRGB(cdat, pdat []byte) {
+	var a, c [3]int
+	for i := 0; i+3 <= len(cdat) && i+3 <= len(pdat); i += 3 {
+		cd, pd := cdat[i:i+3:i+3], pdat[i:i+3:i+3]
+		for k := range 3 {
+			b := int(pd[k])
+			pa, pb := b-c[k], a[k]-c[k]
+			pc := absInt(pa + pb)
+			pa, pb = absInt(pa), absInt(pb)
+			pred := a[k]
+			if pa <= pb && pa <= pc {
+				// a stays
+			} else if pb <= pc {
+				pred = b
+			} else {
+				pred = c[k]
+			}
+			a[k] = (pred + int(cd[k])) & 0xff
+			cd[k] = uint8(a[k])
+			c[k] = b
+		}
+	}
 }
 
 func absInt(x int) int {

@@ -5,8 +5,8 @@ import (
 	"bytes"
 	"fmt"
 	"image"
-	"image/jpeg"
-	_ "image/png" // decoders for previews
+	_ "image/jpeg" // decoders for previews
+	_ "image/png"
 	"io"
 	"math"
 	"os"
@@ -160,25 +160,21 @@ func checkPixels(w, h int) error {
 // more encode instead of a search; a prediction that misses goes on stepping down.
 func encodePreview(src image.Image, o PreviewOptions, start time.Time) (*Preview, error) {
 	edge, quality := o.MaxEdge, o.Quality
-	buf := jpegBufs.Get().(*bytes.Buffer)
+	buf := jpegBufs.Get().(*[]byte)
 	defer jpegBufs.Put(buf)
 	for encodes := 1; ; encodes++ {
 		dst := scale(src, edge)
-		buf.Reset()
-		err := jpeg.Encode(buf, dst, &jpeg.Options{Quality: quality})
+		b := dst.Bounds()
+		*buf = encodeJPEG((*buf)[:0], dst, quality)
 		if dst != src {
 			recycleRGBA(dst)
 		}
-		if err != nil {
-			return nil, fmt.Errorf("encoding preview: %w", err)
-		}
-		if buf.Len() <= o.MaxBytes || edge <= 128 {
-			b := dst.Bounds()
-			return &Preview{Data: bytes.Clone(buf.Bytes()), MIMEType: "image/jpeg", Width: b.Dx(), Height: b.Dy(),
+		if len(*buf) <= o.MaxBytes || edge <= 128 {
+			return &Preview{Data: bytes.Clone(*buf), MIMEType: "image/jpeg", Width: b.Dx(), Height: b.Dy(),
 				Took: time.Since(start), encodes: encodes}, nil
 		}
 		if encodes == 1 {
-			edge, quality = predictFit(edge, quality, float64(o.MaxBytes)/float64(buf.Len()))
+			edge, quality = predictFit(edge, quality, float64(o.MaxBytes)/float64(len(*buf)))
 			continue
 		}
 		if quality > minPreviewQuality {
@@ -193,7 +189,7 @@ func encodePreview(src image.Image, o PreviewOptions, start time.Time) (*Preview
 // its growing JPEG buffer were garbage for the collector to find.
 var (
 	pixPool  sync.Pool // of *[]byte, the Pix of preview-sized images
-	jpegBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+	jpegBufs = sync.Pool{New: func() any { return new([]byte) }}
 )
 
 // newRGBA is image.NewRGBA from the pool, for images whose every pixel will be written.

@@ -74,7 +74,8 @@ func TestShrinkAreaIsTheAreaMean(t *testing.T) {
 		alpha  bool
 		w, h   int
 		tw, th int
-	}{{"rgb-4:3", false, 301, 203, 200, 135}, {"rgba-square", true, 128, 128, 96, 96}, {"rgb-same-size", false, 77, 41, 77, 41}, {"rgb-1px", false, 3, 5, 2, 3}} {
+	}{{"rgb-4:3", false, 301, 203, 200, 135}, {"rgba-square", true, 128, 128, 96, 96}, {"rgb-same-size", false, 77, 41, 77, 41}, {"rgb-1px", false, 3, 5, 2, 3},
+		{"rgb-wide-2.5x", false, 50, 3, 20, 2}} {
 		t.Run(tc.name, func(t *testing.T) {
 			var buf bytes.Buffer
 			if err := png.Encode(&buf, noisyNRGBA(tc.w, tc.h, tc.alpha)); err != nil {

@@ -84,8 +84,11 @@ func (p *proc) call(ctx context.Context, name string, args map[string]any) (*mcp
 }
 
 // cpu is the user+system CPU time the process has used.
-func (p *proc) cpu() time.Duration {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+func (p *proc) cpu() time.Duration { return procCPU(p.cmd.Process.Pid) }
+
+// procCPU is the user+system CPU time process pid has used.
+func procCPU(pid int) time.Duration {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0
 	}
