@@ -2,6 +2,7 @@ package gemini
 
 import (
 	"context"
+	"log/slog"
 	"slices"
 	"sort"
 	"sync"
@@ -54,6 +55,11 @@ type UsageLog struct {
 	records []CallRecord
 	next    int
 	max     int
+	// shared, with a store replicas share, holds every replica's records (shared.go); the
+	// in-memory ring is then unused.
+	shared  SharedRecords
+	log     *slog.Logger
+	evicted time.Time
 }
 
 // NewUsageLog keeps at most max records (the oldest are dropped).
@@ -66,6 +72,10 @@ func NewUsageLog(max int) *UsageLog {
 
 // Record adds a call.
 func (u *UsageLog) Record(r CallRecord) {
+	if u.shared != nil {
+		u.share(r)
+		return
+	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if len(u.records) < u.max {
@@ -125,17 +135,22 @@ func usageOwner(ctx context.Context) string {
 
 // Report summarises every call made since since, in total and per hour: the operator's view.
 func (u *UsageLog) Report(since time.Time) UsageReport {
+	return report(u.all(since), since)
+}
+
+// all is every record a report since since may count.
+func (u *UsageLog) all(since time.Time) []CallRecord {
+	if u.shared != nil {
+		return u.sharedRecords(since)
+	}
 	u.mu.Lock()
-	recs := slices.Clone(u.records)
-	u.mu.Unlock()
-	return report(recs, since)
+	defer u.mu.Unlock()
+	return slices.Clone(u.records)
 }
 
 // ReportFor is Report limited to the calls of one owner.
 func (u *UsageLog) ReportFor(since time.Time, owner string) UsageReport {
-	u.mu.Lock()
-	recs := slices.DeleteFunc(slices.Clone(u.records), func(r CallRecord) bool { return r.Owner != owner })
-	u.mu.Unlock()
+	recs := slices.DeleteFunc(u.all(since), func(r CallRecord) bool { return r.Owner != owner })
 	return report(recs, since)
 }
 
