@@ -12,6 +12,7 @@ import (
 
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini"
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/geminitest"
+	"github.com/nanobanana-mcp/nanobanana-mcp/metrics"
 	"github.com/nanobanana-mcp/nanobanana-mcp/server"
 	"github.com/nanobanana-mcp/nanobanana-mcp/session"
 	"github.com/nanobanana-mcp/nanobanana-mcp/tools"
@@ -28,6 +29,8 @@ type Config struct {
 	session.StoreOptions     // --output-dir, --store-dir, conversations and history
 	server.HTTPOptions       // --addr, tokens, origins, body limit, session TTL
 	tools.Options            // delivery, client preset, inputs, progress, jobs
+
+	Metrics metrics.Options // --metrics-addr
 
 	Workers int           // concurrent tool calls over stdio
 	Grace   time.Duration // how long calls in flight may finish on shutdown
@@ -117,6 +120,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.DurationVar(&c.SessionTTL, "session-ttl", c.SessionTTL, "idle Streamable HTTP sessions expire after this")
 	fs.IntVar(&maxBodyMB, "max-body-mb", maxBodyMB, "largest HTTP request body in MiB")
 	fs.DurationVar(&c.Grace, "shutdown-grace", c.Grace, "how long calls in flight may finish on shutdown")
+	fs.StringVar(&c.Metrics.MetricsAddr, "metrics-addr", "", "serve Prometheus /metrics on this address too, without a token (for a scraper on a private network; the only way over stdio)")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug|info|warn|error")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "text|json")
 	fs.BoolVar(&c.Version, "version", false, "print the version and exit")
@@ -206,7 +210,7 @@ func (c *Config) validate() error {
 		bad("--transport %q is not known; use stdio, sse or http", c.Transport)
 	}
 	p = append(p, c.Options.Validate(c.Transport), c.ClientOptions.Validate(), c.ResilienceOptions.Validate(),
-		c.StoreOptions.Validate(), server.Options{Workers: c.Workers, Grace: c.Grace}.Validate())
+		c.StoreOptions.Validate(), server.Options{Workers: c.Workers, Grace: c.Grace}.Validate(), c.Metrics.Validate())
 	if !oneOf(c.LogLevel, []string{"debug", "info", "warn", "error"}) {
 		bad("--log-level %q is not known; use debug, info, warn or error", c.LogLevel)
 	}

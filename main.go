@@ -19,6 +19,7 @@ import (
 	apierrors "github.com/nanobanana-mcp/nanobanana-mcp/errors"
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini"
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/geminitest"
+	"github.com/nanobanana-mcp/nanobanana-mcp/metrics"
 	"github.com/nanobanana-mcp/nanobanana-mcp/server"
 	"github.com/nanobanana-mcp/nanobanana-mcp/session"
 	"github.com/nanobanana-mcp/nanobanana-mcp/tools"
@@ -76,11 +77,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	defer app.close()
 	logger.Info("serving", "version", version, "transport", cfg.Transport, "upstream", app.upstream,
 		"output_dir", cfg.OutputDir)
+	if cfg.Metrics.MetricsAddr != "" {
+		if _, err := app.metrics.Serve(ctx, cfg.Metrics.MetricsAddr, logger); err != nil {
+			return err
+		}
+	}
 	if cfg.Transport == "stdio" {
 		return app.srv.ServeStdio(ctx, stdin, stdout)
 	}
 	opts := cfg.HTTPOptions // the operator's choices, plus what only the wired server knows
 	opts.Health = app.health
+	opts.Metrics = app.metrics.Handler()
 	opts.StoreHealth = app.storeHealth
 	opts.Images = app.tools.ImageHandler()
 	opts.Ready = func(addr string) { app.addr.Store(addr) }
@@ -90,6 +97,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 type app struct {
 	srv      *server.Server
 	tools    *tools.Set
+	metrics  *metrics.Metrics
 	upstream string
 	health   func() server.HealthState
 	// storeHealth is the store part of /healthz.
@@ -114,7 +122,7 @@ func (a *app) close() {
 // wire builds the registry, the Gemini client (pointed at the simulator with --simulate), the
 // tools and the MCP server.
 func wire(ctx context.Context, cfg *Config, logger *slog.Logger) (_ *app, err error) {
-	a := &app{upstream: "gemini"}
+	a := &app{upstream: "gemini", metrics: metrics.New()}
 	defer func() {
 		if err != nil {
 			a.close() // what was opened before the failure
@@ -147,7 +155,7 @@ func wire(ctx context.Context, cfg *Config, logger *slog.Logger) (_ *app, err er
 		APIKey: cfg.APIKey, Vertex: cfg.Vertex, Project: cfg.Project, Location: cfg.Location, BaseURL: cfg.BaseURL,
 		CredentialsFile: cfg.CredentialsFile,
 		ConnectTimeout:  cfg.ConnectTimeout, Timeout: cfg.Timeout, Timeout4K: cfg.Timeout4K,
-		Registry: reg, Logger: logger,
+		Registry: reg, Logger: logger, Recorder: a.metrics,
 	}
 	if st.shared != nil { // replicas: quota, breakers, usage and lifecycle are shared through Redis
 		gcfg.Resilience, err = gemini.NewSharedResilience(cfg.ResilienceOptions, reg, st.redis.Client(), logger)
@@ -225,7 +233,8 @@ func wire(ctx context.Context, cfg *Config, logger *slog.Logger) (_ *app, err er
 	}()
 	a.srv = server.New(server.Options{Name: "nanobanana-mcp", Version: version, Instructions: instructions,
 		Tools: a.tools.All(), Resources: tools.Resources(), Templates: a.tools.ResourceTemplates(),
-		Logger: logger, Workers: cfg.Workers, Grace: cfg.Grace})
+		Logger: logger, Workers: cfg.Workers, Grace: cfg.Grace, Calls: a.metrics})
+	a.metrics.Watch(client.Breakers, st.ping)
 	state := server.HealthState{Upstream: client.Backend(), KeyPresent: client.HasCredentials(), Ready: client.HasCredentials()}
 	if cfg.Simulate {
 		state.Upstream = "simulator"

@@ -55,10 +55,11 @@ func TestReplicasShareOneRedis(t *testing.T) {
 	}
 	lb := newRoundRobin(t)
 	var replicas []*replica
-	for i := range 3 { // each with a --store-dir of its own: only Redis and the image volume are shared
-		r := startReplica(t, i, []string{"HOME=" + work, "GEMINI_API_KEY=sim-key", "GOOGLE_GEMINI_BASE_URL=" + simURL},
+	for i := range 3 { // each with a HOME of its own: only Redis and the image volume are shared
+		home := filepath.Join(work, fmt.Sprintf("home-%d", i))
+		r := startReplica(t, i, []string{"HOME=" + home, "GEMINI_API_KEY=sim-key", "GOOGLE_GEMINI_BASE_URL=" + simURL},
 			"--transport", "http", "--addr", "127.0.0.1:0", "--auth-tokens-file", tokens,
-			"--store", redisURL, "--store-dir", filepath.Join(work, fmt.Sprintf("store-%d", i)), "--output-dir", images,
+			"--store", redisURL, "--output-dir", images,
 			"--public-url", lb.URL(), "--rpm", fmt.Sprint(burstRPM), "--fallback", "none", "--call-timeout", "20s",
 			"--job-lease", "2s")
 		replicas = append(replicas, r)

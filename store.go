@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
+	"os"
 
 	"github.com/redis/go-redis/v9"
 
@@ -22,6 +24,7 @@ type stores struct {
 	// shared is the Redis store's records (jobs, idempotency keys, batches, failures, usage,
 	// lifecycle, the URL secret); nil with files, where each piece keeps its own files.
 	shared *session.RedisRecords
+	dir    string // the data directory, with files
 }
 
 // openStores opens the store --store names. With Redis nothing is written to the data
@@ -32,7 +35,7 @@ func openStores(ctx context.Context, a *app, cfg *Config, logger *slog.Logger) (
 		if err != nil {
 			return nil, err
 		}
-		return &stores{conv: store, file: store}, nil
+		return &stores{conv: store, file: store, dir: cfg.StoreDir}, nil
 	}
 	if u, err := url.Parse(cfg.StoreOptions.Store); err == nil {
 		if pw, ok := u.User.Password(); ok {
@@ -50,11 +53,16 @@ func openStores(ctx context.Context, a *app, cfg *Config, logger *slog.Logger) (
 	return &stores{conv: rs, redis: rs, shared: rs.Records()}, nil
 }
 
-// health is what /healthz says about the store: Redis is pinged (2 s at most); files are
-// always there once opened.
+// health is what /healthz and /metrics say about the store: Redis is pinged (2 s at most);
+// the file store's directory must still be there (a shared volume unmounted under a running
+// server is the failure worth an alert).
 func (s *stores) health(ctx context.Context) server.StoreHealth {
 	if s.redis == nil {
-		return server.StoreHealth{Kind: "file", Status: "ok"}
+		h := server.StoreHealth{Kind: "file", Status: "ok"}
+		if _, err := os.Stat(s.dir); s.dir != "" && err != nil {
+			h.Status, h.Error = "error", err.Error()
+		}
+		return h
 	}
 	h := server.StoreHealth{Kind: "redis", Where: s.redis.String(), Status: "ok"}
 	if err := s.redis.Ping(ctx); err != nil {
@@ -72,4 +80,12 @@ type redisLogger struct{ log *slog.Logger }
 
 func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
 	l.log.Log(ctx, slog.LevelDebug, "redis client", "message", fmt.Sprintf(format, v...))
+}
+
+// ping is the store's health as /metrics reports it (store_up).
+func (s *stores) ping(ctx context.Context) error {
+	if h := s.health(ctx); h.Status != "ok" {
+		return errors.New(h.Error)
+	}
+	return nil
 }

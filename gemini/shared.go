@@ -25,9 +25,9 @@ const sharedTimeout = 2 * time.Second
 // usageKind is the record kind of the shared usage log: one log per UTC day.
 const usageKind = "usage"
 
-// usageKeep is how long shared usage records are kept: this month and the last, whatever
-// the day.
-const usageKeep = 62 * 24 * time.Hour
+// usageKeep is how long shared usage records are kept: a report counts this month's grounded
+// calls, and a month has at most 31 days.
+const usageKeep = 32 * 24 * time.Hour
 
 // NewSharedUsageLog keeps every call in rec, one log per UTC day, so a report counts every
 // replica's calls. A record that cannot be written is logged and lost: a report is an

@@ -20,6 +20,7 @@ type CallRecord struct {
 	FallbackFrom string
 	Attempts     int
 	Waited       time.Duration
+	Queued       time.Duration // the part of Waited spent in the local limiter's queue
 	Latency      time.Duration
 	Category     apierrors.Category // "" on success
 	Usage        Usage
@@ -27,6 +28,25 @@ type CallRecord struct {
 	Tries        []resilience.Try
 	Grounded     bool // served with Google Search grounding: billed separately
 	Batch        bool // an answer of a batch job, at batch prices
+}
+
+// Recorder sees what the client does, for metrics (the metrics package implements it, so this
+// package needs no metrics library). Its methods are called on the calling goroutine and must
+// not block.
+type Recorder interface {
+	// Generation is called once per finished generation or batch answer, with the record the
+	// usage log keeps: its Tries carry each upstream call's model, latency and failure.
+	Generation(CallRecord)
+	// Fallback is called each time a call moves from one model to the next.
+	Fallback(from, to string)
+}
+
+// record keeps a finished call in the usage log and tells the recorder.
+func (c *Client) record(r CallRecord) {
+	c.usage.Record(r)
+	if c.rec != nil {
+		c.rec.Generation(r)
+	}
 }
 
 // UsageLog keeps the most recent calls in memory, for usage_report and the hourly log line.

@@ -27,6 +27,8 @@ type HTTPOptions struct {
 	// Images serves signed image URLs at /images/; the signature is the permission, so no
 	// bearer token is asked for.
 	Images http.Handler
+	// Metrics serves Prometheus metrics at /metrics, behind the same bearer token as /mcp.
+	Metrics http.Handler
 	// Ready, if set, is called with the bound address once the listener is up.
 	Ready func(addr string)
 
@@ -81,6 +83,9 @@ func (s *Server) ServeHTTP(ctx context.Context, o HTTPOptions) error {
 	mux.HandleFunc("/healthz", s.healthz(o.Health, o.StoreHealth))
 	if o.Images != nil {
 		mux.Handle("GET /images/", o.Images)
+	}
+	if o.Metrics != nil {
+		mux.Handle("GET /metrics", o.Security.guard(o.Metrics, false))
 	}
 
 	ln, err := net.Listen("tcp", o.Addr)

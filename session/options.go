@@ -70,6 +70,9 @@ func (o StoreOptions) Layout() Layout { return Layout{Dir: o.StoreDir} }
 // directory, the store goes inside the images directory given (.conversations). The images
 // directory is made absolute.
 func (o *StoreOptions) ResolveDirs(getenv func(string) string) error {
+	if o.Store != "" && o.StoreDir != "" { // it would be silently unused
+		return errors.New("--store-dir and --store both name where conversations are kept; with --store redis:// everything is in Redis, so drop --store-dir")
+	}
 	data := DataDir(getenv)
 	if o.OutputDir == "" && data != "" {
 		o.OutputDir = filepath.Join(data, "images")

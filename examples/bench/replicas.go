@@ -93,7 +93,7 @@ func (b *bench) replicaRun(ctx context.Context, redisBin, store string, n int, w
 		return nil, 0, err
 	}
 	defer os.RemoveAll(dir)
-	var storeArgs []string
+	var storeArgs []string // the file store: a --store-dir per replica, under its own HOME
 	if store == "redis" {
 		addr, stop, err := startRedisServer(redisBin, dir)
 		if err != nil {
@@ -107,10 +107,9 @@ func (b *bench) replicaRun(ctx context.Context, redisBin, store string, n int, w
 	defer lb.Close()
 	for i := range n {
 		args := append([]string{"--transport", "http", "--addr", "127.0.0.1:0", "--auth-token", "bench-token-0123456789",
-			"--output-dir", filepath.Join(dir, "images"), "--store-dir", filepath.Join(dir, fmt.Sprintf("store-%d", i)),
-			"--public-url", lb.URL, "--log-level", "info",
+			"--output-dir", filepath.Join(dir, "images"), "--public-url", lb.URL, "--log-level", "info",
 			"--concurrency", "16"}, storeArgs...) // not the default 4 upstream calls per replica: the clients' 16 are the bound
-		addr, stop, err := startHTTPServer(ctx, b.bin, b.sim, dir, args)
+		addr, stop, err := startHTTPServer(ctx, b.bin, b.sim, filepath.Join(dir, fmt.Sprintf("home-%d", i)), args)
 		if err != nil {
 			return nil, 0, err
 		}
