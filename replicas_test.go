@@ -192,6 +192,11 @@ func TestReplicasShareOneRedis(t *testing.T) {
 	if got := fetch(t, str(linked, "url"), ""); !bytes.Equal(got, want) {
 		t.Errorf("the signed URL through the proxy after the kill: %d bytes", len(got))
 	}
+	for model, codes := range sim.stats() {
+		if codes["429"] > 0 {
+			t.Errorf("Gemini answered %d calls to %s with 429: the replicas overspent the shared quota", codes["429"], model)
+		}
+	}
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		res := rawCall(t, alice, "get_generation", map[string]any{"job_id": str(lost, "job_id")})
