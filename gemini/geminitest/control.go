@@ -1,6 +1,7 @@
 package geminitest
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"sync"
@@ -74,11 +75,7 @@ func (s *Server) serveQuota(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"model": q.Get("model"), "quota": lim})
 }
 
-type controlError string
-
-func (e controlError) Error() string { return string(e) }
-
-const errControl = controlError("a POST with a model and no @probability is needed")
+var errControl = errors.New("a POST with a model and no @probability is needed")
 
 // Stats is what GET /_simulator/stats answers: how many generateContent calls (unary and
 // streamed) were answered with each HTTP status, by model id (status "0" is a call that got no
