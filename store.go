@@ -43,7 +43,9 @@ func openStores(ctx context.Context, a *app, cfg *Config, logger *slog.Logger) (
 		}
 	}
 	redis.SetLogger(redisLogger{logger})
-	rs, err := session.OpenRedis(ctx, cfg.StoreOptions.Store, session.RedisOptions{TTL: cfg.ConvTTL})
+	// One lease for whatever a replica holds while it works, a job or a conversation's lock: a
+	// replica killed mid-edit blocks that conversation no longer than its job would stay running.
+	rs, err := session.OpenRedis(ctx, cfg.StoreOptions.Store, session.RedisOptions{TTL: cfg.ConvTTL, LockLease: cfg.JobLease})
 	if err != nil {
 		return nil, fmt.Errorf("--store: %w", err)
 	}
