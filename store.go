@@ -89,3 +89,12 @@ func (s *stores) ping(ctx context.Context) error {
 	}
 	return nil
 }
+
+// where names the store for the start-up log: the data directory, or the Redis URL without
+// its credentials.
+func (s *stores) where() string {
+	if s.redis != nil {
+		return s.redis.String()
+	}
+	return s.dir
+}
