@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -141,11 +140,7 @@ func (s *BatchDir) GetBatch(id string) (*Batch, error) {
 	} else if !ok {
 		return nil, ErrNoBatch
 	}
-	var b Batch
-	if err := json.Unmarshal(data, &b); err != nil {
-		return nil, fmt.Errorf("reading batch %s: %w", id, err)
-	}
-	return &b, nil
+	return decodeBatch(id, data)
 }
 
 // ListBatches returns every stored batch, newest first; unreadable records are skipped.
@@ -169,14 +164,7 @@ func (s *BatchDir) ListBatches() ([]*Batch, error) {
 		}
 	}
 	s.mu.Unlock()
-	out := make([]*Batch, 0, len(ids))
-	for _, id := range ids {
-		if b, err := s.GetBatch(id); err == nil {
-			out = append(out, b)
-		}
-	}
-	slices.SortFunc(out, func(a, b *Batch) int { return b.Created.Compare(a.Created) })
-	return out, nil
+	return newestBatches(ids, s.GetBatch), nil
 }
 
 // validBatchID keeps ids to the shape NewID makes, so an id can never name a path.

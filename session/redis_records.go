@@ -237,11 +237,7 @@ func (r *RedisRecords) GetBatch(id string) (*Batch, error) {
 	if err != nil {
 		return nil, err
 	}
-	var b Batch
-	if err := json.Unmarshal(data, &b); err != nil {
-		return nil, fmt.Errorf("reading batch %s: %w", id, err)
-	}
-	return &b, nil
+	return decodeBatch(id, data)
 }
 
 // ListBatches returns every stored batch, newest first; unreadable records are skipped.
@@ -252,12 +248,5 @@ func (r *RedisRecords) ListBatches() ([]*Batch, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*Batch, 0, len(ids))
-	for _, id := range ids {
-		if b, err := r.GetBatch(id); err == nil {
-			out = append(out, b)
-		}
-	}
-	slices.SortFunc(out, func(a, b *Batch) int { return b.Created.Compare(a.Created) })
-	return out, nil
+	return newestBatches(ids, r.GetBatch), nil
 }

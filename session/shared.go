@@ -191,3 +191,24 @@ func checkedTurn(id string, t Turn) (json.RawMessage, map[string][]byte, error) 
 	}
 	return raw, blobs, nil
 }
+
+// decodeBatch decodes the stored record of batch id.
+func decodeBatch(id string, data []byte) (*Batch, error) {
+	var b Batch
+	if err := json.Unmarshal(data, &b); err != nil {
+		return nil, fmt.Errorf("reading batch %s: %w", id, err)
+	}
+	return &b, nil
+}
+
+// newestBatches reads the batches ids names, newest first, skipping those get cannot read.
+func newestBatches(ids []string, get func(id string) (*Batch, error)) []*Batch {
+	out := make([]*Batch, 0, len(ids))
+	for _, id := range ids {
+		if b, err := get(id); err == nil {
+			out = append(out, b)
+		}
+	}
+	slices.SortFunc(out, func(a, b *Batch) int { return b.Created.Compare(a.Created) })
+	return out
+}
