@@ -12,7 +12,8 @@ import (
 	"google.golang.org/genai"
 )
 
-// What the file store and the Redis store decide alike, apart from how each reads and writes.
+// What the file-backed and the Redis-backed stores (conversations, batch records) decide alike,
+// apart from how each reads and writes: one copy, so the two cannot drift apart.
 
 // newConversation checks a conversation to create and gives it its id, times and owner.
 func newConversation(c Conversation, now time.Time) (Conversation, error) {
