@@ -1,7 +1,6 @@
 package session
 
 import (
-	"encoding/json"
 	stderrors "errors"
 	"fmt"
 	"os"
@@ -101,12 +100,9 @@ func OpenBatchDir(dir string) (*BatchDir, error) {
 
 // PutBatch stores b, replacing any earlier version.
 func (s *BatchDir) PutBatch(b *Batch) error {
-	if !validBatchID(b.ID) {
-		return fmt.Errorf("storing batch: invalid id %q", b.ID)
-	}
-	data, err := json.Marshal(b)
+	data, err := encodeBatch(b)
 	if err != nil {
-		return fmt.Errorf("encoding batch %s: %w", b.ID, err)
+		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

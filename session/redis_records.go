@@ -2,7 +2,6 @@ package session
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -211,12 +210,9 @@ const batchTimeout = 10 * time.Second
 
 // PutBatch stores b, replacing any earlier version.
 func (r *RedisRecords) PutBatch(b *Batch) error {
-	if !validBatchID(b.ID) {
-		return fmt.Errorf("storing batch: invalid id %q", b.ID)
-	}
-	data, err := json.Marshal(b)
+	data, err := encodeBatch(b)
 	if err != nil {
-		return fmt.Errorf("encoding batch %s: %w", b.ID, err)
+		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()

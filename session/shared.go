@@ -193,6 +193,18 @@ func checkedTurn(id string, t Turn) (json.RawMessage, map[string][]byte, error) 
 	return raw, blobs, nil
 }
 
+// encodeBatch checks a batch to store and encodes its record.
+func encodeBatch(b *Batch) ([]byte, error) {
+	if !validBatchID(b.ID) {
+		return nil, fmt.Errorf("storing batch: invalid id %q", b.ID)
+	}
+	data, err := json.Marshal(b)
+	if err != nil {
+		return nil, fmt.Errorf("encoding batch %s: %w", b.ID, err)
+	}
+	return data, nil
+}
+
 // decodeBatch decodes the stored record of batch id.
 func decodeBatch(id string, data []byte) (*Batch, error) {
 	var b Batch
