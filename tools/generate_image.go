@@ -109,7 +109,7 @@ func (d *Delivery) save(res *gemini.Result, prompt string) (*ImageOutput, error)
 
 func summaryLine(o *ImageOutput) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Generated a %d×%d %s image with %s in %.1f s", o.Width, o.Height, o.ImageSize, o.Model, float64(o.ElapsedMS)/1000)
+	fmt.Fprintf(&b, "Generated a %d×%d %s image with %s in %s", o.Width, o.Height, o.ImageSize, o.Model, took(o.ElapsedMS))
 	if o.Drafts > 0 {
 		fmt.Fprintf(&b, " (%d draft%s skipped)", o.Drafts, plural(o.Drafts))
 	}
@@ -136,4 +136,13 @@ func fileURI(path string) string {
 		p = "/" + p // Windows: file:///C:/...
 	}
 	return (&url.URL{Scheme: "file", Path: p}).String()
+}
+
+// took says how long a call took: seconds with one decimal, or milliseconds under a tenth of a
+// second (a simulator, a cache), where "0.0 s" would read as nothing happened.
+func took(ms int64) string {
+	if ms < 100 {
+		return fmt.Sprintf("%d ms", ms)
+	}
+	return fmt.Sprintf("%.1f s", float64(ms)/1000)
 }

@@ -20,3 +20,11 @@ func TestProgressEveryDefault(t *testing.T) {
 		t.Errorf("output %q by default, want preview", s.out.Output)
 	}
 }
+
+func TestTookNeverSaysZeroSeconds(t *testing.T) {
+	for ms, want := range map[int64]string{0: "0 ms", 42: "42 ms", 99: "99 ms", 100: "0.1 s", 1234: "1.2 s", 65000: "65.0 s"} {
+		if got := took(ms); got != want {
+			t.Errorf("took(%d) = %q, want %q", ms, got, want)
+		}
+	}
+}
