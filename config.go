@@ -12,6 +12,7 @@ import (
 
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini"
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/geminitest"
+	"github.com/nanobanana-mcp/nanobanana-mcp/metrics"
 	"github.com/nanobanana-mcp/nanobanana-mcp/server"
 	"github.com/nanobanana-mcp/nanobanana-mcp/session"
 	"github.com/nanobanana-mcp/nanobanana-mcp/tools"
@@ -28,6 +29,8 @@ type Config struct {
 	session.StoreOptions     // --output-dir, --store-dir, conversations and history
 	server.HTTPOptions       // --addr, tokens, origins, body limit, session TTL
 	tools.Options            // delivery, client preset, inputs, progress, jobs
+
+	Metrics metrics.Options // --metrics-addr
 
 	Workers int           // concurrent tool calls over stdio
 	Grace   time.Duration // how long calls in flight may finish on shutdown
@@ -71,6 +74,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address for HTTP transports")
 	fs.StringVar(&c.OutputDir, "output-dir", "", "where images are saved (default: the user's data directory)")
 	fs.StringVar(&c.StoreDir, "store-dir", "", "where conversations are kept (default: the user's data directory)")
+	fs.StringVar(&c.StoreOptions.Store, "store", "", "keep conversations, jobs, quotas and the server's other state in Redis that several replicas share: redis://[:password@]host:port/db (rediss:// for TLS) (default: files in --store-dir)")
+	fs.DurationVar(&c.JobLease, "job-lease", c.JobLease, "with --store redis://, a running job whose replica stopped is reported interrupted after this")
 	fs.DurationVar(&c.ConvTTL, "conversation-ttl", c.ConvTTL, "conversations unused this long are deleted")
 	fs.IntVar(&c.HistTurns, "history-turns", c.HistTurns, "turns a conversation replays before continuing from a fresh context")
 	fs.IntVar(&c.HistMB, "history-mb", c.HistMB, fmt.Sprintf("request size (MiB, images as base64, as Gemini counts) before a turn's history is trimmed; at most %d (Gemini refuses over 100)", session.MaxHistoryMB))
@@ -78,7 +83,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.StringVar(&c.Client, "client", c.Client, "client preset: "+strings.Join(tools.PresetNames(), "|"))
 	fs.StringVar(&c.PublicURL, "public-url", "", "how clients reach this server, for image URLs (default: the listen address)")
 	fs.DurationVar(&c.URLTTL, "url-ttl", c.URLTTL, "how long signed image URLs work")
-	fs.StringVar(&c.URLSecret, "url-secret", "", "secret for signing image URLs, so links survive a restart (default: random per start)")
+	fs.StringVar(&c.URLSecret, "url-secret", "", "secret for signing image URLs, so links survive a restart (default: random per start; with --store redis://, one kept in Redis for every replica)")
 	fs.BoolVar(&c.TrustForwardedHost, "trust-forwarded-host", false, "build image URLs from X-Forwarded-Host (only behind your own reverse proxy, which must set it)")
 	fs.StringVar(&c.Model, "model", "", "default model alias or id (default "+gemini.DefaultRegistry().Default()+"); an id the registry lacks (gemini-…) runs with conservative options")
 	fs.StringVar(&c.Models, "models-file", "", "a JSON model registry replacing the built-in one")
@@ -115,6 +120,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.DurationVar(&c.SessionTTL, "session-ttl", c.SessionTTL, "idle Streamable HTTP sessions expire after this")
 	fs.IntVar(&maxBodyMB, "max-body-mb", maxBodyMB, "largest HTTP request body in MiB")
 	fs.DurationVar(&c.Grace, "shutdown-grace", c.Grace, "how long calls in flight may finish on shutdown")
+	fs.StringVar(&c.Metrics.MetricsAddr, "metrics-addr", "", "serve Prometheus /metrics on this address too, without a token (for a scraper on a private network; the only way over stdio)")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug|info|warn|error")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "text|json")
 	fs.BoolVar(&c.Version, "version", false, "print the version and exit")
@@ -204,7 +210,7 @@ func (c *Config) validate() error {
 		bad("--transport %q is not known; use stdio, sse or http", c.Transport)
 	}
 	p = append(p, c.Options.Validate(c.Transport), c.ClientOptions.Validate(), c.ResilienceOptions.Validate(),
-		c.StoreOptions.Validate(), server.Options{Workers: c.Workers, Grace: c.Grace}.Validate())
+		c.StoreOptions.Validate(), server.Options{Workers: c.Workers, Grace: c.Grace}.Validate(), c.Metrics.Validate())
 	if !oneOf(c.LogLevel, []string{"debug", "info", "warn", "error"}) {
 		bad("--log-level %q is not known; use debug, info, warn or error", c.LogLevel)
 	}

@@ -19,6 +19,7 @@ import (
 	apierrors "github.com/nanobanana-mcp/nanobanana-mcp/errors"
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini"
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/geminitest"
+	"github.com/nanobanana-mcp/nanobanana-mcp/metrics"
 	"github.com/nanobanana-mcp/nanobanana-mcp/server"
 	"github.com/nanobanana-mcp/nanobanana-mcp/session"
 	"github.com/nanobanana-mcp/nanobanana-mcp/tools"
@@ -76,11 +77,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	defer app.close()
 	logger.Info("serving", "version", version, "transport", cfg.Transport, "upstream", app.upstream,
 		"output_dir", cfg.OutputDir)
+	if cfg.Metrics.MetricsAddr != "" {
+		if _, err := app.metrics.Serve(ctx, cfg.Metrics.MetricsAddr, logger); err != nil {
+			return err
+		}
+	}
 	if cfg.Transport == "stdio" {
 		return app.srv.ServeStdio(ctx, stdin, stdout)
 	}
 	opts := cfg.HTTPOptions // the operator's choices, plus what only the wired server knows
 	opts.Health = app.health
+	opts.Metrics = app.metrics.Handler()
+	opts.StoreHealth = app.storeHealth
 	opts.Images = app.tools.ImageHandler()
 	opts.Ready = func(addr string) { app.addr.Store(addr) }
 	return app.srv.ServeHTTP(ctx, opts)
@@ -89,10 +97,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 type app struct {
 	srv      *server.Server
 	tools    *tools.Set
+	metrics  *metrics.Metrics
 	upstream string
 	health   func() server.HealthState
-	closers  []func() error
-	addr     atomic.Value // the bound HTTP address, once listening
+	// storeHealth is the store part of /healthz.
+	storeHealth func(context.Context) server.StoreHealth
+	closers     []func() error
+	addr        atomic.Value // the bound HTTP address, once listening
 }
 
 func (a *app) serverURL() string {
@@ -111,7 +122,7 @@ func (a *app) close() {
 // wire builds the registry, the Gemini client (pointed at the simulator with --simulate), the
 // tools and the MCP server.
 func wire(ctx context.Context, cfg *Config, logger *slog.Logger) (_ *app, err error) {
-	a := &app{upstream: "gemini"}
+	a := &app{upstream: "gemini", metrics: metrics.New()}
 	defer func() {
 		if err != nil {
 			a.close() // what was opened before the failure
@@ -135,20 +146,26 @@ func wire(ctx context.Context, cfg *Config, logger *slog.Logger) (_ *app, err er
 	// The store before the state inside it: the store creates, or recognises as its own, the
 	// directory the rest of the server's state lives in (session.Layout), so nothing is read or
 	// written in a directory the server did not make.
-	store, err := openStore(a, cfg, logger)
+	st, err := openStores(ctx, a, cfg, logger)
 	if err != nil {
 		return nil, err
 	}
 	layout := cfg.Layout()
-	res, err := gemini.NewResilience(cfg.ResilienceOptions, reg, layout.RateLimitState(), logger)
-	if err != nil {
-		return nil, err
-	}
 	gcfg := gemini.Config{
 		APIKey: cfg.APIKey, Vertex: cfg.Vertex, Project: cfg.Project, Location: cfg.Location, BaseURL: cfg.BaseURL,
-		CredentialsFile: cfg.CredentialsFile, Lifecycle: openLifecycle(layout, logger),
-		ConnectTimeout: cfg.ConnectTimeout, Timeout: cfg.Timeout, Timeout4K: cfg.Timeout4K,
-		Registry: reg, Logger: logger, Resilience: res,
+		CredentialsFile: cfg.CredentialsFile,
+		ConnectTimeout:  cfg.ConnectTimeout, Timeout: cfg.Timeout, Timeout4K: cfg.Timeout4K,
+		Registry: reg, Logger: logger, Recorder: a.metrics,
+	}
+	if st.shared != nil { // replicas: quota, breakers, usage and lifecycle are shared through Redis
+		gcfg.Resilience, err = gemini.NewSharedResilience(cfg.ResilienceOptions, reg, st.redis.Client(), logger)
+		gcfg.Lifecycle, gcfg.Usage = gemini.NewSharedLifecycle(st.shared, logger), gemini.NewSharedUsageLog(st.shared, logger)
+	} else {
+		gcfg.Resilience, err = gemini.NewResilience(cfg.ResilienceOptions, reg, layout.RateLimitState(), logger)
+		gcfg.Lifecycle = openLifecycle(layout, logger)
+	}
+	if err != nil {
+		return nil, err
 	}
 	if cfg.Simulate {
 		// A fixed signature secret keeps stored conversations valid across restarts; the
@@ -168,7 +185,7 @@ func wire(ctx context.Context, cfg *Config, logger *slog.Logger) (_ *app, err er
 	if err != nil {
 		return nil, err
 	}
-	startLoops(ctx, a, store, client, logger)
+	startLoops(ctx, a, st.file, client, logger)
 	// After the store exists: the refresh may write the lifecycle state inside it.
 	refreshCtx, stopRefresh := context.WithCancel(ctx)
 	a.closers = append(a.closers, func() error { stopRefresh(); return nil })
@@ -185,19 +202,25 @@ func wire(ctx context.Context, cfg *Config, logger *slog.Logger) (_ *app, err er
 	delivery := tools.DeliveryOptions{Output: preset.Output, Preview: preset.Preview, Transport: cfg.Transport,
 		PublicURL: cfg.PublicURL, ServerURL: a.serverURL}
 	if tools.ServesURLs(cfg.Transport) {
-		delivery.URLs = tools.NewURLSigner([]byte(cfg.URLSecret), cfg.URLTTL)
+		secret := []byte(cfg.URLSecret)
+		if len(secret) == 0 && st.shared != nil { // a URL minted on one replica works on every one
+			if secret, err = tools.SharedURLSecret(ctx, st.shared); err != nil {
+				return nil, err
+			}
+		}
+		delivery.URLs = tools.NewURLSigner(secret, cfg.URLTTL)
 		delivery.TrustForwardedHost = cfg.TrustForwardedHost
 	}
-	jobs, err := tools.OpenJobs(layout.Jobs(), 24*time.Hour, logger)
+	jobs, err := openJobs(a, cfg, st, logger)
 	if err != nil {
 		return nil, err
 	}
-	batches, err := startBatches(ctx, a, cfg, client, images, logger)
+	batches, err := startBatches(ctx, a, cfg, st, client, images, logger)
 	if err != nil {
 		return nil, err
 	}
 	a.tools = tools.New(tools.Wiring{
-		Gemini: client, Images: images, Store: store, Logger: logger, Jobs: jobs, Batches: batches, Simulated: cfg.Simulate,
+		Gemini: client, Images: images, Store: st.conv, Logger: logger, Jobs: jobs, Batches: batches, Simulated: cfg.Simulate,
 		Inputs:   tools.InputOptions{AllowedRoots: cfg.AllowedRoots, Fetch: tools.FetchOptions{AllowPrivate: cfg.AllowPrivateURLs}},
 		Delivery: delivery,
 		Turns: tools.TurnOptions{Budget: cfg.Budget(), KeepDrafts: cfg.KeepDrafts, ProgressEvery: cfg.ProgressEvery,
@@ -210,13 +233,26 @@ func wire(ctx context.Context, cfg *Config, logger *slog.Logger) (_ *app, err er
 	}()
 	a.srv = server.New(server.Options{Name: "nanobanana-mcp", Version: version, Instructions: instructions,
 		Tools: a.tools.All(), Resources: tools.Resources(), Templates: a.tools.ResourceTemplates(),
-		Logger: logger, Workers: cfg.Workers, Grace: cfg.Grace})
+		Logger: logger, Workers: cfg.Workers, Grace: cfg.Grace, Calls: a.metrics})
+	a.metrics.Watch(client.Breakers, st.ping)
 	state := server.HealthState{Upstream: client.Backend(), KeyPresent: client.HasCredentials(), Ready: client.HasCredentials()}
 	if cfg.Simulate {
 		state.Upstream = "simulator"
 	}
 	a.health = func() server.HealthState { return state }
+	a.storeHealth = st.health
 	return a, nil
+}
+
+// openJobs keeps background jobs in the jobs directory, or with Redis where every replica
+// finds them.
+func openJobs(a *app, cfg *Config, st *stores, logger *slog.Logger) (*tools.Jobs, error) {
+	if st.shared == nil {
+		return tools.OpenJobs(cfg.Layout().Jobs(), 24*time.Hour, logger)
+	}
+	jobs := tools.OpenSharedJobs(st.shared, 24*time.Hour, cfg.JobLease, logger)
+	a.closers = append(a.closers, jobs.Close)
+	return jobs, nil
 }
 
 // upstreamName says where calls go, for the start-up log.
@@ -260,11 +296,14 @@ func openStore(a *app, cfg *Config, logger *slog.Logger) (*session.FileStore, er
 	return store, nil
 }
 
-// startLoops starts the hourly eviction and usage log.
+// startLoops starts the hourly eviction (of a file store: Redis expires conversations by
+// itself) and usage log.
 func startLoops(ctx context.Context, a *app, store *session.FileStore, client *gemini.Client, logger *slog.Logger) {
 	loopCtx, stop := context.WithCancel(ctx)
 	a.closers = append(a.closers, func() error { stop(); return nil })
-	go evictLoop(loopCtx, store, logger)
+	if store != nil {
+		go evictLoop(loopCtx, store, logger)
+	}
 	go usageLoop(loopCtx, client, logger)
 }
 

@@ -34,12 +34,20 @@ func serveSimulator(ctx context.Context, cfg *Config, logger *slog.Logger, stdou
 
 // startBatches opens the batch records next to the conversation store and starts the poller
 // that follows them, so batches submitted before a restart are collected after it.
-func startBatches(ctx context.Context, a *app, cfg *Config, client *gemini.Client, images *session.Images, logger *slog.Logger) (*tools.Batches, error) {
-	store, err := session.OpenBatchDir(cfg.Layout().Batches())
-	if err != nil {
-		return nil, err
+func startBatches(ctx context.Context, a *app, cfg *Config, st *stores, client *gemini.Client, images *session.Images, logger *slog.Logger) (*tools.Batches, error) {
+	var store session.BatchStore = st.shared // with Redis, every replica follows every batch
+	if st.shared == nil {
+		dir, err := session.OpenBatchDir(cfg.Layout().Batches())
+		if err != nil {
+			return nil, err
+		}
+		store = dir
 	}
-	batches := tools.NewBatches(tools.BatchOptions{API: client, Store: store, Images: images, Logger: logger})
+	opts := tools.BatchOptions{API: client, Store: store, Images: images, Logger: logger}
+	if st.shared != nil {
+		opts.Lock = st.conv.Lock // a batch id never names a conversation: the locks do not meet
+	}
+	batches := tools.NewBatches(opts)
 	pollCtx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { batches.Run(pollCtx); close(done) }()

@@ -305,7 +305,7 @@ func (c *Client) BatchResults(ctx context.Context, st *BatchJobStatus, plans map
 		} else {
 			rec.Usage, rec.CostUSD = o.Result.Usage, o.Result.CostUSD
 		}
-		c.usage.Record(rec)
+		c.record(rec)
 		out = append(out, o)
 	}
 	return out, nil

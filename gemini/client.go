@@ -37,9 +37,11 @@ type Config struct {
 
 	Registry   *Registry
 	Lifecycle  Lifecycle // what is learned about models at run time; default in memory
+	Usage      *UsageLog // the record of calls for usage reports; default in memory (NewSharedUsageLog for replicas)
 	Resilience Resilience
 	Logger     *slog.Logger
 	Now        func() time.Time // injected clock; default time.Now
+	Recorder   Recorder         // sees each call, for metrics; default records nothing
 
 	ListPageSize int // models.list page size; 0: the API's default
 }
@@ -57,6 +59,7 @@ type Client struct {
 	res      Resilience
 	exec     *resilience.Executor
 	usage    *UsageLog
+	rec      Recorder
 	credErr  error // why Vertex AI credentials could not be found, explained on each call
 	churnState
 }
@@ -102,7 +105,10 @@ func NewClient(ctx context.Context, cfg Config) (*Client, error) {
 	if cfg.Lifecycle == nil {
 		cfg.Lifecycle = NewMemoryLifecycle()
 	}
-	base := &Client{reg: cfg.Registry, log: cfg.Logger, now: cfg.Now, backend: "none", res: res, usage: NewUsageLog(0),
+	if cfg.Usage == nil {
+		cfg.Usage = NewUsageLog(0)
+	}
+	base := &Client{reg: cfg.Registry, log: cfg.Logger, now: cfg.Now, backend: "none", res: res, usage: cfg.Usage, rec: cfg.Recorder,
 		timeout: orDefault(cfg.Timeout, DefaultTimeout), timeout4: orDefault(cfg.Timeout4K, DefaultTimeout4K),
 		churnState: churnState{life: cfg.Lifecycle, listPageSize: cfg.ListPageSize, warned: map[string]time.Time{}}}
 	base.exec = &resilience.Executor{Limiter: res.Limiter, Breaker: res.Breaker, Clock: res.Clock, MaxAttempts: res.MaxAttempts,

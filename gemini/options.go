@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/resilience"
 )
 
@@ -99,21 +101,42 @@ func NewResilience(o ResilienceOptions, reg *Registry, statePath string, logger 
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	return newResilience(o, reg, statePath, nil, logger)
+}
+
+// NewSharedResilience is NewResilience for one of several replicas sharing the Redis of
+// client: the per-minute and daily quotas are counted, and open breakers seen, across all of
+// them (resilience.NewRedisShared). While Redis does not answer each replica keeps to its own
+// limits, with one warning.
+func NewSharedResilience(o ResilienceOptions, reg *Registry, client redis.UniversalClient, logger *slog.Logger) (Resilience, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	shared := resilience.NewRedisShared(resilience.RedisOptions{Client: client, Logger: logger})
+	return newResilience(o, reg, "", &shared, logger)
+}
+
+func newResilience(o ResilienceOptions, reg *Registry, statePath string, shared *resilience.RedisShared, logger *slog.Logger) (Resilience, error) {
 	for _, name := range o.Fallback {
 		if _, err := reg.Lookup(name); err != nil {
 			return Resilience{}, fmt.Errorf("--fallback: %w", err)
 		}
 	}
-	limiter, err := resilience.NewLimiter(resilience.LimiterConfig{Tier: o.Tier,
+	lcfg := resilience.LimiterConfig{Tier: o.Tier,
 		Override: resilience.Limits{RPM: o.RPM, IPM: o.IPM, RPD: o.RPD}, Concurrency: o.Concurrency,
-		StatePath: statePath, Logger: logger})
+		StatePath: statePath, Logger: logger}
+	bcfg := resilience.BreakerConfig{Threshold: o.BreakerAfter, Cooldown: o.BreakerCool,
+		OnChange: func(model string, from, to resilience.BreakerState) {
+			logger.Warn("circuit breaker", "model", model, "from", from, "to", to)
+		}}
+	if shared != nil {
+		lcfg.Window, lcfg.Daily, bcfg.Shared = shared.Window, shared.Daily, shared.Breakers
+	}
+	limiter, err := resilience.NewLimiter(lcfg)
 	if err != nil {
 		return Resilience{}, fmt.Errorf("setting up rate limits: %w", err)
 	}
-	breaker := resilience.NewBreaker(resilience.BreakerConfig{Threshold: o.BreakerAfter, Cooldown: o.BreakerCool,
-		OnChange: func(model string, from, to resilience.BreakerState) {
-			logger.Warn("circuit breaker", "model", model, "from", from, "to", to)
-		}})
+	breaker := resilience.NewBreaker(bcfg)
 	return Resilience{Fallbacks: o.Fallback, FallbackOnQuota: o.FallbackQuota, MaxAttempts: o.MaxAttempts,
 		CallTimeout: o.CallTimeout, Limiter: limiter, Breaker: breaker}, nil
 }

@@ -70,6 +70,9 @@ func (c *Client) generate(ctx context.Context, plan *Plan) (*Result, error) {
 		AttemptTimeout:  c.deadline(plan.ImageSize),
 		MinCallTime:     10 * time.Second,
 		OnEvent: func(ev resilience.Event) {
+			if ev.Kind == resilience.EventFallback && c.rec != nil {
+				c.rec.Fallback(ev.From, ev.Model)
+			}
 			if ev.Message != "" {
 				report(ev.Message)
 			}
@@ -84,12 +87,12 @@ func (c *Client) generate(ctx context.Context, plan *Plan) (*Result, error) {
 		return c.send(ctx, p)
 	})
 	rec := CallRecord{At: start, Owner: usageOwner(ctx), Model: out.Model, FallbackFrom: out.FallbackFrom, Attempts: out.Attempts,
-		Waited: out.Waited, Latency: c.now().Sub(start), Tries: out.Tries}
+		Waited: out.Waited, Queued: out.Queued, Latency: c.now().Sub(start), Tries: out.Tries}
 	if err != nil {
 		if out.Diagnosis != nil {
 			rec.Category = out.Diagnosis.Category // classified once, where the executor met it
 		}
-		c.usage.Record(rec)
+		c.record(rec)
 		if pinned && !c.usable(plan.UpstreamID) {
 			return nil, conversationGone(plan.UpstreamID, succ)
 		}
@@ -108,7 +111,7 @@ func (c *Client) generate(ctx context.Context, plan *Plan) (*Result, error) {
 		result.FallbackFrom = plan.From
 	}
 	rec.Usage, rec.CostUSD, rec.Grounded = result.Usage, result.CostUSD, plans[out.Model] != nil && plans[out.Model].GoogleSearch
-	c.usage.Record(rec)
+	c.record(rec)
 	return result, nil
 }
 

@@ -2,6 +2,7 @@ package gemini
 
 import (
 	"context"
+	"log/slog"
 	"slices"
 	"sort"
 	"sync"
@@ -19,6 +20,7 @@ type CallRecord struct {
 	FallbackFrom string
 	Attempts     int
 	Waited       time.Duration
+	Queued       time.Duration // the part of Waited spent in the local limiter's queue
 	Latency      time.Duration
 	Category     apierrors.Category // "" on success
 	Usage        Usage
@@ -28,12 +30,36 @@ type CallRecord struct {
 	Batch        bool // an answer of a batch job, at batch prices
 }
 
+// Recorder sees what the client does, for metrics (the metrics package implements it, so this
+// package needs no metrics library). Its methods are called on the calling goroutine and must
+// not block.
+type Recorder interface {
+	// Generation is called once per finished generation or batch answer, with the record the
+	// usage log keeps: its Tries carry each upstream call's model, latency and failure.
+	Generation(CallRecord)
+	// Fallback is called each time a call moves from one model to the next.
+	Fallback(from, to string)
+}
+
+// record keeps a finished call in the usage log and tells the recorder.
+func (c *Client) record(r CallRecord) {
+	c.usage.Record(r)
+	if c.rec != nil {
+		c.rec.Generation(r)
+	}
+}
+
 // UsageLog keeps the most recent calls in memory, for usage_report and the hourly log line.
 type UsageLog struct {
 	mu      sync.Mutex
 	records []CallRecord
 	next    int
 	max     int
+	// shared, with a store replicas share, holds every replica's records (shared.go); the
+	// in-memory ring is then unused.
+	shared  SharedRecords
+	log     *slog.Logger
+	evicted time.Time
 }
 
 // NewUsageLog keeps at most max records (the oldest are dropped).
@@ -46,6 +72,10 @@ func NewUsageLog(max int) *UsageLog {
 
 // Record adds a call.
 func (u *UsageLog) Record(r CallRecord) {
+	if u.shared != nil {
+		u.share(r)
+		return
+	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if len(u.records) < u.max {
@@ -105,17 +135,22 @@ func usageOwner(ctx context.Context) string {
 
 // Report summarises every call made since since, in total and per hour: the operator's view.
 func (u *UsageLog) Report(since time.Time) UsageReport {
+	return report(u.all(since), since)
+}
+
+// all is every record a report since since may count.
+func (u *UsageLog) all(since time.Time) []CallRecord {
+	if u.shared != nil {
+		return u.sharedRecords(since)
+	}
 	u.mu.Lock()
-	recs := slices.Clone(u.records)
-	u.mu.Unlock()
-	return report(recs, since)
+	defer u.mu.Unlock()
+	return slices.Clone(u.records)
 }
 
 // ReportFor is Report limited to the calls of one owner.
 func (u *UsageLog) ReportFor(since time.Time, owner string) UsageReport {
-	u.mu.Lock()
-	recs := slices.DeleteFunc(slices.Clone(u.records), func(r CallRecord) bool { return r.Owner != owner })
-	u.mu.Unlock()
+	recs := slices.DeleteFunc(u.all(since), func(r CallRecord) bool { return r.Owner != owner })
 	return report(recs, since)
 }
 

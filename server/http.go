@@ -21,9 +21,14 @@ type HTTPOptions struct {
 	SessionTTL time.Duration      // idle Streamable HTTP sessions expire; default 30 min
 	KeepAlive  time.Duration      // SSE keep-alive and GET-stream heartbeat; default 15 s
 	Health     func() HealthState // what /healthz reports about the upstream
+	// Store, if set, says what /healthz reports about the store: asked on every probe, so it
+	// must answer within a couple of seconds.
+	StoreHealth func(ctx context.Context) StoreHealth
 	// Images serves signed image URLs at /images/; the signature is the permission, so no
 	// bearer token is asked for.
 	Images http.Handler
+	// Metrics serves Prometheus metrics at /metrics, behind the same bearer token as /mcp.
+	Metrics http.Handler
 	// Ready, if set, is called with the bound address once the listener is up.
 	Ready func(addr string)
 
@@ -39,6 +44,14 @@ type HealthState struct {
 	Upstream   string `json:"upstream"` // "gemini", "vertex-ai", "simulator"
 	KeyPresent bool   `json:"key_present"`
 	Ready      bool   `json:"ready"`
+}
+
+// StoreHealth is the store part of /healthz: which store, and whether it answered.
+type StoreHealth struct {
+	Kind   string `json:"kind"`            // "file" or "redis"
+	Where  string `json:"where,omitempty"` // the Redis URL without its credentials
+	Status string `json:"status"`          // "ok" or "error"
+	Error  string `json:"error,omitempty"` // one sentence, never a password
 }
 
 // ServeHTTP serves until ctx ends, then shuts down gracefully: it stops accepting, lets calls
@@ -67,9 +80,12 @@ func (s *Server) ServeHTTP(ctx context.Context, o HTTPOptions) error {
 	mux.Handle("/mcp", o.Security.guard(s.answers(streamable, mcpSession), true))
 	mux.Handle("/sse", o.Security.guard(s.answers(sse.SSEHandler(), messageSession), false))
 	mux.Handle("/message", o.Security.guard(s.answers(sse.MessageHandler(), messageSession), false))
-	mux.HandleFunc("/healthz", s.healthz(o.Health))
+	mux.HandleFunc("/healthz", s.healthz(o.Health, o.StoreHealth))
 	if o.Images != nil {
 		mux.Handle("GET /images/", o.Images)
+	}
+	if o.Metrics != nil {
+		mux.Handle("GET /metrics", o.Security.guard(o.Metrics, false))
 	}
 
 	ln, err := net.Listen("tcp", o.Addr)
@@ -115,16 +131,23 @@ func (s *Server) ServeHTTP(ctx context.Context, o HTTPOptions) error {
 	return nil
 }
 
-func (s *Server) healthz(state func() HealthState) http.HandlerFunc {
-	return func(w http.ResponseWriter, _ *http.Request) {
+func (s *Server) healthz(state func() HealthState, store func(context.Context) StoreHealth) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
 		body := struct {
-			Status   string      `json:"status"`
-			Version  string      `json:"version"`
-			Inflight int         `json:"inflight"`
-			Upstream HealthState `json:"upstream"`
+			Status   string       `json:"status"`
+			Version  string       `json:"version"`
+			Inflight int          `json:"inflight"`
+			Upstream HealthState  `json:"upstream"`
+			Store    *StoreHealth `json:"store,omitempty"`
 		}{Status: "ok", Version: s.opts.Version, Inflight: s.inflight.running()}
 		if state != nil {
 			body.Upstream = state()
+		}
+		if store != nil {
+			// The answer stays 200 with the store's error inside: a load balancer that took every
+			// replica out while Redis blinks would make the outage total.
+			st := store(r.Context())
+			body.Store = &st
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")

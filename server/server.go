@@ -24,6 +24,7 @@ type Options struct {
 	Logger       *slog.Logger
 	Workers      int           // concurrent tool calls over stdio; mcp-go's default of 5 queues the sixth
 	Grace        time.Duration // how long in-flight calls may finish on shutdown; default 30 s
+	Calls        CallObserver  // sees every tool call, for metrics; nil: none
 }
 
 // Server is the MCP server plus what the transports share: the in-flight calls.
@@ -51,7 +52,7 @@ func New(o Options) *Server {
 		// the result, so stop paying for it.
 		s.inflight.cancelSession(cs.SessionID())
 	})
-	s.mcp = mcpserver.NewMCPServer(o.Name, o.Version,
+	opts := []mcpserver.ServerOption{
 		mcpserver.WithToolCapabilities(false),
 		mcpserver.WithResourceCapabilities(false, false),
 		mcpserver.WithLogging(),
@@ -59,7 +60,11 @@ func New(o Options) *Server {
 		mcpserver.WithHooks(hooks),
 		mcpserver.WithToolHandlerMiddleware(s.inflight.middleware),
 		mcpserver.WithInstructions(o.Instructions),
-	)
+	}
+	if o.Calls != nil {
+		opts = append(opts, mcpserver.WithToolHandlerMiddleware(observe(o.Calls)))
+	}
+	s.mcp = mcpserver.NewMCPServer(o.Name, o.Version, opts...)
 	for _, t := range o.Tools {
 		s.mcp.AddTool(t.Tool, t.Handler)
 	}

@@ -22,7 +22,13 @@ type StoreOptions struct {
 	ConvTTL     time.Duration // conversations unused this long are deleted
 	HistTurns   int           // turns a conversation replays
 	HistMB      int           // request size in MiB before a turn's history is trimmed
+	// Store is where what outlives a call is kept: "" for files under StoreDir, or a
+	// redis:// (rediss:// for TLS) URL that several replicas share (see RedisStore).
+	Store string
 }
+
+// Shared reports whether the store is one several replicas share (--store redis://).
+func (o StoreOptions) Shared() bool { return o.Store != "" }
 
 // DefaultStoreOptions are the defaults of StoreOptions.
 func DefaultStoreOptions() StoreOptions {
@@ -43,6 +49,11 @@ func (o StoreOptions) Validate() error {
 		p = append(p, fmt.Errorf("--history-mb is %d but can be at most %d (Gemini refuses requests over 100 MB); use %d or less",
 			o.HistMB, MaxHistoryMB, MaxHistoryMB))
 	}
+	if o.Store != "" {
+		if _, _, err := parseRedisURL(o.Store); err != nil {
+			p = append(p, fmt.Errorf("--store: %w", err))
+		}
+	}
 	return errors.Join(p...)
 }
 
@@ -59,6 +70,9 @@ func (o StoreOptions) Layout() Layout { return Layout{Dir: o.StoreDir} }
 // directory, the store goes inside the images directory given (.conversations). The images
 // directory is made absolute.
 func (o *StoreOptions) ResolveDirs(getenv func(string) string) error {
+	if o.Store != "" && o.StoreDir != "" { // it would be silently unused
+		return errors.New("--store-dir and --store both name where conversations are kept; with --store redis:// everything is in Redis, so drop --store-dir")
+	}
 	data := DataDir(getenv)
 	if o.OutputDir == "" && data != "" {
 		o.OutputDir = filepath.Join(data, "images")

@@ -3,6 +3,7 @@ package session
 import (
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 )
@@ -83,5 +84,10 @@ func TestResolveDirs(t *testing.T) {
 	const want = "no data directory could be found for images; set --output-dir or NANOBANANA_OUTPUT_DIR"
 	if err := o.ResolveDirs(env()); err == nil || err.Error() != want {
 		t.Errorf("nowhere to put images: %v", err)
+	}
+	// With Redis a --store-dir would be silently unused: refused instead.
+	both := StoreOptions{Store: "redis://127.0.0.1:6390/0", StoreDir: "/srv/state", OutputDir: "/srv/out"}
+	if err := both.ResolveDirs(env("HOME", "/home/u")); err == nil || !strings.Contains(err.Error(), "drop --store-dir") {
+		t.Errorf("--store with --store-dir: %v, want a refusal that says to drop --store-dir", err)
 	}
 }

@@ -18,13 +18,6 @@ var recordKinds = []struct {
 	name    string
 	backing func(t testing.TB) func(*fakeClock) Records
 }{
-	{"file", func(t testing.TB) func(*fakeClock) Records {
-		dir := t.TempDir()
-		if _, err := Open(dir, Options{NoSync: true}); err != nil {
-			t.Fatal(err)
-		}
-		return func(c *fakeClock) Records { return OpenRecords(Layout{Dir: dir}, c.Now) }
-	}},
 	{"redis", func(t testing.TB) func(*fakeClock) Records {
 		url := redistest.URL(t)
 		return func(c *fakeClock) Records { return openRedis(t, url, RedisOptions{Now: c.Now}).Records() }
@@ -194,22 +187,6 @@ func TestRecordsRefuseBadNames(t *testing.T) {
 			t.Errorf("refused writes left %v", keys)
 		}
 	})
-}
-
-// The file records live where Layout says: jobs/<id>.json, state/lifecycle.json.
-func TestFileRecordsFollowLayout(t *testing.T) {
-	dir := t.TempDir()
-	r := OpenRecords(Layout{Dir: dir}, nil)
-	job := NewID("job")
-	_ = r.Put(ctx, "jobs", job, []byte(`{}`))
-	_ = r.SetField(ctx, "state", "lifecycle", "m", []byte(`{}`))
-	l := Layout{Dir: dir}
-	if got := readFile(t, l.Jobs()+"/"+job+".json"); string(got) != `{}` {
-		t.Errorf("job file = %s", got)
-	}
-	if got := readFile(t, l.LifecycleState()); string(got) != `{"m":{}}` {
-		t.Errorf("lifecycle file = %s", got)
-	}
 }
 
 // Batch records in Redis behave as BatchDir's: copies, newest first, ids checked.

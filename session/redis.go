@@ -145,6 +145,10 @@ func (s *RedisStore) Ping(ctx context.Context) error {
 	return nil
 }
 
+// Client is the store's connection, for the other state replicas share through the same
+// Redis (the quota and breakers of gemini/resilience).
+func (s *RedisStore) Client() redis.UniversalClient { return s.rdb }
+
 // String names the store without credentials.
 func (s *RedisStore) String() string { return s.where }
 

@@ -96,6 +96,15 @@ func (d *batchGenerateDeps) batchGenerate(ctx context.Context, _ mcp.CallToolReq
 	b := d.Batches
 	b.submit.Lock() // one submission at a time: the idempotency check and the record are one step
 	defer b.submit.Unlock()
+	if b.shared != nil && in.IdempotencyKey != "" {
+		// And across replicas: the key's lock makes its check and its record one step there too.
+		unlock, err := b.shared(ctx, "batchkey-"+idemKey(owner, tool, in.IdempotencyKey))
+		if err != nil {
+			return d.failure(ctx, tool, "", apierrors.Local(apierrors.ServerError,
+				"The server's shared store (Redis) did not answer, so the batch was not submitted; call batch_generate again in a moment."))
+		}
+		defer unlock()
+	}
 	if in.IdempotencyKey != "" {
 		if bt := b.byKey(owner, in.IdempotencyKey); bt != nil {
 			if bt.Request != "" && bt.Request != requestDigest(tool, in) {

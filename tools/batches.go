@@ -43,6 +43,7 @@ type Batches struct {
 	mu     sync.Mutex
 	locks  map[string]*sync.Mutex // one refresh of a batch at a time
 	wake   chan struct{}
+	shared func(ctx context.Context, id string) (unlock func(), err error)
 }
 
 // BatchOptions configures NewBatches.
@@ -52,6 +53,10 @@ type BatchOptions struct {
 	Images *session.Images
 	Clock  resilience.Clock // default the wall clock
 	Logger *slog.Logger
+	// Lock, with a store replicas share, holds a batch for one replica's refresh across all of
+	// them (a lock with a lease: session.Store.Lock), so only one replica collects a batch
+	// and its images are saved once; nil: the in-process lock alone.
+	Lock func(ctx context.Context, id string) (unlock func(), err error)
 }
 
 // NewBatches returns a follower of batches; start its poller with Run.
@@ -66,7 +71,7 @@ func NewBatches(o BatchOptions) *Batches {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Batches{api: o.API, store: o.Store, images: o.Images, clock: o.Clock, log: o.Logger,
-		locks: map[string]*sync.Mutex{}, wake: make(chan struct{}, 1)}
+		locks: map[string]*sync.Mutex{}, wake: make(chan struct{}, 1), shared: o.Lock}
 }
 
 // pollInterval grows with a batch's age: seconds at first (small batches often finish within
@@ -157,6 +162,13 @@ func (b *Batches) lock(id string) func() {
 // returned as stored: its results are never downloaded twice.
 func (b *Batches) refresh(ctx context.Context, id string) (*session.Batch, error) {
 	defer b.lock(id)()
+	if b.shared != nil {
+		unlock, err := b.shared(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("locking batch %s: %w", id, err)
+		}
+		defer unlock() // the record is read after the lock: another replica may have collected it
+	}
 	bt, err := b.store.GetBatch(id)
 	if err != nil || batchFinished(bt) {
 		return bt, err

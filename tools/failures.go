@@ -2,12 +2,16 @@ package tools
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"log/slog"
 	"sync"
 	"time"
 
 	apierrors "github.com/nanobanana-mcp/nanobanana-mcp/errors"
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini"
+	"github.com/nanobanana-mcp/nanobanana-mcp/session"
 )
 
 // Failures remembers the most recent failure each client saw, so explain_error with no text
@@ -19,6 +23,9 @@ type Failures struct {
 	mu  sync.Mutex
 	// last is the latest failure per principal and session.
 	last map[string]Failure
+	// rec, with a store replicas share, keeps the latest failure per principal, so
+	// explain_error on one replica explains what failed on another (stateless clients too).
+	rec session.Records
 }
 
 func newFailures(reg *gemini.Registry, log *slog.Logger) *Failures {
@@ -36,6 +43,9 @@ type Failure struct {
 const maxFailureSlots = 1024
 
 func (f *Failures) record(ctx context.Context, tool string, d apierrors.Diagnosis) {
+	if f.rec != nil {
+		f.share(ctx, Failure{Tool: tool, Diagnosis: d, At: time.Now()})
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	key, ok := failureKey(ctx)
@@ -54,16 +64,54 @@ func (f *Failures) record(ctx context.Context, tool string, d apierrors.Diagnosi
 	f.last[key] = Failure{Tool: tool, Diagnosis: d, At: time.Now()}
 }
 
-// Last returns the caller's most recent failure.
+// Last returns the caller's most recent failure: this session's, or with a shared store the
+// principal's latest on any replica.
 func (f *Failures) Last(ctx context.Context) (Failure, bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
 	key, ok := failureKey(ctx)
-	if !ok {
+	f.mu.Lock()
+	v, found := f.last[key]
+	f.mu.Unlock()
+	if ok && found {
+		return v, true
+	}
+	if f.rec != nil {
+		return f.shared(ctx)
+	}
+	return Failure{}, false
+}
+
+// failuresKind is the record kind of the latest failure per principal.
+const failuresKind = "failures"
+
+// principalKey names a principal's record: the name is the operator's text, hashed into a
+// record key of the allowed shape.
+func principalKey(owner string) string {
+	sum := sha256.Sum256([]byte(owner))
+	return hex.EncodeToString(sum[:])
+}
+
+func (f *Failures) share(ctx context.Context, v Failure) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+	defer cancel()
+	data, err := json.Marshal(v)
+	if err == nil {
+		err = f.rec.Put(ctx, failuresKind, principalKey(ownerOf(ctx)), apierrors.RedactSecrets(data))
+	}
+	if err != nil {
+		f.log.Warn("storing the latest failure in the shared store", "error", err)
+	}
+}
+
+// shared is the principal's latest failure on any replica.
+func (f *Failures) shared(ctx context.Context) (Failure, bool) {
+	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
+	defer cancel()
+	data, err := f.rec.Get(ctx, failuresKind, principalKey(ownerOf(ctx)))
+	var v Failure
+	if err != nil || json.Unmarshal(data, &v) != nil {
 		return Failure{}, false
 	}
-	v, ok := f.last[key]
-	return v, ok
+	return v, true
 }
 
 func failureKey(ctx context.Context) (string, bool) {

@@ -42,6 +42,14 @@ type Jobs struct {
 	ttl   time.Duration
 	now   func() time.Time
 	log   *slog.Logger
+
+	// Shared by replicas (OpenSharedJobs; see jobs_shared.go): nil rec keeps jobs to this process.
+	rec       session.Records
+	lease     time.Duration // how long a running job outlives its replica
+	poll      time.Duration // how often another replica's running job is read again
+	stop      chan struct{} // closed by Close: leases are no longer renewed
+	closeOnce sync.Once
+	lastEvict time.Time
 }
 
 type job struct {
@@ -57,7 +65,14 @@ type job struct {
 	Expected int             `json:"expected_seconds"`
 	Result   json.RawMessage `json:"result,omitempty"` // the tool result, inline image left out
 	Inline   *inlineRef      `json:"inline,omitempty"` // the inline image the result carried
-	done     chan struct{}
+	// Lease is when a running job of a shared store counts as interrupted unless its replica
+	// renews it (jobs_shared.go).
+	Lease time.Time `json:"lease_until,omitzero"`
+	done  chan struct{}
+	// remote is a copy read from the shared store: another replica runs or ran it.
+	remote bool
+	// persistMu orders the writes of one job, so a lease renewal never lands after the end.
+	persistMu sync.Mutex
 }
 
 // inlineRef stands for an inline image in a stored result: the saved file it came from and
@@ -121,9 +136,7 @@ func OpenJobs(dir string, ttl time.Duration, log *slog.Logger) (*Jobs, error) {
 		jb.done = make(chan struct{})
 		close(jb.done)
 		if jb.Status == JobRunning {
-			jb.Status, jb.Finished = JobFailed, j.now()
-			jb.Result = mustJSON(diagnosisResult(apierrors.New(apierrors.Cancelled,
-				"The server restarted while this job was generating, so it did not finish; call the tool again.").Diagnosis))
+			jb.interrupt(j.now())
 			_ = j.persist(&jb)
 		}
 		j.jobs[jb.ID] = &jb
@@ -143,6 +156,9 @@ var errKeyReused = errors.New("idempotency key reused for a different request")
 // A key already used with other arguments is errKeyReused: the first request's image is not
 // the answer to a different request.
 func (j *Jobs) start(owner, tool, key, request string, expected int, run func(ctx context.Context) *mcp.CallToolResult) (jb *job, existing bool, err error) {
+	if j.rec != nil {
+		return j.startShared(owner, tool, key, request, expected, run)
+	}
 	j.mu.Lock()
 	j.evictLocked()
 	if key != "" {
@@ -184,7 +200,7 @@ func (j *Jobs) run(jb *job, run func(ctx context.Context) *mcp.CallToolResult) {
 	}()
 	stored, inline := byReference(res)
 	j.mu.Lock()
-	jb.Result, jb.Inline, jb.Finished = mustJSON(stored), inline, j.now()
+	jb.Result, jb.Inline, jb.Finished, jb.Lease = mustJSON(stored), inline, j.now(), time.Time{}
 	jb.Status = JobDone
 	if res.IsError {
 		jb.Status = JobFailed
@@ -248,11 +264,15 @@ func (j *Jobs) dropLocked(id string, jb *job) {
 	}
 }
 
-// get returns a job of owner by id; another owner's job is not found.
+// get returns a job of owner by id; another owner's job is not found. With a shared store a
+// job this replica does not run is read from the store.
 func (j *Jobs) get(owner, id string) (*job, bool) {
 	j.mu.Lock()
-	defer j.mu.Unlock()
 	jb, ok := j.jobs[id]
+	j.mu.Unlock()
+	if !ok && j.rec != nil {
+		return j.load(owner, id)
+	}
 	if !ok || jb.Owner != owner {
 		return nil, false
 	}
@@ -262,7 +282,9 @@ func (j *Jobs) get(owner, id string) (*job, bool) {
 // wait waits up to d (or ctx's end) for a job and returns its result, or nil while it runs.
 // out puts back the inline image the stored result left out.
 func (j *Jobs) wait(ctx context.Context, jb *job, d time.Duration, out *Delivery) *mcp.CallToolResult {
-	if d > 0 {
+	if jb.remote {
+		jb = j.waitRemote(ctx, jb, d) // another replica's: its end is seen in the store
+	} else if d > 0 {
 		t := time.NewTimer(d)
 		defer t.Stop()
 		select {
@@ -292,16 +314,31 @@ func (j *Jobs) wait(ctx context.Context, jb *job, d time.Duration, out *Delivery
 }
 
 func (j *Jobs) persist(jb *job) error {
-	if j.dir == "" {
+	if j.dir == "" && j.rec == nil {
 		return nil
 	}
+	jb.persistMu.Lock()
+	defer jb.persistMu.Unlock()
 	j.mu.Lock()
+	if j.rec != nil && jb.Status == JobRunning && !jb.remote {
+		jb.Lease = j.now().Add(j.lease) // written by the replica running it: a renewal
+	}
 	data, err := json.Marshal(jb)
 	j.mu.Unlock()
 	if err != nil {
 		return err
 	}
-	return session.WriteFileAtomic(filepath.Join(j.dir, jb.ID+".json"), apierrors.RedactSecrets(data), 0o600)
+	data = apierrors.RedactSecrets(data)
+	if j.rec != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+		defer cancel()
+		if err := j.rec.Put(ctx, jobsKind, jb.ID, data); err != nil {
+			j.log.Warn("storing a job in the shared store", "job", jb.ID, "error", err)
+			return err
+		}
+		return nil
+	}
+	return session.WriteFileAtomic(filepath.Join(j.dir, jb.ID+".json"), data, 0o600)
 }
 
 // renderInline rebuilds the inline image of a stored result from the saved file.
@@ -388,6 +425,10 @@ func (d *Turns) asyncTurn(ctx context.Context, tool string, in any, key string, 
 	if errors.Is(err, errKeyReused) {
 		return d.failure(ctx, tool, "", apierrors.Localf(apierrors.InvalidRequest,
 			"The idempotency_key %q was already used for a different request; use a new key for a new request (the same key only repeats the same request).", key))
+	}
+	if err != nil { // the shared store did not take the job: nothing was started
+		return d.failure(ctx, tool, "", apierrors.Localf(apierrors.ServerError,
+			"The server's shared store (Redis) did not answer, so the %s job was not started; call the tool again in a moment, or ask the operator to check Redis.", tool))
 	}
 	if async && !existing {
 		// async promises a job_id at once, even when the job has already ended (a panic or a

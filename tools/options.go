@@ -31,11 +31,14 @@ type Options struct {
 	ProgressEvery      time.Duration
 	AsyncAfter         time.Duration // a call still running after this answers with a job_id; 0: never
 	AsyncAfterSet      bool          // AsyncAfter was given, so the preset's value does not apply
+	// JobLease is how long a running job of a shared store (--store redis://) stays "running"
+	// after its replica stopped renewing it; then any replica reports it interrupted.
+	JobLease time.Duration
 }
 
 // DefaultOptions are the defaults of Options.
 func DefaultOptions() Options {
-	return Options{Client: DefaultClient, URLTTL: DefaultURLTTL, ProgressEvery: DefaultProgressEvery}
+	return Options{Client: DefaultClient, URLTTL: DefaultURLTTL, ProgressEvery: DefaultProgressEvery, JobLease: DefaultJobLease}
 }
 
 // ServesURLs reports whether a transport can serve image URLs (output url): only the HTTP
@@ -70,6 +73,9 @@ func (o Options) Validate(transport string) error {
 	}
 	if o.AsyncAfter < 0 {
 		bad("--async-after must not be negative")
+	}
+	if o.JobLease < time.Second {
+		bad("--job-lease must be at least 1s (the running replica renews it every third), not %s", o.JobLease)
 	}
 	return errors.Join(p...)
 }

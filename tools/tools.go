@@ -72,6 +72,10 @@ type Wiring struct {
 	Logger  *slog.Logger
 	Jobs    *Jobs    // background generations; nil: kept in memory
 	Batches *Batches // batch records and their poller; nil: in memory, without a poller
+	// Shared is the records replicas share (--store redis://), where the latest failure per
+	// principal is kept for explain_error; nil keeps it to this process. Jobs and Batches are
+	// built on it by the caller (OpenSharedJobs, BatchOptions.Store).
+	Shared session.Records
 	// Simulated is --simulate: Gemini is the built-in simulator, so no key is checked.
 	Simulated bool
 
@@ -114,6 +118,7 @@ func New(o Wiring) *Set {
 		reg = o.Gemini.Registry()
 	}
 	failures := newFailures(reg, logger)
+	failures.rec = o.Shared
 	owners := &owners{store: o.Store, images: o.Images, batches: batches}
 	loader := newLoader(o.Inputs, o.Images, owners)
 	out := newDelivery(o.Delivery, o.Images, owners, loader, logger)

@@ -80,6 +80,7 @@ type Outcome struct {
 	FallbackFrom string               // the primary, when a fallback served
 	Attempts     int                  // upstream calls made
 	Waited       time.Duration        // time spent queued and waiting to retry
+	Queued       time.Duration        // the part of Waited spent in the local limiter's queue
 	Tries        []Try                // one per upstream call, in order
 	Diagnosis    *apierrors.Diagnosis // the failure, when Do failed
 }
@@ -254,6 +255,7 @@ func (r *run) acquire(ctx context.Context, m Candidate) (func(), error) {
 			Message: fmt.Sprintf("%s, attempt %d of %d", msg, next, r.max)})
 	}))
 	r.out.Waited += waited
+	r.out.Queued += waited
 	return release, err
 }
 

@@ -1,6 +1,7 @@
 package resilience
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
 	"math/rand/v2"
@@ -15,7 +16,47 @@ import (
 
 	apierrors "github.com/nanobanana-mcp/nanobanana-mcp/errors"
 	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/resilience/resiliencetest"
+	"github.com/nanobanana-mcp/nanobanana-mcp/internal/redistest"
 )
+
+// redisServer is a private redis-server (internal/redistest) as these tests use it: clients
+// per replica, and a crash and a restart on the same address for the outage tests.
+type redisServer struct {
+	*redistest.Server
+	t testing.TB
+}
+
+func startRedis(t testing.TB) *redisServer { return &redisServer{Server: redistest.Start(t), t: t} }
+
+// client returns a new connection, closed when the test ends: one per replica.
+func (s *redisServer) client() *redis.Client {
+	c := redis.NewClient(&redis.Options{Addr: s.Addr})
+	s.t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func (s *redisServer) stop()  { s.Kill() }
+func (s *redisServer) start() { s.Restart(s.t) }
+
+// logBuffer collects log lines from several goroutines.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func (b *logBuffer) logger() *slog.Logger { return slog.New(slog.NewTextHandler(b, nil)) }
 
 func redisOpts(s *redisServer) RedisOptions {
 	// A generous round-trip bound: on a loaded CI machine (the race detector, other packages'

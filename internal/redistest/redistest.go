@@ -36,6 +36,8 @@ var (
 type Server struct {
 	Addr string // 127.0.0.1:port
 	cmd  *exec.Cmd
+	bin  string
+	port int
 }
 
 // URL returns redis://ADDR/N for a database of the shared server that no other test of this
@@ -73,6 +75,18 @@ func (s *Server) Kill() {
 		_ = s.cmd.Process.Kill()
 		_ = s.cmd.Wait()
 	}
+}
+
+// Restart starts a killed server again on the same address, empty, as a Redis restarted
+// without persistence looks to its clients.
+func (s *Server) Restart(t testing.TB) {
+	t.Helper()
+	fresh, err := startOn(s.bin, s.port, nil)
+	if err != nil {
+		t.Fatalf("redistest: restarting: %v", err)
+	}
+	s.cmd = fresh.cmd
+	t.Cleanup(s.Kill)
 }
 
 // URLFor returns the URL of database db of this server.
@@ -118,7 +132,11 @@ func start(attr *syscall.SysProcAttr) (*Server, error) {
 	}
 	var last error
 	for range 5 {
-		s, err := startOn(bin, attr)
+		port, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		s, err := startOn(bin, port, attr)
 		if err == nil {
 			return s, nil
 		}
@@ -127,11 +145,7 @@ func start(attr *syscall.SysProcAttr) (*Server, error) {
 	return nil, last
 }
 
-func startOn(bin string, attr *syscall.SysProcAttr) (*Server, error) {
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
+func startOn(bin string, port int, attr *syscall.SysProcAttr) (*Server, error) {
 	dir, err := os.MkdirTemp("", "redistest-")
 	if err != nil {
 		return nil, err
@@ -161,7 +175,7 @@ func startOn(bin string, attr *syscall.SysProcAttr) (*Server, error) {
 			logMu.Unlock()
 		}
 	}()
-	s := &Server{Addr: addr, cmd: cmd}
+	s := &Server{Addr: addr, cmd: cmd, bin: bin, port: port}
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		if s.ping() == nil {
