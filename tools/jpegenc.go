@@ -104,26 +104,32 @@ func mcuEdge(img *image.RGBA, x0, y0 int, yb *[4][64]float32, rs, gs, bs *[64]fl
 	}
 }
 
-// mcuInterior is mcuEdge for a block wholly inside the image, with the same arithmetic in
-// the same order (so the same bits) but without clamping every pixel's position: the
-// clamped loop was a third of the encoder's CPU.
+// mcuInterior is mcuEdge for a block wholly inside the image, with the same arithmetic (so
+// the same bits: the chroma sums are of integers, exact in float32 in any order) but without
+// clamping every pixel's position, and reading each 2×2 square at once, so a chroma sum is
+// added in registers and stored once: the clamped loop was a third of the encoder's CPU.
 func mcuInterior(img *image.RGBA, x0, y0 int, yb *[4][64]float32, rs, gs, bs *[64]float32) {
 	b := img.Bounds()
-	for j := range 16 {
+	for j := 0; j < 16; j += 2 {
 		at := (y0+j-b.Min.Y)*img.Stride + 4*(x0-b.Min.X)
-		row := img.Pix[at : at+64 : at+64]
+		row0 := img.Pix[at : at+64 : at+64]
+		row1 := img.Pix[at+img.Stride : at+img.Stride+64 : at+img.Stride+64]
 		for half := range 2 {
-			blk := yb[(j>>3)*2+half][(j&7)*8 : (j&7)*8+8 : (j&7)*8+8]
+			blk := &yb[(j>>3)*2+half]
+			top := blk[(j&7)*8 : (j&7)*8+8 : (j&7)*8+8]
+			bottom := blk[(j&7)*8+8 : (j&7)*8+16 : (j&7)*8+16]
 			c0 := (j>>1)*8 + 4*half
-			px := row[32*half : 32*half+32 : 32*half+32]
-			for i := range 8 {
-				p := px[4*i : 4*i+3 : 4*i+3]
-				r, g, bl := float32(p[0]), float32(p[1]), float32(p[2])
-				blk[i] = 0.299*r + 0.587*g + 0.114*bl - 128
+			for i := 0; i < 8; i += 2 {
+				o := 32*half + 4*i
+				p, q := row0[o:o+7:o+7], row1[o:o+7:o+7]
+				top[i] = 0.299*float32(p[0]) + 0.587*float32(p[1]) + 0.114*float32(p[2]) - 128
+				top[i+1] = 0.299*float32(p[4]) + 0.587*float32(p[5]) + 0.114*float32(p[6]) - 128
+				bottom[i] = 0.299*float32(q[0]) + 0.587*float32(q[1]) + 0.114*float32(q[2]) - 128
+				bottom[i+1] = 0.299*float32(q[4]) + 0.587*float32(q[5]) + 0.114*float32(q[6]) - 128
 				c := c0 + i>>1
-				rs[c] += r
-				gs[c] += g
-				bs[c] += bl
+				rs[c] = float32(int(p[0]) + int(p[4]) + int(q[0]) + int(q[4]))
+				gs[c] = float32(int(p[1]) + int(p[5]) + int(q[1]) + int(q[5]))
+				bs[c] = float32(int(p[2]) + int(p[6]) + int(q[2]) + int(q[6]))
 			}
 		}
 	}
