@@ -75,7 +75,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.StringVar(&c.OutputDir, "output-dir", "", "where images are saved (default: the user's data directory)")
 	fs.StringVar(&c.StoreDir, "store-dir", "", "where conversations are kept (default: the user's data directory)")
 	fs.StringVar(&c.StoreOptions.Store, "store", "", "keep conversations, jobs, quotas and the server's other state in Redis that several replicas share: redis://[:password@]host:port/db (rediss:// for TLS) (default: files in --store-dir)")
-	fs.DurationVar(&c.JobLease, "job-lease", c.JobLease, "with --store redis://, a running job whose replica stopped is reported interrupted after this")
+	fs.DurationVar(&c.JobLease, "job-lease", c.JobLease, "with --store redis://, a running job whose replica stopped is reported interrupted after this, and a conversation it was editing is free again")
 	fs.DurationVar(&c.ConvTTL, "conversation-ttl", c.ConvTTL, "conversations unused this long are deleted")
 	fs.IntVar(&c.HistTurns, "history-turns", c.HistTurns, "turns a conversation replays before continuing from a fresh context")
 	fs.IntVar(&c.HistMB, "history-mb", c.HistMB, fmt.Sprintf("request size (MiB, images as base64, as Gemini counts) before a turn's history is trimmed; at most %d (Gemini refuses over 100)", session.MaxHistoryMB))

@@ -76,7 +76,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	defer app.close()
 	logger.Info("serving", "version", version, "transport", cfg.Transport, "upstream", app.upstream,
-		"output_dir", cfg.OutputDir)
+		"output_dir", cfg.OutputDir, "store", app.store)
 	if cfg.Metrics.MetricsAddr != "" {
 		if _, err := app.metrics.Serve(ctx, cfg.Metrics.MetricsAddr, logger); err != nil {
 			return err
@@ -102,6 +102,7 @@ type app struct {
 	health   func() server.HealthState
 	// storeHealth is the store part of /healthz.
 	storeHealth func(context.Context) server.StoreHealth
+	store       string // where the store is, for the start-up log (a Redis URL without credentials)
 	closers     []func() error
 	addr        atomic.Value // the bound HTTP address, once listening
 }
@@ -241,6 +242,7 @@ func wire(ctx context.Context, cfg *Config, logger *slog.Logger) (_ *app, err er
 	}
 	a.health = func() server.HealthState { return state }
 	a.storeHealth = st.health
+	a.store = st.where()
 	return a, nil
 }
 

@@ -43,7 +43,9 @@ func openStores(ctx context.Context, a *app, cfg *Config, logger *slog.Logger) (
 		}
 	}
 	redis.SetLogger(redisLogger{logger})
-	rs, err := session.OpenRedis(ctx, cfg.StoreOptions.Store, session.RedisOptions{TTL: cfg.ConvTTL})
+	// One lease for whatever a replica holds while it works, a job or a conversation's lock: a
+	// replica killed mid-edit blocks that conversation no longer than its job would stay running.
+	rs, err := session.OpenRedis(ctx, cfg.StoreOptions.Store, session.RedisOptions{TTL: cfg.ConvTTL, LockLease: cfg.JobLease})
 	if err != nil {
 		return nil, fmt.Errorf("--store: %w", err)
 	}
@@ -86,4 +88,13 @@ func (s *stores) ping(ctx context.Context) error {
 		return errors.New(h.Error)
 	}
 	return nil
+}
+
+// where names the store for the start-up log: the data directory, or the Redis URL without
+// its credentials.
+func (s *stores) where() string {
+	if s.redis != nil {
+		return s.redis.String()
+	}
+	return s.dir
 }

@@ -299,7 +299,7 @@ func (c *Client) BatchResults(ctx context.Context, st *BatchJobStatus, plans map
 			res.Attempts = 1
 			o.Result = res
 		}
-		rec := CallRecord{At: c.now(), Owner: usageOwner(ctx), Model: p.UpstreamID, Attempts: 1, Batch: true}
+		rec := CallRecord{At: c.now(), Owner: p.Owner, Model: p.UpstreamID, Attempts: 1, Batch: true}
 		if o.Err != nil {
 			rec.Category = o.Err.Diagnosis.Category
 		} else {

@@ -86,7 +86,7 @@ func (c *Client) generate(ctx context.Context, plan *Plan) (*Result, error) {
 		}
 		return c.send(ctx, p)
 	})
-	rec := CallRecord{At: start, Owner: usageOwner(ctx), Model: out.Model, FallbackFrom: out.FallbackFrom, Attempts: out.Attempts,
+	rec := CallRecord{At: start, Owner: plan.Owner, Model: out.Model, FallbackFrom: out.FallbackFrom, Attempts: out.Attempts,
 		Waited: out.Waited, Queued: out.Queued, Latency: c.now().Sub(start), Tries: out.Tries}
 	if err != nil {
 		if out.Diagnosis != nil {

@@ -1,7 +1,6 @@
 package gemini
 
 import (
-	"context"
 	"log/slog"
 	"slices"
 	"sort"
@@ -15,7 +14,7 @@ import (
 // CallRecord is what one generation cost and how it went.
 type CallRecord struct {
 	At           time.Time
-	Owner        string // who made the call (see WithUsageOwner); "" when not told
+	Owner        string // who made the call (Request.Owner); "" when not told
 	Model        string // the model that served, or was tried last
 	FallbackFrom string
 	Attempts     int
@@ -118,19 +117,6 @@ type HourUsage struct {
 	CostUSD  float64        `json:"cost_usd"`
 	P50MS    int64          `json:"latency_p50_ms"`
 	Attempts int            `json:"attempts"`
-}
-
-type usageOwnerKey struct{}
-
-// WithUsageOwner returns ctx whose generations are recorded as owner's, so a report can be
-// limited to one owner's calls.
-func WithUsageOwner(ctx context.Context, owner string) context.Context {
-	return context.WithValue(ctx, usageOwnerKey{}, owner)
-}
-
-func usageOwner(ctx context.Context) string {
-	owner, _ := ctx.Value(usageOwnerKey{}).(string)
-	return owner
 }
 
 // Report summarises every call made since since, in total and per hour: the operator's view.

@@ -39,6 +39,7 @@ type Request struct {
 	References []Image          // reference images, sent after the prompt
 	History    []*genai.Content // earlier turns, replayed byte for byte
 	KeepDrafts bool             // keep thought images in the Result
+	Owner      string           // whose call it is, for the usage records; "" when not told
 	// Progress, when set, hears what the call is doing ("waiting 37 s for the per-minute
 	// quota of gemini-3-pro-image, attempt 2 of 4"); it must not block long.
 	Progress func(message string)

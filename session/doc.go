@@ -52,7 +52,8 @@
 // Concurrency: Lock is a Redis lock per conversation (SET NX PX with a random token, renewed
 // every third of its lease while held, released only by its holder through a check-and-delete
 // script), so editors on different replicas run one after another; a replica that dies
-// holding it stops renewing and the lock frees itself when the lease (30 s) runs out.
+// holding it stops renewing and the lock frees itself when the lease runs out
+// (RedisOptions.LockLease: --job-lease, 30 s by default).
 // AppendTurn is optimistic on its own: one Lua script commits a turn only if the conversation
 // still has the number of turns the writer read, and otherwise the writer reads again and
 // retries, so the later writer never overwrites an earlier turn. Each commit is one script,

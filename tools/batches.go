@@ -238,10 +238,10 @@ func (b *Batches) collect(ctx context.Context, bt *session.Batch, j int, st *gem
 		if err != nil {
 			return fmt.Errorf("planning request %d: %w", i, err)
 		}
+		p.Owner = bt.Owner // the images are the batch owner's calls, whoever's poll collects them
 		plans[itemKey(i)] = p
 	}
-	// The images are the batch owner's calls, whoever's poll collects them.
-	outcomes, err := b.api.BatchResults(gemini.WithUsageOwner(ctx, bt.Owner), st, plans)
+	outcomes, err := b.api.BatchResults(ctx, st, plans)
 	if err != nil {
 		return err
 	}

@@ -46,10 +46,12 @@ func EditImage(turns *Turns) Tool {
 
 func (d *Turns) editImage(ctx context.Context, req mcp.CallToolRequest, in EditImageInput) *mcp.CallToolResult {
 	return d.asyncTurn(ctx, "edit_image", in, in.IdempotencyKey, in.Async, expectedSeconds(in.Model, in.ImageSize),
-		func(ctx context.Context) *mcp.CallToolResult { return d.editTurn(ctx, req, in) })
+		func(ctx context.Context, gate *progressGate) *mcp.CallToolResult {
+			return d.editTurn(ctx, req, in, gate)
+		})
 }
 
-func (d *Turns) editTurn(ctx context.Context, req mcp.CallToolRequest, in EditImageInput) *mcp.CallToolResult {
+func (d *Turns) editTurn(ctx context.Context, req mcp.CallToolRequest, in EditImageInput, gate *progressGate) *mcp.CallToolResult {
 	args := turnArgs{Prompt: in.Prompt, Output: in.Output, Images: in.Images, N: in.N, Options: gemini.Options{Model: in.Model,
 		AspectRatio: in.AspectRatio, ImageSize: in.ImageSize, ThinkingLevel: in.ThinkingLevel, GoogleSearch: in.GoogleSearch,
 		ImageSearch: in.ImageSearch, Seed: in.Seed}}
@@ -62,7 +64,7 @@ func (d *Turns) editTurn(ctx context.Context, req mcp.CallToolRequest, in EditIm
 		if err != nil {
 			return d.failure(ctx, "edit_image", in.Model, err)
 		}
-		return d.runTurn(ctx, req, "edit_image", nil, []gemini.Image{seed}, args)
+		return d.runTurn(ctx, req, "edit_image", nil, []gemini.Image{seed}, args, gate)
 	}
 	tc, err := d.continuation(ctx, in)
 	if err != nil {
@@ -78,7 +80,7 @@ func (d *Turns) editTurn(ctx context.Context, req mcp.CallToolRequest, in EditIm
 	if args.ImageSize == "" {
 		args.ImageSize = tc.conv.ImageSize
 	}
-	return d.runTurn(ctx, req, "edit_image", tc, nil, args)
+	return d.runTurn(ctx, req, "edit_image", tc, nil, args, gate)
 }
 
 // continuation finds and locks the conversation an edit continues.

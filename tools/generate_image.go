@@ -76,10 +76,10 @@ func GenerateImage(turns *Turns) Tool {
 
 func (d *Turns) generateImage(ctx context.Context, req mcp.CallToolRequest, in GenerateImageInput) *mcp.CallToolResult {
 	return d.asyncTurn(ctx, "generate_image", in, in.IdempotencyKey, in.Async, expectedSeconds(in.Model, in.ImageSize),
-		func(ctx context.Context) *mcp.CallToolResult {
+		func(ctx context.Context, gate *progressGate) *mcp.CallToolResult {
 			return d.runTurn(ctx, req, "generate_image", nil, nil, turnArgs{Prompt: in.Prompt, Output: in.Output,
 				Images: in.Images, N: in.N, Options: gemini.Options{Model: in.Model, AspectRatio: in.AspectRatio, ImageSize: in.ImageSize,
-					ThinkingLevel: in.ThinkingLevel, GoogleSearch: in.GoogleSearch, ImageSearch: in.ImageSearch, Seed: in.Seed}})
+					ThinkingLevel: in.ThinkingLevel, GoogleSearch: in.GoogleSearch, ImageSearch: in.ImageSearch, Seed: in.Seed}}, gate)
 		})
 }
 

@@ -401,26 +401,22 @@ func pendingResult(jb *job) *mcp.CallToolResult {
 // background and the request has been answered.
 type progressGate struct{ closed atomic.Bool }
 
-type progressGateKey struct{}
-
-func gateFrom(ctx context.Context) *progressGate {
-	g, _ := ctx.Value(progressGateKey{}).(*progressGate)
-	return g
-}
+// turnRun is a turn as asyncTurn runs it: gate is nil when the request waits for the turn,
+// or the gate the job closes once the request has been answered and the turn goes on.
+type turnRun func(ctx context.Context, gate *progressGate) *mcp.CallToolResult
 
 // asyncTurn runs a generation as the request asks: directly; or as a job answered when done,
 // when it runs past AsyncAfter (then a job_id), or at once (async); an idempotency key
 // returns the job a previous call started.
-func (d *Turns) asyncTurn(ctx context.Context, tool string, in any, key string, async bool, expected int, run func(ctx context.Context) *mcp.CallToolResult) *mcp.CallToolResult {
+func (d *Turns) asyncTurn(ctx context.Context, tool string, in any, key string, async bool, expected int, run turnRun) *mcp.CallToolResult {
 	if d.jobs == nil || (!async && key == "" && d.AsyncAfter <= 0) {
-		return run(ctx)
+		return run(ctx, nil)
 	}
 	gate := &progressGate{}
-	reqCtx := context.WithValue(ctx, progressGateKey{}, gate)
 	// A key is the principal's: another principal's key never returns its image.
 	jb, existing, err := d.jobs.start(ownerOf(ctx), tool, key, requestDigest(tool, in), expected, func(context.Context) *mcp.CallToolResult {
 		// The job outlives the request that started it (the client may give up at 60 s).
-		return run(context.WithoutCancel(reqCtx))
+		return run(context.WithoutCancel(ctx), gate)
 	})
 	if errors.Is(err, errKeyReused) {
 		return d.failure(ctx, tool, "", apierrors.Localf(apierrors.InvalidRequest,

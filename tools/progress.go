@@ -24,8 +24,8 @@ type progress struct {
 	gate  *progressGate // closed when the request was answered and a job goes on
 }
 
-func newProgress(ctx context.Context, req mcp.CallToolRequest, total float64) *progress {
-	p := &progress{ctx: ctx, total: total, srv: server.ServerFromContext(ctx), gate: gateFrom(ctx)}
+func newProgress(ctx context.Context, req mcp.CallToolRequest, total float64, gate *progressGate) *progress {
+	p := &progress{ctx: ctx, total: total, srv: server.ServerFromContext(ctx), gate: gate}
 	if req.Params.Meta != nil {
 		p.token = req.Params.Meta.ProgressToken
 	}

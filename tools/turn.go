@@ -31,7 +31,8 @@ type turnArgs struct {
 // n times in parallel (replaying the conversation's history, if any), save the images, record
 // the turns, and deliver. Some images failing is still success, with notes; all failing is
 // one diagnosed error. seed images (an edit's starting image) go before the reference images.
-func (d *Turns) runTurn(ctx context.Context, req mcp.CallToolRequest, tool string, tc *turnContext, seed []gemini.Image, a turnArgs) *mcp.CallToolResult {
+// Progress stops when gate closes (see turnRun).
+func (d *Turns) runTurn(ctx context.Context, req mcp.CallToolRequest, tool string, tc *turnContext, seed []gemini.Image, a turnArgs, gate *progressGate) *mcp.CallToolResult {
 	defer quiet.busy()()
 	fail := func(model string, err error) *mcp.CallToolResult {
 		if tc != nil && tc.branched {
@@ -58,7 +59,8 @@ func (d *Turns) runTurn(ctx context.Context, req mcp.CallToolRequest, tool strin
 	if err != nil {
 		return fail(a.Model, err)
 	}
-	greq := gemini.Request{Options: a.Options, Prompt: a.Prompt, References: append(seed, refs...), KeepDrafts: d.KeepDrafts}
+	greq := gemini.Request{Options: a.Options, Prompt: a.Prompt, References: append(seed, refs...), KeepDrafts: d.KeepDrafts,
+		Owner: ownerOf(ctx)} // usage is counted per owner, each of the n requests like any other
 	if tc != nil && tc.conv != nil {
 		// The conversation's model is pinned: its thought signatures are bound to that id.
 		greq.Model, greq.UpstreamID = tc.conv.Model, tc.conv.Model
@@ -69,15 +71,14 @@ func (d *Turns) runTurn(ctx context.Context, req mcp.CallToolRequest, tool strin
 	if err := checkRequestSize(greq); err != nil {
 		return fail(greq.Model, err)
 	}
-	prog := newProgress(ctx, req, 3)
+	prog := newProgress(ctx, req, 3, gate)
 	what := "generating with " + modelName(greq)
 	if n > 1 {
 		what = fmt.Sprintf("generating %d images with %s", n, modelName(greq))
 	}
 	prog.report(1, what)
 	stop := prog.heartbeat(d.ProgressEvery, 1, what)
-	// Usage is counted per owner, each of the n requests like any other.
-	tries := d.generateAll(gemini.WithUsageOwner(ctx, ownerOf(ctx)), prog, greq, seedsFor(a.Seed, n))
+	tries := d.generateAll(ctx, prog, greq, seedsFor(a.Seed, n))
 	stop()
 	if tc != nil {
 		tc.history = nil // sent; a 4K history is tens of megabytes

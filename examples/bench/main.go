@@ -4,9 +4,12 @@
 // RSS after 200 stored conversations, and the size of tools/list. The server runs as a real
 // process over stdio (so its CPU and RSS are its own) against the simulator in this process
 // with zero latency, drawing incompressible, photo-like images as large as real Gemini PNGs.
+// The replicas step (issue #14) runs it over HTTP instead, 1 and 3 processes behind a
+// round-robin proxy, with the file store and with Redis (it needs redis-server installed).
 //
-//	go run ./examples/bench          # about two minutes on 2 cores
-//	go run ./examples/bench -quick   # fewer repetitions, about a minute
+//	go run ./examples/bench                  # about three minutes on 2 cores
+//	go run ./examples/bench -quick           # fewer repetitions, about a minute and a half
+//	go run ./examples/bench -only replicas   # calls/s, p50, p99: 1 and 3 replicas, file vs Redis
 package main
 
 import (
@@ -60,7 +63,7 @@ func run(ctx context.Context, args []string, w io.Writer) error {
 	bin := fs.String("server", "", "a built nanobanana-mcp binary (default: build this checkout)")
 	flat := fs.Bool("flat", false, "small flat simulator images instead of photo-like ones")
 	model := fs.String("model", "", "the model generate_image asks for (default: the server's default)")
-	only := fs.String("only", "", "run only these steps, comma-separated: startup, calls, throughput, peak, edit, conversations, profile")
+	only := fs.String("only", "", "run only these steps, comma-separated: startup, calls, throughput, peak, edit, conversations, replicas, profile")
 	profile := fs.String("profile", "", "profile the server under 16 preview calls in flight and save cpu.pprof and allocs.pprof in this directory (builds with -tags benchprofile)")
 	profileSecs := fs.Int("profile-seconds", 15, "how long -profile profiles")
 	if err := fs.Parse(args); err != nil {
@@ -94,7 +97,7 @@ func run(ctx context.Context, args []string, w io.Writer) error {
 		name string
 		run  func(context.Context) error
 	}{{"startup", b.startup}, {"calls", b.perCall}, {"throughput", b.throughput}, {"peak", b.peak4K},
-		{"edit", b.edit4K}, {"conversations", b.conversations}}
+		{"edit", b.edit4K}, {"conversations", b.conversations}, {"replicas", b.replicas}}
 	if *profile != "" {
 		if err := os.MkdirAll(*profile, 0o755); err != nil {
 			return err

@@ -98,6 +98,7 @@ type Server struct {
 	gone   map[string]bool      // shut down: 404, absent from models.list
 	retire map[string]time.Time // answers carry modelStatus with this retirementTime
 	offset time.Duration        // added to the clock by /_simulator/advance
+	stats  callStats            // generateContent answers by model and status
 }
 
 // New validates cfg, starts listening and serves in a goroutine.
@@ -389,8 +390,8 @@ func (s *Server) serveAdvance(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	if s.cfg.Control && r.URL.Path == "/_simulator/advance" {
-		s.serveAdvance(w, r)
+	if s.cfg.Control && strings.HasPrefix(r.URL.Path, "/_simulator/") {
+		s.serveControl(w, r)
 		return
 	}
 	rt, ok := parseRoute(r.URL.Path)
@@ -420,7 +421,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	s.record(rec)
 	sw := &statusWriter{ResponseWriter: w}
-	defer func() { s.setStatus(rec, sw.code) }()
+	answered := s.stats.begin(rt)
+	defer func() { s.setStatus(rec, sw.code); answered(sw.code) }()
 	s.log.Debug("simulator request", "method", r.Method, "path", r.URL.Path, "model", rt.model, "action", rt.action)
 
 	if !ok {

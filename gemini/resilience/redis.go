@@ -57,9 +57,11 @@ type RedisOptions struct {
 }
 
 // DefaultRedisTimeout bounds one round trip to Redis. The scripts are a few dozen operations
-// on sets of at most a minute's sends, well under a millisecond; a slower answer means
-// Redis is in trouble, and waiting longer would only delay the call it guards.
-const DefaultRedisTimeout = 500 * time.Millisecond
+// on sets of at most a minute's sends, well under a millisecond, but a busy replica (a GC
+// pause, a loaded host) can take far longer to read the answer; giving up too early makes
+// the replica count alone and overrun the shared quota, which costs a 429 from Gemini, so the
+// bound is generous: it only has to stop a hung Redis from stalling calls.
+const DefaultRedisTimeout = 2 * time.Second
 
 // RedisRetryEvery is how long the shared pieces work alone after Redis failed to answer before
 // they try it again, so that an outage costs one timeout per interval, not one per call.

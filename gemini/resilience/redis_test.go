@@ -60,7 +60,7 @@ func (b *logBuffer) logger() *slog.Logger { return slog.New(slog.NewTextHandler(
 
 func redisOpts(s *redisServer) RedisOptions {
 	// A generous round-trip bound: on a loaded CI machine (the race detector, other packages'
-	// tests) a 500 ms default can expire, and the replica would then fail open and count alone,
+	// tests) even the 2 s default can expire, and the replica would then fail open and count alone,
 	// which is the outage tests' subject, not these.
 	return RedisOptions{Client: s.client(), Timeout: 10 * time.Second, Logger: slog.New(slog.DiscardHandler)}
 }
