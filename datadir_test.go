@@ -85,10 +85,7 @@ func TestConcurrentFirstStartOfServers(t *testing.T) {
 			defer wg.Done()
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			var init mcp.InitializeRequest
-			init.Params.ProtocolVersion = mcp.LATEST_LEGACY_PROTOCOL_VERSION
-			init.Params.ClientInfo = mcp.Implementation{Name: "first-start", Version: "0"}
-			if _, err := c.Initialize(ctx, init); err != nil {
+			if _, err := initialize(ctx, c, mcp.LATEST_LEGACY_PROTOCOL_VERSION, "first-start"); err != nil {
 				errs <- err
 				return
 			}

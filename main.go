@@ -237,8 +237,8 @@ func wire(ctx context.Context, cfg *Config, logger *slog.Logger) (_ *app, err er
 		Logger: logger, Workers: cfg.Workers, Grace: cfg.Grace, Calls: a.metrics})
 	a.metrics.Watch(client.Breakers, st.ping)
 	state := server.HealthState{Upstream: client.Backend(), KeyPresent: client.HasCredentials(), Ready: client.HasCredentials()}
-	if cfg.Simulate {
-		state.Upstream = "simulator"
+	if cfg.Simulate { // ready without a key: the simulator needs none
+		state.Upstream, state.KeyPresent = "simulator", false
 	}
 	a.health = func() server.HealthState { return state }
 	a.storeHealth = st.health

@@ -17,19 +17,7 @@ import (
 // outlives the servers, and returns its URL.
 func startSimulatorProcess(t *testing.T) string {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "--serve-simulator", "127.0.0.1:0")
-	cmd.Env = append(os.Environ(), "NANOBANANA_TEST_MAIN=1", "NANOBANANA_LOG_LEVEL=error")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		_ = cmd.Wait()
-	})
+	_, out := startProcess(t, (*exec.Cmd).StdoutPipe, []string{"NANOBANANA_LOG_LEVEL=error"}, "--serve-simulator", "127.0.0.1:0")
 	line, err := bufio.NewReader(out).ReadString('\n')
 	if err != nil || !strings.HasPrefix(line, "http://") {
 		t.Fatalf("the simulator process printed %q (%v), want its URL", line, err)

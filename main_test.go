@@ -105,10 +105,7 @@ func startStdio(t *testing.T, environ []string, args ...string) *client.Client {
 	t.Cleanup(func() { _ = c.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	var init mcp.InitializeRequest
-	init.Params.ProtocolVersion = mcp.LATEST_LEGACY_PROTOCOL_VERSION
-	init.Params.ClientInfo = mcp.Implementation{Name: "stdio-test", Version: "0"}
-	if _, err := c.Initialize(ctx, init); err != nil {
+	if _, err := initialize(ctx, c, mcp.LATEST_LEGACY_PROTOCOL_VERSION, "stdio-test"); err != nil {
 		t.Fatalf("initialize: %v", err)
 	}
 	return c

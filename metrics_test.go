@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"os"
 	"os/exec"
 	"regexp"
 	"strconv"
@@ -19,34 +18,19 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 )
 
-var (
-	listeningLine = regexp.MustCompile(`msg=listening addr=(\S+)`)
-	metricsLine   = regexp.MustCompile(`msg="serving metrics" addr=(\S+)`)
-)
+var metricsLine = regexp.MustCompile(`msg="serving metrics" addr=(\S+)`)
 
 // startHTTPProcess runs this binary as an HTTP server with a metrics listener of its own and
 // returns the MCP base URL and the metrics base URL once both listen.
 func startHTTPProcess(t *testing.T, environ []string, args ...string) (mcpURL, metricsURL string) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], append([]string{"--transport", "http", "--addr", "127.0.0.1:0",
-		"--metrics-addr", "127.0.0.1:0"}, args...)...)
-	cmd.Env = append(append(os.Environ(), environ...), "NANOBANANA_TEST_MAIN=1")
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		_ = cmd.Wait()
-	})
+	_, stderr := startProcess(t, (*exec.Cmd).StderrPipe, environ, append([]string{"--transport", "http",
+		"--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0"}, args...)...)
 	mcpAddr, metricsAddr := make(chan string, 1), make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
-			if m := listeningLine.FindStringSubmatch(sc.Text()); m != nil {
+			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
 				mcpAddr <- m[1]
 			}
 			if m := metricsLine.FindStringSubmatch(sc.Text()); m != nil {
@@ -111,10 +95,7 @@ func TestMetricsAfterASuccessAndAFailure(t *testing.T) {
 	t.Cleanup(func() { _ = c.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	var init mcp.InitializeRequest
-	init.Params.ProtocolVersion = mcp.LATEST_PROTOCOL_VERSION
-	init.Params.ClientInfo = mcp.Implementation{Name: "metrics-test", Version: "0"}
-	if _, err := c.Initialize(ctx, init); err != nil {
+	if _, err := initialize(ctx, c, mcp.LATEST_PROTOCOL_VERSION, "metrics-test"); err != nil {
 		t.Fatalf("initialize: %v", err)
 	}
 	if res := callTool(t, c, "generate_image", map[string]any{"prompt": "a banana", "model": "nano-banana-2.1"}); res.IsError {

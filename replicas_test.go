@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -220,29 +219,18 @@ type replica struct {
 	logs *lockedBuffer
 }
 
-var listening = regexp.MustCompile(`msg=listening addr=(\S+)`)
-
 // startReplica runs this binary as an HTTP server and waits for it to listen; its log is
 // printed if the test fails.
 func startReplica(t *testing.T, i int, environ []string, args ...string) *replica {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], append(args, "--log-level", "info")...)
-	cmd.Env = append(os.Environ(), append(environ, "NANOBANANA_TEST_MAIN=1")...)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &replica{cmd: cmd, logs: &lockedBuffer{}}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		_ = cmd.Wait()
+	r := &replica{logs: &lockedBuffer{}}
+	t.Cleanup(func() { // registered first, so it runs after the process has stopped
 		if t.Failed() {
 			t.Logf("replica %d log (last 30 lines):\n%s", i, tail(r.logs.String(), 30))
 		}
 	})
+	cmd, stderr := startProcess(t, (*exec.Cmd).StderrPipe, environ, append(args, "--log-level", "info")...)
+	r.cmd = cmd
 	addr := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
@@ -313,9 +301,7 @@ func statelessClient(t *testing.T, base, token string) *client.Client {
 	if err := c.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	var init mcp.InitializeRequest
-	init.Params.ClientInfo = mcp.Implementation{Name: "replica-test", Version: "0"}
-	res, err := c.Initialize(ctx, init)
+	res, err := initialize(ctx, c, "", "replica-test")
 	if err != nil {
 		t.Fatalf("initialize: %v", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"strings"
 	"testing"
 
@@ -92,6 +93,29 @@ func TestStoreHealth(t *testing.T) {
 	}
 	if h := st.health(context.Background()); h.Kind != "file" || h.Status != "ok" {
 		t.Errorf("health of the file store: %+v", h)
+	}
+	// A data directory gone from under the server (an unmounted volume) is an error.
+	if err := os.RemoveAll(cfg.StoreDir); err != nil {
+		t.Fatal(err)
+	}
+	if h := st.health(context.Background()); h.Status != "error" || st.ping(context.Background()) == nil {
+		t.Errorf("health of a file store whose directory is gone: %+v", h)
+	}
+}
+
+// Under --simulate the server is ready without a key, and /healthz does not claim one.
+func TestHealthUnderSimulateClaimsNoKey(t *testing.T) {
+	cfg, err := parseConfig([]string{"--simulate"}, env("HOME", t.TempDir()), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := wire(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.close)
+	if h := a.health(); h.Upstream != "simulator" || h.KeyPresent || !h.Ready {
+		t.Errorf("health under --simulate: %+v, want the simulator, ready, no key", h)
 	}
 }
 

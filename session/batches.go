@@ -1,12 +1,10 @@
 package session
 
 import (
-	"encoding/json"
 	stderrors "errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -102,12 +100,9 @@ func OpenBatchDir(dir string) (*BatchDir, error) {
 
 // PutBatch stores b, replacing any earlier version.
 func (s *BatchDir) PutBatch(b *Batch) error {
-	if !validBatchID(b.ID) {
-		return fmt.Errorf("storing batch: invalid id %q", b.ID)
-	}
-	data, err := json.Marshal(b)
+	data, err := encodeBatch(b)
 	if err != nil {
-		return fmt.Errorf("encoding batch %s: %w", b.ID, err)
+		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -141,11 +136,7 @@ func (s *BatchDir) GetBatch(id string) (*Batch, error) {
 	} else if !ok {
 		return nil, ErrNoBatch
 	}
-	var b Batch
-	if err := json.Unmarshal(data, &b); err != nil {
-		return nil, fmt.Errorf("reading batch %s: %w", id, err)
-	}
-	return &b, nil
+	return decodeBatch(id, data)
 }
 
 // ListBatches returns every stored batch, newest first; unreadable records are skipped.
@@ -169,14 +160,7 @@ func (s *BatchDir) ListBatches() ([]*Batch, error) {
 		}
 	}
 	s.mu.Unlock()
-	out := make([]*Batch, 0, len(ids))
-	for _, id := range ids {
-		if b, err := s.GetBatch(id); err == nil {
-			out = append(out, b)
-		}
-	}
-	slices.SortFunc(out, func(a, b *Batch) int { return b.Created.Compare(a.Created) })
-	return out, nil
+	return newestBatches(ids, s.GetBatch), nil
 }
 
 // validBatchID keeps ids to the shape NewID makes, so an id can never name a path.

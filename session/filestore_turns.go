@@ -16,16 +16,9 @@ func (s *FileStore) Create(ctx context.Context, c Conversation) (Conversation, e
 	if err := ctx.Err(); err != nil {
 		return Conversation{}, err
 	}
-	if c.Model == "" {
-		return Conversation{}, errors.New("creating conversation: no model")
-	}
-	if len(c.Turns) > 0 {
-		return Conversation{}, errors.New("creating conversation: turns are added with AppendTurn")
-	}
-	now := s.now()
-	c.ID, c.Created, c.Updated = NewID("c"), now, now
-	if c.Owner == "" {
-		c.Owner = LocalUser
+	c, err := newConversation(c, s.now())
+	if err != nil {
+		return Conversation{}, err
 	}
 	if err := s.writeRecord(&record{head: header{Conversation: c}}); err != nil {
 		return Conversation{}, fmt.Errorf("creating conversation: %w", err)
@@ -62,56 +55,22 @@ func (s *FileStore) History(ctx context.Context, id string) ([]*genai.Content, e
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*genai.Content, 0, 2*len(r.body))
-	cache := map[string][]byte{}
-	for i, raw := range r.body {
-		var st storedTurn
-		if err := json.Unmarshal(raw, &st); err != nil {
-			return nil, fmt.Errorf("conversation %s turn %d: %w: %w", id, i, ErrDamaged, err)
-		}
-		user, err := s.decodeContent(st.User, st.UserBlobs, cache)
-		if err != nil {
-			return nil, fmt.Errorf("conversation %s turn %d user content: %w: %w", id, i, ErrDamaged, err)
-		}
-		model, err := s.decodeContent(st.Model, st.ModelBlobs, cache)
-		if err != nil {
-			return nil, fmt.Errorf("conversation %s turn %d model content: %w: %w", id, i, ErrDamaged, err)
-		}
-		out = append(out, user, model)
-	}
-	return out, nil
-}
-
-func (s *FileStore) decodeContent(raw json.RawMessage, refs []string, cache map[string][]byte) (*genai.Content, error) {
-	var c genai.Content
-	if err := json.Unmarshal(raw, &c); err != nil {
+	turns, err := decodeTurns(id, r.body)
+	if err != nil {
 		return nil, err
 	}
-	if refs == nil {
-		return &c, nil
-	}
-	if len(refs) != len(c.Parts) {
-		return nil, fmt.Errorf("%d blob references for %d parts", len(refs), len(c.Parts))
-	}
-	for i, ref := range refs {
-		if ref == "" {
-			continue
-		}
-		p := c.Parts[i]
-		if p == nil || p.InlineData == nil {
-			return nil, fmt.Errorf("part %d has a blob reference but no inline data", i)
-		}
+	cache := map[string][]byte{}
+	return contents(id, turns, func(ref string) ([]byte, error) {
 		data, ok := cache[ref]
 		if !ok {
 			var err error
 			if data, err = s.readBlob(ref); err != nil {
-				return nil, fmt.Errorf("part %d: %w", i, err)
+				return nil, err
 			}
 			cache[ref] = data
 		}
-		p.InlineData.Data = data
-	}
-	return &c, nil
+		return data, nil
+	})
 }
 
 // AppendTurn adds a completed turn: blobs first, then image lookups, then the conversation
@@ -120,15 +79,9 @@ func (s *FileStore) AppendTurn(ctx context.Context, id string, t Turn) (Conversa
 	if err := ctx.Err(); err != nil {
 		return Conversation{}, err
 	}
-	if err := checkConversationID(id); err != nil {
-		return Conversation{}, err
-	}
-	if err := checkTurn(t); err != nil {
-		return Conversation{}, fmt.Errorf("appending to %s: %w", id, err)
-	}
-	raw, blobs, err := encodeTurn(t)
+	raw, blobs, err := checkedTurn(id, t)
 	if err != nil {
-		return Conversation{}, fmt.Errorf("appending to %s: %w", id, err)
+		return Conversation{}, err
 	}
 
 	s.gc.RLock()
@@ -157,14 +110,7 @@ func (s *FileStore) AppendTurn(ctx context.Context, id string, t Turn) (Conversa
 		}
 	}
 	c := &r.head.Conversation
-	c.Turns = append(c.Turns, t)
-	c.Updated = t.Created
-	if t.AspectRatio != "" {
-		c.AspectRatio = t.AspectRatio
-	}
-	if t.ImageSize != "" {
-		c.ImageSize = t.ImageSize
-	}
+	c.addTurn(t)
 	r.head.Blobs = sortedUnique(r.head.Blobs, names)
 	r.body = append(r.body, raw)
 	if err := s.writeRecord(r); err != nil {
@@ -206,35 +152,15 @@ func (s *FileStore) Branch(ctx context.Context, from, imageID string) (Conversat
 	if err != nil {
 		return Conversation{}, err
 	}
-	cut := turnOf(src.head.Turns, imageID) + 1
-	if cut == 0 {
-		return Conversation{}, fmt.Errorf("branching %s from %s: %w", from, imageID, ErrImageNotFound)
-	}
-	now := s.now()
-	b := src.head.Conversation
-	b.ID, b.BranchOf, b.BranchImage, b.Created, b.Updated = NewID("c"), from, imageID, now, now
-	b.Turns = slices.Clone(b.Turns[:cut])
-	for _, t := range b.Turns {
-		if t.AspectRatio != "" {
-			b.AspectRatio = t.AspectRatio
-		}
-		if t.ImageSize != "" {
-			b.ImageSize = t.ImageSize
-		}
-	}
-	r := &record{head: header{Conversation: b}, body: src.body[:cut]}
-	for i, raw := range r.body {
-		refs, err := turnBlobs(raw)
-		if err != nil {
-			return Conversation{}, fmt.Errorf("branching %s: turn %d: %w: %w", from, i, ErrDamaged, err)
-		}
-		r.head.Blobs = sortedUnique(r.head.Blobs, refs)
+	r, err := branchRecord(src, from, imageID, s.now())
+	if err != nil {
+		return Conversation{}, err
 	}
 	if err := s.writeRecord(r); err != nil {
 		return Conversation{}, fmt.Errorf("branching %s: %w", from, err)
 	}
-	s.remember(b)
-	return b, nil
+	s.remember(r.head.Conversation)
+	return r.head.Conversation, nil
 }
 
 func (s *FileStore) writeRecord(r *record) error {

@@ -1,12 +1,10 @@
 package session
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -17,17 +15,7 @@ import (
 // LatestForOwner returns the most recently updated conversation of one client session of the
 // owner. A stateless client (session "") has no latest conversation.
 func (s *RedisStore) LatestForOwner(ctx context.Context, owner, session string) (Conversation, error) {
-	if session == "" {
-		return Conversation{}, fmt.Errorf("a stateless client has no latest conversation: %w", ErrNotFound)
-	}
-	list, err := s.List(ctx, Query{Owner: owner, Session: session, Limit: 1})
-	if err != nil {
-		return Conversation{}, err
-	}
-	if len(list) == 0 {
-		return Conversation{}, fmt.Errorf("no conversation for client session %q: %w", session, ErrNotFound)
-	}
-	return s.Get(ctx, list[0].ID)
+	return latestForOwner(ctx, s, owner, session)
 }
 
 // List returns summaries of one owner's conversations, newest first. Index entries whose
@@ -62,20 +50,14 @@ func (s *RedisStore) List(ctx context.Context, q Query) ([]Summary, error) {
 		if sum.Owner == "" {
 			sum.Owner = LocalUser
 		}
-		if sum.Owner == q.Owner && (q.AllSessions || sum.Session == q.Session) {
+		if q.matches(sum) {
 			out = append(out, sum)
 		}
 	}
 	if len(gone) > 0 {
 		_ = s.rdb.ZRem(ctx, ix, gone...).Err() // best effort: List is right without it
 	}
-	slices.SortFunc(out, func(a, b Summary) int {
-		return cmp.Or(b.Updated.Compare(a.Updated), b.Created.Compare(a.Created), cmp.Compare(b.ID, a.ID))
-	})
-	if q.Limit > 0 && len(out) > q.Limit {
-		out = out[:q.Limit]
-	}
-	return out, nil
+	return q.newestFirst(out), nil
 }
 
 // FindImage returns an image record by id, from the conversation that produced it.
@@ -90,18 +72,7 @@ func (s *RedisStore) FindImage(ctx context.Context, imageID string) (Image, erro
 	if err != nil {
 		return Image{}, s.storeErr("looking up image "+imageID, err)
 	}
-	c, err := s.Get(ctx, conv)
-	if errors.Is(err, ErrNotFound) {
-		return Image{}, fmt.Errorf("%s: %w", imageID, ErrImageNotFound)
-	}
-	if err != nil {
-		return Image{}, fmt.Errorf("looking up image %s: %w", imageID, err)
-	}
-	img, ok := c.Image(imageID)
-	if !ok || img.Conversation != c.ID {
-		return Image{}, fmt.Errorf("%s: %w", imageID, ErrImageNotFound)
-	}
-	return img, nil
+	return imageIn(ctx, s, conv, imageID)
 }
 
 // deleteScript removes a conversation, its index entries, the image lookups that point at it

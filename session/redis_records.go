@@ -2,7 +2,6 @@ package session
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -211,12 +210,9 @@ const batchTimeout = 10 * time.Second
 
 // PutBatch stores b, replacing any earlier version.
 func (r *RedisRecords) PutBatch(b *Batch) error {
-	if !validBatchID(b.ID) {
-		return fmt.Errorf("storing batch: invalid id %q", b.ID)
-	}
-	data, err := json.Marshal(b)
+	data, err := encodeBatch(b)
 	if err != nil {
-		return fmt.Errorf("encoding batch %s: %w", b.ID, err)
+		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
@@ -237,11 +233,7 @@ func (r *RedisRecords) GetBatch(id string) (*Batch, error) {
 	if err != nil {
 		return nil, err
 	}
-	var b Batch
-	if err := json.Unmarshal(data, &b); err != nil {
-		return nil, fmt.Errorf("reading batch %s: %w", id, err)
-	}
-	return &b, nil
+	return decodeBatch(id, data)
 }
 
 // ListBatches returns every stored batch, newest first; unreadable records are skipped.
@@ -252,12 +244,5 @@ func (r *RedisRecords) ListBatches() ([]*Batch, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*Batch, 0, len(ids))
-	for _, id := range ids {
-		if b, err := r.GetBatch(id); err == nil {
-			out = append(out, b)
-		}
-	}
-	slices.SortFunc(out, func(a, b *Batch) int { return b.Created.Compare(a.Created) })
-	return out, nil
+	return newestBatches(ids, r.GetBatch), nil
 }

@@ -109,16 +109,9 @@ func (s *RedisStore) commit(ctx context.Context, mode, commitID string, expected
 
 // Create stores a new conversation with no turns.
 func (s *RedisStore) Create(ctx context.Context, c Conversation) (Conversation, error) {
-	if c.Model == "" {
-		return Conversation{}, errors.New("creating conversation: no model")
-	}
-	if len(c.Turns) > 0 {
-		return Conversation{}, errors.New("creating conversation: turns are added with AppendTurn")
-	}
-	now := s.now()
-	c.ID, c.Created, c.Updated = NewID("c"), now, now
-	if c.Owner == "" {
-		c.Owner = LocalUser
+	c, err := newConversation(c, s.now())
+	if err != nil {
+		return Conversation{}, err
 	}
 	n, err := s.commit(ctx, "create", NewID("commit"), 0, c, nil, nil, nil)
 	if err != nil {
@@ -203,32 +196,20 @@ func (s *RedisStore) History(ctx context.Context, id string) ([]*genai.Content, 
 	if err != nil {
 		return nil, err
 	}
-	turns := make([]storedTurn, len(r.body))
+	turns, err := decodeTurns(id, r.body)
+	if err != nil {
+		return nil, err
+	}
 	var refs []string
-	for i, raw := range r.body {
-		if err := json.Unmarshal(raw, &turns[i]); err != nil {
-			return nil, fmt.Errorf("conversation %s turn %d: %w: %w", id, i, ErrDamaged, err)
-		}
-		refs = append(refs, turns[i].UserBlobs...)
-		refs = append(refs, turns[i].ModelBlobs...)
+	for _, st := range turns {
+		refs = append(refs, st.UserBlobs...)
+		refs = append(refs, st.ModelBlobs...)
 	}
 	blobs, err := s.readBlobs(ctx, refs)
 	if err != nil {
 		return nil, fmt.Errorf("conversation %s: %w", id, err)
 	}
-	out := make([]*genai.Content, 0, 2*len(turns))
-	for i, st := range turns {
-		user, err := fillContent(st.User, st.UserBlobs, blobs)
-		if err != nil {
-			return nil, fmt.Errorf("conversation %s turn %d user content: %w: %w", id, i, ErrDamaged, err)
-		}
-		model, err := fillContent(st.Model, st.ModelBlobs, blobs)
-		if err != nil {
-			return nil, fmt.Errorf("conversation %s turn %d model content: %w: %w", id, i, ErrDamaged, err)
-		}
-		out = append(out, user, model)
-	}
-	return out, nil
+	return contents(id, turns, func(ref string) ([]byte, error) { return blobs[ref], nil })
 }
 
 // readBlobs fetches the named blobs in one round trip and checks each against its hash. A
@@ -263,44 +244,14 @@ func (s *RedisStore) readBlobs(ctx context.Context, refs []string) (map[string][
 	return out, nil
 }
 
-// fillContent decodes a stored content and puts the blobs back into its inline parts.
-func fillContent(raw json.RawMessage, refs []string, blobs map[string][]byte) (*genai.Content, error) {
-	var c genai.Content
-	if err := json.Unmarshal(raw, &c); err != nil {
-		return nil, err
-	}
-	if refs == nil {
-		return &c, nil
-	}
-	if len(refs) != len(c.Parts) {
-		return nil, fmt.Errorf("%d blob references for %d parts", len(refs), len(c.Parts))
-	}
-	for i, ref := range refs {
-		if ref == "" {
-			continue
-		}
-		if p := c.Parts[i]; p == nil || p.InlineData == nil {
-			return nil, fmt.Errorf("part %d has a blob reference but no inline data", i)
-		}
-		c.Parts[i].InlineData.Data = blobs[ref]
-	}
-	return &c, nil
-}
-
 // AppendTurn adds a completed turn: blobs first, then one atomic commit of the record that
 // succeeds only if no other writer committed since the record was read; otherwise it reads
 // again and retries, so concurrent appends from any number of replicas all land, in the order
 // they commit.
 func (s *RedisStore) AppendTurn(ctx context.Context, id string, t Turn) (Conversation, error) {
-	if err := checkConversationID(id); err != nil {
-		return Conversation{}, err
-	}
-	if err := checkTurn(t); err != nil {
-		return Conversation{}, fmt.Errorf("appending to %s: %w", id, err)
-	}
-	raw, blobs, err := encodeTurn(t)
+	raw, blobs, err := checkedTurn(id, t)
 	if err != nil {
-		return Conversation{}, fmt.Errorf("appending to %s: %w", id, err)
+		return Conversation{}, err
 	}
 	for _, data := range blobs {
 		if int64(len(data)) > s.maxBlob {
@@ -333,14 +284,7 @@ func (s *RedisStore) AppendTurn(ctx context.Context, id string, t Turn) (Convers
 			turn.Images[i].Conversation, turn.Images[i].Turn = id, len(c.Turns)
 		}
 		expected := len(c.Turns)
-		c.Turns = append(c.Turns, turn)
-		c.Updated = turn.Created
-		if turn.AspectRatio != "" {
-			c.AspectRatio = turn.AspectRatio
-		}
-		if turn.ImageSize != "" {
-			c.ImageSize = turn.ImageSize
-		}
+		c.addTurn(turn)
 		n, err := s.commit(ctx, "append", commitID, expected, c, sortedUnique(h.Blobs, names), imageIDs, []json.RawMessage{raw})
 		if err != nil {
 			return Conversation{}, fmt.Errorf("appending to %s: %w", id, err)
@@ -407,31 +351,12 @@ func (s *RedisStore) Branch(ctx context.Context, from, imageID string) (Conversa
 	if err != nil {
 		return Conversation{}, err
 	}
-	cut := turnOf(src.head.Turns, imageID) + 1
-	if cut == 0 {
-		return Conversation{}, fmt.Errorf("branching %s from %s: %w", from, imageID, ErrImageNotFound)
+	r, err := branchRecord(src, from, imageID, s.now())
+	if err != nil {
+		return Conversation{}, err
 	}
-	now := s.now()
-	b := src.head.Conversation
-	b.ID, b.BranchOf, b.BranchImage, b.Created, b.Updated = NewID("c"), from, imageID, now, now
-	b.Turns = slices.Clone(b.Turns[:cut])
-	for _, t := range b.Turns {
-		if t.AspectRatio != "" {
-			b.AspectRatio = t.AspectRatio
-		}
-		if t.ImageSize != "" {
-			b.ImageSize = t.ImageSize
-		}
-	}
-	var blobs []string
-	for i, raw := range src.body[:cut] {
-		refs, err := turnBlobs(raw)
-		if err != nil {
-			return Conversation{}, fmt.Errorf("branching %s: turn %d: %w: %w", from, i, ErrDamaged, err)
-		}
-		blobs = sortedUnique(blobs, refs)
-	}
-	n, err := s.commit(ctx, "create", NewID("commit"), 0, b, blobs, nil, src.body[:cut])
+	b := r.head.Conversation
+	n, err := s.commit(ctx, "create", NewID("commit"), 0, b, r.head.Blobs, nil, r.body)
 	if err != nil {
 		return Conversation{}, fmt.Errorf("branching %s: %w", from, err)
 	}

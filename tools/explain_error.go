@@ -13,7 +13,7 @@ import (
 
 // ExplainErrorInput is the explain_error argument object.
 type ExplainErrorInput struct {
-	Error string `json:"error,omitempty" jsonschema_description:"Any error text or message; empty: this session's latest failure."`
+	Error string `json:"error,omitempty" jsonschema_description:"Any error text or message; empty: your latest failure (this session's, or with a shared store the latest on any replica)."`
 	Model string `json:"model,omitempty" jsonschema_description:"If the text does not say."`
 }
 

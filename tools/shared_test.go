@@ -62,11 +62,7 @@ func newReplica(t *testing.T, url, principal, outDir string, sim *geminitest.Ser
 // a signed URL minted by A is served by B; usage_report and explain_error see A's calls on B.
 func TestReplicasShareWhatOutlivesACall(t *testing.T) {
 	url, out := redistest.URL(t), t.TempDir()
-	sim, err := geminitest.New(geminitest.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
+	sim := newSim(t)
 	a, b := newReplica(t, url, "", out, sim), newReplica(t, url, "", out, sim)
 
 	// A conversation started on A, continued on B with its id.
@@ -151,11 +147,7 @@ func TestReplicasShareWhatOutlivesACall(t *testing.T) {
 // with the words a restart uses; until then it is reported running.
 func TestJobOfAStoppedReplicaIsReportedInterrupted(t *testing.T) {
 	url, out := redistest.URL(t), t.TempDir()
-	sim, err := geminitest.New(geminitest.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
+	sim := newSim(t)
 	gate := make(chan struct{})
 	t.Cleanup(func() { close(gate) })
 	a := newReplica(t, url, "", out, sim, func(w *tools.Wiring) { w.Gemini = &gated{Gemini: w.Gemini, release: gate} })
@@ -182,11 +174,7 @@ func TestJobOfAStoppedReplicaIsReportedInterrupted(t *testing.T) {
 // replica, never the other's.
 func TestPrincipalsStayIsolatedAcrossReplicas(t *testing.T) {
 	url, out := redistest.URL(t), t.TempDir()
-	sim, err := geminitest.New(geminitest.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
+	sim := newSim(t)
 	aliceA, aliceB := newReplica(t, url, "alice", out, sim), newReplica(t, url, "alice", out, sim)
 	bobB := newReplica(t, url, "bob", out, sim)
 
@@ -206,4 +194,15 @@ func TestPrincipalsStayIsolatedAcrossReplicas(t *testing.T) {
 	if res := bobB.call(t, "edit_image", map[string]any{"conversation_id": made.ConversationID, "prompt": "mine now", "output": "path"}); !res.IsError {
 		t.Errorf("bob continued alice's conversation: %s", text(res))
 	}
+}
+
+// newSim starts a simulator for the replicas of one test, closed when the test ends.
+func newSim(t *testing.T) *geminitest.Server {
+	t.Helper()
+	sim, err := geminitest.New(geminitest.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sim.Close() })
+	return sim
 }
