@@ -162,3 +162,49 @@ func TestBase64Reader(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkLiftStream reads a response carrying a 1K photo-sized image (3 MB, its base64 4 MB).
+func BenchmarkLiftStream(b *testing.B) {
+	img := make([]byte, 3<<20)
+	for i := range img {
+		img[i] = byte(i*7919 + i>>9)
+	}
+	body := []byte(`{"candidates":[{"content":{"parts":[{"inlineData":{"mimeType":"image/png","data":"` +
+		base64.StdEncoding.EncodeToString(img) + `"}}]}}]}`)
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		if _, err := liftStream(bytes.NewReader(body), &lifted{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// decodeBase64 decodes and refuses exactly what the standard library does: every length,
+// padding, and a bad byte at every position of a group.
+func TestDecodeBase64MatchesTheStandardLibrary(t *testing.T) {
+	raw := make([]byte, 200)
+	for i := range raw {
+		raw[i] = byte(i*151 + 7)
+	}
+	var inputs []string
+	for n := range len(raw) {
+		enc := base64.StdEncoding.EncodeToString(raw[:n])
+		inputs = append(inputs, enc)
+		for _, bad := range []byte{'=', '!', '\\', 0x80, 0xff, '-', '_', '\n'} {
+			for _, at := range []int{0, len(enc) / 2, len(enc) - 1} {
+				if at >= 0 && at < len(enc) {
+					inputs = append(inputs, enc[:at]+string(bad)+enc[at+1:])
+				}
+			}
+		}
+	}
+	for _, in := range inputs {
+		want := make([]byte, len(in))
+		wn, werr := base64.StdEncoding.Decode(want, []byte(in))
+		got := make([]byte, len(in))
+		gn, gerr := decodeBase64(got, []byte(in))
+		if (werr == nil) != (gerr == nil) || werr == nil && !bytes.Equal(got[:gn], want[:wn]) {
+			t.Fatalf("%q: got %d bytes, error %v; the standard library %d, %v", in, gn, gerr, wn, werr)
+		}
+	}
+}

@@ -69,3 +69,20 @@ func TestEncodeJPEGMatchesImageJPEG(t *testing.T) {
 		}
 	}
 }
+
+// A block inside the image is read with the same bits as the edge path reads it.
+func TestJPEGInteriorBlocksReadAsEdgeBlocks(t *testing.T) {
+	img := toRGBA(noisyNRGBA(53, 40, false))
+	img = img.SubImage(image.Rect(3, 5, 51, 37)).(*image.RGBA) // a sub-image: bounds not at 0,0
+	for y0 := img.Rect.Min.Y; y0+16 <= img.Rect.Max.Y; y0 += 16 {
+		for x0 := img.Rect.Min.X; x0+16 <= img.Rect.Max.X; x0 += 16 {
+			var yA, yB [4][64]float32
+			var rA, gA, bA, rB, gB, bB [64]float32
+			mcuEdge(img, x0, y0, &yA, &rA, &gA, &bA)
+			mcuInterior(img, x0, y0, &yB, &rB, &gB, &bB)
+			if yA != yB || rA != rB || gA != gB || bA != bB {
+				t.Fatalf("block at %d,%d differs", x0, y0)
+			}
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package tools
 
 import (
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -26,8 +27,10 @@ func LimitMemory(getenv func(string) string) {
 // call passes megabytes through the heap (a 4K image is 20 MB, its base64 27 MB); the Go
 // runtime keeps freed pages for reuse and returns them only slowly, so a server that had a
 // burst of calls sat at its peak RSS long after (68 -> 101 MB after 200 conversations). The
-// release costs one collection of a small live heap, and only when the server goes quiet.
-var quiet = &releaser{after: time.Second, release: debug.FreeOSMemory, afterFunc: func(d time.Duration, f func()) {
+// release costs two collections of a small live heap, and only when the server goes quiet:
+// the first moves the buffer pools (sync.Pool: decode blocks, preview pixels) to their victim
+// caches, and the second, FreeOSMemory's, frees them.
+var quiet = &releaser{after: time.Second, release: func() { runtime.GC(); debug.FreeOSMemory() }, afterFunc: func(d time.Duration, f func()) {
 	time.AfterFunc(d, f)
 }}
 

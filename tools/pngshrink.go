@@ -159,27 +159,18 @@ func (s *pngStream) shrinkArea(tw, th int) (*image.RGBA, error) {
 	// when it lies within one) instead of branching.
 	ch := min(bpp, 4)
 	row := make([]uint32, ch*(tw+1))
-	acc, next := make([]uint32, ch*tw), make([]uint32, ch*tw)
+	acc, next := make([]uint32, ch*(tw+1)), make([]uint32, ch*(tw+1))
 	for y := range h {
 		px, err := s.next()
 		if err != nil {
 			return nil, err
 		}
-		clear(row)
+		// Vertically the same: source row y adds to output row yo[y] and maybe the next.
+		wa, wb := ya[y], yb[y]
 		if bpp == 3 {
-			for x := range w {
-				p := px[3*x : 3*x+3 : 3*x+3]
-				r, g, b := uint32(p[0]), uint32(p[1]), uint32(p[2])
-				o, wa, wb := 3*int(xo[x]), xa[x], xb[x]
-				d := row[o : o+6 : o+6]
-				d[0] += r * wa
-				d[1] += g * wa
-				d[2] += b * wa
-				d[3] += r * wb
-				d[4] += g * wb
-				d[5] += b * wb
-			}
+			shrinkRowRGB(acc, next, px[:3*w], xo, xa, xb, wa, wb)
 		} else {
+			clear(row)
 			for x := range w {
 				p := px[4*x : 4*x+4 : 4*x+4]
 				a := uint32(p[3]) // premultiply, as image.RGBA holds colours
@@ -195,19 +186,17 @@ func (s *pngStream) shrinkArea(tw, th int) (*image.RGBA, error) {
 				d[6] += b * wb
 				d[7] += a * wb
 			}
-		}
-		// Vertically the same: source row y adds to output row yo[y] and maybe the next.
-		wa, wb := ya[y], yb[y]
-		for i, v := range row[:len(acc)] {
-			acc[i] += v * wa
+			for i, v := range row[:len(acc)] {
+				acc[i] += v * wa
+			}
+			if wb != 0 {
+				for i, v := range row[:len(next)] {
+					next[i] += v * wb
+				}
+			}
 		}
 		if wb == 0 && (y+1 < h && yo[y+1] == yo[y]) {
 			continue // output row yo[y] needs more source rows
-		}
-		if wb != 0 {
-			for i, v := range row[:len(next)] {
-				next[i] += v * wb
-			}
 		}
 		out := dst.Pix[int(yo[y])*dst.Stride : int(yo[y])*dst.Stride+4*tw]
 		if ch == 3 {
@@ -216,7 +205,7 @@ func (s *pngStream) shrinkArea(tw, th int) (*image.RGBA, error) {
 				o[0], o[1], o[2], o[3] = uint8((a[0]+areaHalf)>>areaShift), uint8((a[1]+areaHalf)>>areaShift), uint8((a[2]+areaHalf)>>areaShift), 0xff
 			}
 		} else {
-			for i, v := range acc {
+			for i, v := range acc[:4*tw] {
 				out[i] = uint8((v + areaHalf) >> areaShift)
 			}
 		}
@@ -224,6 +213,48 @@ func (s *pngStream) shrinkArea(tw, th int) (*image.RGBA, error) {
 		clear(next)
 	}
 	return dst, nil
+}
+
+// shrinkRowRGB area-averages one row of RGB pixels into the sums of the output rows it
+// covers: wy of each output pixel's sum goes to acc and wyNext to next (3 sums per output
+// pixel, one pixel of slack). The row's sums of the output pixel being filled and of the
+// next one stay in registers and are added once, when the source moves on: adding into
+// memory pixel after pixel made every pixel wait for the stores of the one before (the same
+// sums), and a second pass added the row into acc; the two were a fifth of a 1K preview.
+func shrinkRowRGB(acc, next []uint32, px []byte, xo []int32, xa, xb []uint32, wy, wyNext uint32) {
+	cur := 0
+	var r0, g0, b0, r1, g1, b1 uint32
+	add := func(o int, r, g, b uint32) {
+		d := acc[3*o : 3*o+3 : 3*o+3]
+		d[0] += r * wy
+		d[1] += g * wy
+		d[2] += b * wy
+		if wyNext != 0 {
+			d := next[3*o : 3*o+3 : 3*o+3]
+			d[0] += r * wyNext
+			d[1] += g * wyNext
+			d[2] += b * wyNext
+		}
+	}
+	xo, xa, xb = xo[:len(px)/3], xa[:len(px)/3], xb[:len(px)/3]
+	for x, o := range xo {
+		if int(o) != cur { // o is cur+1: a source pixel is no wider than an output pixel
+			add(cur, r0, g0, b0)
+			r0, g0, b0, r1, g1, b1 = r1, g1, b1, 0, 0, 0
+			cur = int(o)
+		}
+		p := px[3*x : 3*x+3 : 3*x+3]
+		r, g, b := uint32(p[0]), uint32(p[1]), uint32(p[2])
+		wa, wb := xa[x], xb[x]
+		r0 += r * wa
+		g0 += g * wa
+		b0 += b * wa
+		r1 += r * wb
+		g1 += g * wb
+		b1 += b * wb
+	}
+	add(cur, r0, g0, b0)
+	add(cur+1, r1, g1, b1)
 }
 
 // areaOne is the fixed-point 1 of shrinkArea's weights: those of one output pixel sum to it

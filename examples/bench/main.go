@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -62,7 +63,9 @@ func run(ctx context.Context, args []string, w io.Writer) error {
 	bin := fs.String("server", "", "a built nanobanana-mcp binary (default: build this checkout)")
 	flat := fs.Bool("flat", false, "small flat simulator images instead of photo-like ones")
 	model := fs.String("model", "", "the model generate_image asks for (default: the server's default)")
-	only := fs.String("only", "", "run only these steps, comma-separated: startup, calls, throughput, peak, edit, conversations, replicas")
+	only := fs.String("only", "", "run only these steps, comma-separated: startup, calls, throughput, peak, edit, conversations, replicas, profile")
+	profile := fs.String("profile", "", "profile the server under 16 preview calls in flight and save cpu.pprof and allocs.pprof in this directory (builds with -tags benchprofile)")
+	profileSecs := fs.Int("profile-seconds", 15, "how long -profile profiles")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -73,7 +76,11 @@ func run(ctx context.Context, args []string, w io.Writer) error {
 		}
 		defer os.RemoveAll(dir)
 		*bin = filepath.Join(dir, "nanobanana-mcp")
-		cmd := exec.CommandContext(ctx, "go", "build", "-o", *bin, "github.com/nanobanana-mcp/nanobanana-mcp")
+		build := []string{"build", "-o", *bin}
+		if *profile != "" {
+			build = append(build, "-tags", "benchprofile")
+		}
+		cmd := exec.CommandContext(ctx, "go", append(build, "github.com/nanobanana-mcp/nanobanana-mcp")...)
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 		if err := cmd.Run(); err != nil {
 			return fmt.Errorf("building the server (run this from the repository): %w", err)
@@ -91,6 +98,15 @@ func run(ctx context.Context, args []string, w io.Writer) error {
 		run  func(context.Context) error
 	}{{"startup", b.startup}, {"calls", b.perCall}, {"throughput", b.throughput}, {"peak", b.peak4K},
 		{"edit", b.edit4K}, {"conversations", b.conversations}, {"replicas", b.replicas}}
+	if *profile != "" {
+		if err := os.MkdirAll(*profile, 0o755); err != nil {
+			return err
+		}
+		steps = append(steps, struct {
+			name string
+			run  func(context.Context) error
+		}{"profile", func(ctx context.Context) error { return b.profile(ctx, *profile, *profileSecs) }})
+	}
 	for _, step := range steps {
 		if *only != "" && !slices.Contains(strings.Split(*only, ","), step.name) {
 			continue
@@ -188,7 +204,7 @@ func (b *bench) throughput(ctx context.Context) error {
 				return err
 			}
 			args := b.gen("1K", mode)
-			if _, err := p.call(ctx, "generate_image", args); err != nil {
+			if err := b.warm(ctx, p, "1K"); err != nil {
 				p.close()
 				return err
 			}
@@ -202,12 +218,36 @@ func (b *bench) throughput(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			b.row(fmt.Sprintf("1K calls/s, %d in flight, output %s", inflight, mode), "%.1f (CPU per call: server %.0f ms, harness %.0f ms)",
-				float64(total)/el.Seconds(), float64(server.Microseconds())/1000, float64(harness.Microseconds())/1000)
+			// What the cores allow the server alone, and with the harness on them too.
+			cores := float64(runtime.NumCPU())
+			b.row(fmt.Sprintf("1K calls/s, %d in flight, output %s", inflight, mode),
+				"%.1f (CPU per call: server %.1f ms, harness %.1f ms; %d cores allow %.0f with the harness, %.0f without)",
+				float64(total)/el.Seconds(), float64(server.Microseconds())/1000, float64(harness.Microseconds())/1000,
+				runtime.NumCPU(), cores/(server+harness).Seconds(), cores/server.Seconds())
 		}
 	}
 	return nil
 }
+
+// warm has the simulator draw every picture a call of this size can get (calls without a
+// seed get a random one, so one of simulatorVariants pictures and its drafts), so that the
+// rows measure calls, not the simulator's first drawing of each picture: at 1K that is about
+// 150 ms of harness CPU each, and spread over a throughput row it doubled the harness's CPU
+// per call.
+func (b *bench) warm(ctx context.Context, p *proc, size string) error {
+	for seed := range simulatorVariants {
+		args := b.gen(size, "path")
+		args["seed"] = seed
+		if _, err := p.call(ctx, "generate_image", args); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// simulatorVariants is how many pictures the simulator draws per size (geminitest's
+// numVariants); consecutive seeds get them all.
+const simulatorVariants = 8
 
 // peak4K: eight concurrent 4K generations with the default output.
 func (b *bench) peak4K(ctx context.Context) error {

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -20,6 +22,27 @@ func TestBenchPrintsATable(t *testing.T) {
 	for _, row := range []string{"| tools/list size (model-visible part) |", "| cold start to initialize (median) |", "| idle RSS |"} {
 		if !strings.Contains(out.String(), row) {
 			t.Errorf("no %q row in\n%s", row, out.String())
+		}
+	}
+}
+
+// -profile builds the server with its pprof endpoint and leaves the server's CPU and
+// allocation profiles and the harness's CPU profile for `go tool pprof`.
+func TestBenchProfilesTheServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and starts the server binary")
+	}
+	dir := t.TempDir()
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"-quick", "-only", "profile", "-profile", dir, "-profile-seconds", "1"}, &out); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "| profiled: 1K, 16 in flight, output preview |") {
+		t.Errorf("no profile row in\n%s", out.String())
+	}
+	for _, name := range []string{"cpu.pprof", "allocs.pprof", "harness.pprof"} {
+		if fi, err := os.Stat(filepath.Join(dir, name)); err != nil || fi.Size() == 0 {
+			t.Errorf("%s: %v", name, err)
 		}
 	}
 }

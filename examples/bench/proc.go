@@ -27,6 +27,11 @@ type proc struct {
 // start launches the server against the simulator at simURL and completes the MCP
 // handshake, returning how long that took (cold start).
 func start(ctx context.Context, bin, simURL string, args ...string) (*proc, time.Duration, error) {
+	return startEnv(ctx, bin, simURL, nil, args...)
+}
+
+// startEnv is start with more environment for the server.
+func startEnv(ctx context.Context, bin, simURL string, extra []string, args ...string) (*proc, time.Duration, error) {
 	dir, err := os.MkdirTemp("", "nanobanana-bench-")
 	if err != nil {
 		return nil, 0, err
@@ -34,6 +39,7 @@ func start(ctx context.Context, bin, simURL string, args ...string) (*proc, time
 	p := &proc{dir: dir}
 	args = append([]string{"--output-dir", filepath.Join(dir, "images"), "--store-dir", filepath.Join(dir, "store"), "--log-level", "error"}, args...)
 	env := []string{"GEMINI_API_KEY=bench", "GOOGLE_GEMINI_BASE_URL=" + simURL, "HOME=" + dir}
+	env = append(env, extra...)
 	tr := transport.NewStdioWithOptions(bin, env, args, transport.WithCommandFunc(
 		func(ctx context.Context, command string, env, args []string) (*exec.Cmd, error) {
 			p.cmd = exec.CommandContext(ctx, command, args...)
