@@ -189,8 +189,9 @@ func wire(ctx context.Context, cfg *Config, logger *slog.Logger) (_ *app, err er
 	startLoops(ctx, a, st.file, client, logger)
 	// After the store exists: the refresh may write the lifecycle state inside it.
 	refreshCtx, stopRefresh := context.WithCancel(ctx)
-	a.closers = append(a.closers, func() error { stopRefresh(); return nil })
-	client.RefreshInBackground(refreshCtx) // which models this key can use; never delays the first answer
+	refreshed := client.RefreshInBackground(refreshCtx) // which models this key can use; never delays the first answer
+	// Closing waits for it: it may be writing the lifecycle state into the store just closed.
+	a.closers = append(a.closers, func() error { stopRefresh(); <-refreshed; return nil })
 	// The client preset resolves into plain options first; the tools are then built once.
 	preset, err := tools.ResolvePreset(cfg.Client, cfg.Transport, cfg.Output)
 	if err != nil {
