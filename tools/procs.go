@@ -17,10 +17,22 @@ const spareProcs = 2
 var coreProcs = runtime.GOMAXPROCS(0)
 
 // SpareProcs sets GOMAXPROCS to the runtime's default plus spareProcs, unless the environment
-// sets GOMAXPROCS. Setting it stops the runtime from following later changes of a container's
-// CPU limit; the server starts again when its container is resized anyway.
+// sets GOMAXPROCS or a container's CPU limit set the default (see procsFor).
 func SpareProcs(getenv func(string) string) {
-	if getenv("GOMAXPROCS") == "" {
-		runtime.GOMAXPROCS(coreProcs + spareProcs)
+	if n := procsFor(getenv("GOMAXPROCS"), coreProcs, runtime.NumCPU()); n != coreProcs {
+		runtime.GOMAXPROCS(n)
 	}
+}
+
+// procsFor is the GOMAXPROCS SpareProcs sets: the default unchanged when the operator set
+// GOMAXPROCS, or when the default is below the machine's cores — the runtime then follows a
+// container's CPU limit (a cgroup quota), and Ps beyond the quota only make the kernel throttle
+// the whole process for the rest of each period; otherwise the default plus spareProcs.
+// Setting it stops the runtime from following later changes of the CPU limit, which is why a
+// limited container is left to the runtime.
+func procsFor(env string, def, cores int) int {
+	if env != "" || def < cores {
+		return def
+	}
+	return def + spareProcs
 }
