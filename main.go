@@ -67,6 +67,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	logger := newLogger(cfg, stderr)
 	tools.LimitMemory(getenv)
+	tools.SpareProcs(getenv)
 	if cfg.ServeSimulator != "" {
 		return serveSimulator(ctx, cfg, logger, stdout)
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	_ "net/http/pprof" // the profiles examples/bench -profile fetches
 	"os"
+	"runtime"
 )
 
 // A server built with -tags benchprofile (examples/bench -profile does) serves net/http/pprof
@@ -21,5 +22,9 @@ func init() {
 	if err != nil {
 		return
 	}
+	// Where calls wait off the CPU (channels, locks, the decode slots) shows in the block and
+	// mutex profiles; a blocking event of 10 µs or more is sampled, and one mutex contention in 5.
+	runtime.SetBlockProfileRate(10_000)
+	runtime.SetMutexProfileFraction(5)
 	go func() { _ = http.Serve(ln, nil) }()
 }

@@ -64,7 +64,7 @@ func run(ctx context.Context, args []string, w io.Writer) error {
 	flat := fs.Bool("flat", false, "small flat simulator images instead of photo-like ones")
 	model := fs.String("model", "", "the model generate_image asks for (default: the server's default)")
 	only := fs.String("only", "", "run only these steps, comma-separated: startup, calls, throughput, peak, edit, conversations, replicas, profile")
-	profile := fs.String("profile", "", "profile the server under 16 preview calls in flight and save cpu.pprof and allocs.pprof in this directory (builds with -tags benchprofile)")
+	profile := fs.String("profile", "", "profile the server under 16 preview calls in flight and save cpu, allocs, block and mutex profiles and a goroutine dump in this directory (builds with -tags benchprofile)")
 	profileSecs := fs.Int("profile-seconds", 15, "how long -profile profiles")
 	if err := fs.Parse(args); err != nil {
 		return err

@@ -26,8 +26,9 @@ func TestBenchPrintsATable(t *testing.T) {
 	}
 }
 
-// -profile builds the server with its pprof endpoint and leaves the server's CPU and
-// allocation profiles and the harness's CPU profile for `go tool pprof`.
+// -profile builds the server with its pprof endpoint and leaves the server's CPU, allocation,
+// block and mutex profiles, a goroutine dump and an execution trace, and the harness's CPU
+// profile, for `go tool pprof` and `go tool trace`.
 func TestBenchProfilesTheServer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and starts the server binary")
@@ -40,7 +41,7 @@ func TestBenchProfilesTheServer(t *testing.T) {
 	if !strings.Contains(out.String(), "| profiled: 1K, 16 in flight, output preview |") {
 		t.Errorf("no profile row in\n%s", out.String())
 	}
-	for _, name := range []string{"cpu.pprof", "allocs.pprof", "harness.pprof"} {
+	for _, name := range []string{"cpu.pprof", "allocs.pprof", "block.pprof", "mutex.pprof", "goroutines.txt", "trace.out", "harness.pprof"} {
 		if fi, err := os.Stat(filepath.Join(dir, name)); err != nil || fi.Size() == 0 {
 			t.Errorf("%s: %v", name, err)
 		}

@@ -15,7 +15,9 @@ import (
 
 // profile runs 1K default-output calls with 16 in flight against a server built with
 // -tags benchprofile while its CPU is profiled for secs seconds, then saves the CPU profile
-// and the allocation profile in dir (cpu.pprof, allocs.pprof), and the CPU profile of this
+// and the allocation, block and mutex profiles in dir (cpu.pprof, allocs.pprof, block.pprof,
+// mutex.pprof), a goroutine dump taken halfway (goroutines.txt) and a three-second execution trace after it
+// (trace.out, for `go tool trace`), and the CPU profile of this
 // process, the simulator and the client (harness.pprof): `go tool pprof -top` reads them.
 // It runs apart from the throughput rows, so profiling does not change their figures.
 func (b *bench) profile(ctx context.Context, dir string, secs int) error {
@@ -59,7 +61,24 @@ func (b *bench) profile(ctx context.Context, dir string, secs int) error {
 		return err
 	}
 	cpu0, h0 := p.cpu(), procCPU(os.Getpid())
+	// The goroutine dump is taken while the load runs, so it shows where the 16 calls wait.
+	gerr := make(chan error, 1)
+	go func() {
+		select {
+		case <-time.After(time.Duration(secs) * time.Second / 2):
+			err := fetch(ctx, "http://"+addr+"/debug/pprof/goroutine?debug=2", filepath.Join(dir, "goroutines.txt"))
+			if err == nil {
+				err = fetch(ctx, "http://"+addr+"/debug/pprof/trace?seconds=3", filepath.Join(dir, "trace.out"))
+			}
+			gerr <- err
+		case <-ctx.Done():
+			gerr <- ctx.Err()
+		}
+	}()
 	err = fetch(ctx, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, secs), filepath.Join(dir, "cpu.pprof"))
+	if gr := <-gerr; err == nil {
+		err = gr
+	}
 	cpu, harness := p.cpu()-cpu0, procCPU(os.Getpid())-h0
 	pprof.StopCPUProfile()
 	stop.Store(true)
@@ -71,8 +90,10 @@ func (b *bench) profile(ctx context.Context, dir string, secs int) error {
 	if err != nil {
 		return err
 	}
-	if err := fetch(ctx, "http://"+addr+"/debug/pprof/allocs", filepath.Join(dir, "allocs.pprof")); err != nil {
-		return err
+	for _, name := range []string{"allocs", "block", "mutex"} {
+		if err := fetch(ctx, "http://"+addr+"/debug/pprof/"+name, filepath.Join(dir, name+".pprof")); err != nil {
+			return err
+		}
 	}
 	perCall := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 / float64(calls.Load()) }
 	b.row("profiled: 1K, 16 in flight, output preview", "%d calls, CPU per call: server %.1f ms, harness %.1f ms; profiles in %s",
