@@ -2,10 +2,7 @@ package tools_test
 
 import (
 	"context"
-	"fmt"
-	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -37,44 +34,11 @@ func resilientHarness(t *testing.T) (*harness, *resiliencetest.FakeClock) {
 }
 
 // callDriven makes a tool call with a progress token while moving the fake clock to every
-// timer the server waits on; it returns the result and the progress messages.
+// timer the server waits on; it returns the result and the progress messages. It is
+// callParked with no generation to wait for: any pending timer is advanced.
 func callDriven(t *testing.T, h *harness, clock *resiliencetest.FakeClock, name string, args map[string]any) (*mcp.CallToolResult, []string) {
 	t.Helper()
-	var mu sync.Mutex
-	var msgs []string
-	h.client.OnNotification(func(n mcp.JSONRPCNotification) {
-		if n.Method == "notifications/progress" {
-			mu.Lock()
-			msgs = append(msgs, fmt.Sprint(n.Params.AdditionalFields["message"]))
-			mu.Unlock()
-		}
-	})
-	var req mcp.CallToolRequest
-	req.Params.Name, req.Params.Arguments = name, args
-	req.Params.Meta = &mcp.Meta{ProgressToken: "tok"}
-	done := make(chan *mcp.CallToolResult)
-	go func() {
-		res, err := h.client.CallTool(context.Background(), req)
-		if err != nil {
-			t.Error(err)
-		}
-		done <- res
-	}()
-	for {
-		select {
-		case res := <-done:
-			h.checkOutputSchema(t, name, res)
-			mu.Lock()
-			defer mu.Unlock()
-			return res, append([]string(nil), msgs...)
-		default:
-		}
-		if clock.Pending() > 0 {
-			clock.AdvanceNext()
-		} else {
-			runtime.Gosched()
-		}
-	}
+	return callParked(t, h, clock, 0, name, args)
 }
 
 func TestRateLimitedCallIsRetriedWithProgress(t *testing.T) {

@@ -253,3 +253,27 @@ func dropNullTypes(v any) any {
 	}
 	return v
 }
+
+// ModelVisible is what a client's model sees of a tool: its name, title, description and
+// input schema (clients that forward schemas put these in the model's context; the output
+// schema and the hints stay with the client). The tools/list budget test and the benchmark
+// measure it.
+func ModelVisible(tool mcp.Tool) ([]byte, error) {
+	raw, err := json.Marshal(tool)
+	if err != nil {
+		return nil, err
+	}
+	var v struct {
+		Name        string          `json:"name"`
+		Title       string          `json:"title,omitempty"`
+		Description string          `json:"description,omitempty"`
+		InputSchema json.RawMessage `json:"inputSchema"`
+		Annotations struct {
+			Title string `json:"title,omitempty"`
+		} `json:"annotations"`
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, err
+	}
+	return json.Marshal(v)
+}

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/nanobanana-mcp/nanobanana-mcp/tools"
 )
 
 // tools/list budgets (DESIGN.md "Targets"): clients that forward schemas make the model's
@@ -21,7 +23,11 @@ func TestToolsListBudget(t *testing.T) {
 	visible := 0
 	for _, tl := range allTools(t) {
 		list.Tools = append(list.Tools, tl.Tool)
-		visible += len(modelVisible(t, tl.Tool))
+		v, err := tools.ModelVisible(tl.Tool)
+		if err != nil {
+			t.Fatal(err)
+		}
+		visible += len(v)
 	}
 	raw, err := json.Marshal(list)
 	if err != nil {
@@ -34,28 +40,6 @@ func TestToolsListBudget(t *testing.T) {
 	if visible > visibleBudget {
 		t.Errorf("the model-visible part of tools/list is %d bytes, over its %d budget: shorten tool and argument descriptions", visible, visibleBudget)
 	}
-}
-
-// modelVisible is what a client's model sees of a tool.
-func modelVisible(t *testing.T, tool mcp.Tool) []byte {
-	raw, err := json.Marshal(tool)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var v struct {
-		Name        string          `json:"name"`
-		Title       string          `json:"title,omitempty"`
-		Description string          `json:"description,omitempty"`
-		InputSchema json.RawMessage `json:"inputSchema"`
-		Annotations struct {
-			Title string `json:"title,omitempty"`
-		} `json:"annotations"`
-	}
-	if err := json.Unmarshal(raw, &v); err != nil {
-		t.Fatal(err)
-	}
-	out, _ := json.Marshal(v)
-	return out
 }
 
 // Every output schema describes its fields, and each description is paid for once: the

@@ -14,6 +14,8 @@ import (
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/nanobanana-mcp/nanobanana-mcp/tools"
 )
 
 // proc is one server process under measurement, driven over stdio by an mcp-go client as a
@@ -138,20 +140,10 @@ func (p *proc) toolsListSize(ctx context.Context) (total, visible int, err error
 		return 0, 0, err
 	}
 	for _, t := range res.Tools {
-		raw, _ := json.Marshal(t)
-		var m struct {
-			Name        string          `json:"name"`
-			Title       string          `json:"title,omitempty"`
-			Description string          `json:"description,omitempty"`
-			InputSchema json.RawMessage `json:"inputSchema"`
-			Annotations struct {
-				Title string `json:"title,omitempty"`
-			} `json:"annotations"`
-		}
-		if err := json.Unmarshal(raw, &m); err != nil {
+		v, err := tools.ModelVisible(t)
+		if err != nil {
 			return 0, 0, err
 		}
-		v, _ := json.Marshal(m)
 		visible += len(v)
 	}
 	return len(all), visible, nil
