@@ -32,16 +32,6 @@ func churnedClient(t *testing.T, life Lifecycle) (*Client, *geminitest.Server) {
 	return c, sim
 }
 
-func generateCalls(sim *geminitest.Server) []string {
-	var out []string
-	for _, r := range sim.Requests() {
-		if r.Action == "generateContent" {
-			out = append(out, r.Model)
-		}
-	}
-	return out
-}
-
 // Which model serves a call, from which it fell back, and what the upstream saw. On the
 // churned upstream Nano Banana 2 and Nano Banana are shut down; once the lifecycle is known,
 // nano-banana-2 costs one upstream call, to its successor, and a fallback chain skips the
@@ -98,7 +88,7 @@ func TestRouting(t *testing.T) {
 			if res.Model != tc.wantModel || res.FallbackFrom != tc.wantFrom {
 				t.Errorf("served by %s from %q; want %s from %q", res.Model, res.FallbackFrom, tc.wantModel, tc.wantFrom)
 			}
-			if calls := generateCalls(sim); !slices.Equal(calls, tc.wantCalls) {
+			if calls := sim.GenerateModels(); !slices.Equal(calls, tc.wantCalls) {
 				t.Errorf("upstream calls %v; want %v, nothing to the dead models", calls, tc.wantCalls)
 			}
 			if !strings.Contains(strings.Join(res.Notes, "\n"), tc.wantNote) {
@@ -149,7 +139,7 @@ func TestFirst404IsRememberedAcrossRestarts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if calls := generateCalls(sim); strings.Join(calls, ",") != "gemini-3.1-flash-image,gemini-nano-banana-2.1" {
+	if calls := sim.GenerateModels(); strings.Join(calls, ",") != "gemini-3.1-flash-image,gemini-nano-banana-2.1" {
 		t.Errorf("calls %v; want one 404 then the successor", calls)
 	}
 	if res.Model != "gemini-nano-banana-2.1" || res.FallbackFrom != "gemini-3.1-flash-image" ||
@@ -168,7 +158,7 @@ func TestFirst404IsRememberedAcrossRestarts(t *testing.T) {
 	if _, err := c2.Generate(context.Background(), Request{Prompt: "p", Options: Options{Model: "nano-banana-2"}}); err != nil {
 		t.Fatal(err)
 	}
-	if calls := generateCalls(sim2); strings.Join(calls, ",") != "gemini-nano-banana-2.1" {
+	if calls := sim2.GenerateModels(); strings.Join(calls, ",") != "gemini-nano-banana-2.1" {
 		t.Errorf("after restart: calls %v; want only the successor", calls)
 	}
 }
@@ -242,7 +232,7 @@ func TestConversationOnShutDownModelCannotContinue(t *testing.T) {
 	if d.Category != apierrors.ModelNotFound || !strings.Contains(d.Summary, "shut down") || !strings.Contains(d.Summary, "edit_image") {
 		t.Errorf("%+v", d)
 	}
-	if len(generateCalls(sim)) != 0 {
+	if len(sim.GenerateModels()) != 0 {
 		t.Error("a call was wasted on the shut-down model")
 	}
 }
@@ -286,8 +276,8 @@ func TestGoneRecordOutweighsListingAndExpires(t *testing.T) {
 	}
 	sim.Reset()
 	res, err := c.Generate(context.Background(), Request{Prompt: "p", Options: Options{Model: "nano-banana-2"}})
-	if err != nil || res.Model != "gemini-nano-banana-2.1" || len(generateCalls(sim)) != 1 {
-		t.Fatalf("after the 404 and a listing: %v %v calls %v", res, err, generateCalls(sim))
+	if err != nil || res.Model != "gemini-nano-banana-2.1" || len(sim.GenerateModels()) != 1 {
+		t.Fatalf("after the 404 and a listing: %v %v calls %v", res, err, sim.GenerateModels())
 	}
 	now = now.Add(8 * 24 * time.Hour)
 	res, err = c.Generate(context.Background(), Request{Prompt: "p", Options: Options{Model: "nano-banana-2"}})

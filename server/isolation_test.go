@@ -16,8 +16,6 @@ import (
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
 
-	"github.com/nanobanana-mcp/nanobanana-mcp/gemini"
-	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/geminitest"
 	"github.com/nanobanana-mcp/nanobanana-mcp/session"
 	"github.com/nanobanana-mcp/nanobanana-mcp/tools"
 )
@@ -25,16 +23,7 @@ import (
 // serveTools serves the real tools, on the simulator, over HTTP with the given security.
 func serveTools(t *testing.T, sec Security) (url string, images *session.Images) {
 	t.Helper()
-	sim, err := geminitest.New(geminitest.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
-	gc, err := gemini.NewClient(context.Background(), gemini.Config{APIKey: "test-key", BaseURL: sim.URL(),
-		Resilience: gemini.Resilience{MaxAttempts: 1}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	gc := simulatedGemini(t)
 	store, err := session.Open(filepath.Join(t.TempDir(), "store"), session.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)

@@ -11,8 +11,6 @@ import (
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
 
-	"github.com/nanobanana-mcp/nanobanana-mcp/gemini"
-	"github.com/nanobanana-mcp/nanobanana-mcp/gemini/geminitest"
 	"github.com/nanobanana-mcp/nanobanana-mcp/session"
 	"github.com/nanobanana-mcp/nanobanana-mcp/tools"
 )
@@ -21,15 +19,7 @@ import (
 // changed on the way, and failures — at the level the client set. Every tool has a top-level
 // title, and progress comes at least every 8 s by default.
 func TestLoggingTitlesAndProgressDefaults(t *testing.T) {
-	sim, err := geminitest.New(geminitest.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
-	gc, err := gemini.NewClient(context.Background(), gemini.Config{APIKey: "k", BaseURL: sim.URL(), Resilience: gemini.Resilience{MaxAttempts: 1}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	gc := simulatedGemini(t)
 	s := New(Options{Name: "t", Version: "1", Tools: tools.New(tools.Wiring{Gemini: gc, Images: &session.Images{Dir: t.TempDir()}}).All()})
 	// That an unset interval takes this default is TestProgressEveryDefault in tools.
 	if tools.DefaultProgressEvery > 8e9 {

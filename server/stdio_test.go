@@ -149,15 +149,7 @@ func TestStdioUnknownImageIsResourceNotFound(t *testing.T) {
 // stdin closes while the image is being saved: nobody is left to answer, but the paid image is
 // saved and its turn recorded.
 func TestStdioClosingStillKeepsThePaidImage(t *testing.T) {
-	sim, err := geminitest.New(geminitest.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
-	gc, err := gemini.NewClient(context.Background(), gemini.Config{APIKey: "k", BaseURL: sim.URL(), Resilience: gemini.Resilience{MaxAttempts: 1}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	gc := simulatedGemini(t)
 	store, err := session.Open(filepath.Join(t.TempDir(), "store"), session.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
@@ -194,4 +186,20 @@ func (c *closeAfter) Generate(ctx context.Context, req gemini.Request) (*gemini.
 	case <-time.After(10 * time.Second):
 	}
 	return res, err
+}
+
+// simulatedGemini is a Gemini client on a simulator of its own, with one attempt per call.
+func simulatedGemini(t *testing.T) *gemini.Client {
+	t.Helper()
+	sim, err := geminitest.New(geminitest.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sim.Close() })
+	gc, err := gemini.NewClient(context.Background(), gemini.Config{APIKey: "test-key", BaseURL: sim.URL(),
+		Resilience: gemini.Resilience{MaxAttempts: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return gc
 }

@@ -15,16 +15,6 @@ import (
 	"github.com/nanobanana-mcp/nanobanana-mcp/tools"
 )
 
-func generateCalls(sim *geminitest.Server) []string {
-	var out []string
-	for _, r := range sim.Requests() {
-		if r.Action == "generateContent" {
-			out = append(out, r.Model)
-		}
-	}
-	return out
-}
-
 // Through MCP: nano-banana-2 on an upstream that shut it down is served by 2.1, with the
 // note, model and fallback_from a client shows.
 func TestShutDownModelIsServedBySuccessorThroughMCP(t *testing.T) {
@@ -48,7 +38,7 @@ func TestShutDownModelIsServedBySuccessorThroughMCP(t *testing.T) {
 	if !slices.Contains(out.Notes, "gemini-3.1-flash-image was shut down by Google; used its successor gemini-nano-banana-2.1") {
 		t.Errorf("notes %q", out.Notes)
 	}
-	if calls := generateCalls(sim); len(calls) != 1 {
+	if calls := sim.GenerateModels(); len(calls) != 1 {
 		t.Errorf("upstream calls %v; want one", calls)
 	}
 	lm := h.call(t, "list_models", nil)

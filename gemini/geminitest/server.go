@@ -231,6 +231,18 @@ func (s *Server) Requests() []Request {
 	return out
 }
 
+// GenerateModels returns the model of every generateContent request, oldest first: which
+// models a call went to, without the model listings a client makes at start-up.
+func (s *Server) GenerateModels() []string {
+	var out []string
+	for _, r := range s.Requests() {
+		if r.Action == "generateContent" {
+			out = append(out, r.Model)
+		}
+	}
+	return out
+}
+
 // Reset clears the fault queue (and rule counts), recorded requests and quota usage.
 func (s *Server) Reset() {
 	s.faults.reset()
